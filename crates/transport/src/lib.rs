@@ -1,0 +1,489 @@
+//! The plumbing shared by the DC/OS API clients: base URL, TLS, token, time-outs, retries and the
+//! one error type. It knows no endpoint; `dcos-secrets-client` and `dcos-iam-client` build
+//! [`Request`]s and send them through a [`Transport`].
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use dcos_transport::{Request, Transport};
+//! use secrecy::SecretString;
+//!
+//! # async fn run() -> Result<(), dcos_transport::Error> {
+//! let ca = std::fs::read("dcos-ca.crt").map_err(|e| dcos_transport::Error::InvalidInput(e.to_string()))?;
+//! let transport = Transport::builder("https://dcos.example.com")
+//!     .pin_ca_pem(&ca)
+//!     .token(SecretString::from(std::env::var("DCOS_ACS_TOKEN").unwrap_or_default()))
+//!     .build()?;
+//! let pong = transport.send(Request::get("/secrets/v1/ping")).await?;
+//! assert_eq!(pong.status(), 200);
+//! # Ok(()) }
+//! ```
+//!
+//! Every request goes through [`Transport::send`]: it adds `Authorization: token=<jwt>` (marked
+//! sensitive), logs method, path, status and time with `tracing` (never a body), retries the
+//! safe cases with exponential backoff (see [`retry`]), logs in again once on 401 when the token
+//! source can, and turns error answers into [`Error::Api`].
+
+mod error;
+mod request;
+pub mod retry;
+mod token;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+pub use error::{ApiError, BODY_EXCERPT_CHARS, Error};
+pub use request::{Body, JSON, OCTET_STREAM, Request, Response};
+pub use reqwest::{Method, StatusCode};
+pub use retry::{DEFAULT_RETRIES, RetryPolicy};
+pub use token::{StaticToken, TokenSource};
+
+/// How long opening a connection may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt of a request may take by default, answer included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("dcos-creds/", env!("CARGO_PKG_VERSION"));
+
+/// Which server certificates the transport trusts.
+#[derive(Clone, Default)]
+enum Trust {
+    /// The usual web roots.
+    #[default]
+    WebRoots,
+    /// The web roots plus the certificates of a PEM bundle.
+    Extra(Vec<reqwest::Certificate>),
+    /// Only the certificates of a PEM bundle (the cluster CA).
+    Pinned(Vec<reqwest::Certificate>),
+    /// Anything: no verification at all.
+    Insecure,
+}
+
+/// Builds a [`Transport`]. [`TransportBuilder::build`] checks everything and never panics.
+#[derive(Debug)]
+#[must_use]
+pub struct TransportBuilder {
+    base_url: String,
+    token: Option<Arc<dyn TokenSource>>,
+    trust: Result<Trust, Error>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trust::WebRoots => f.write_str("WebRoots"),
+            Trust::Extra(c) => write!(f, "Extra({} certificates)", c.len()),
+            Trust::Pinned(c) => write!(f, "Pinned({} certificates)", c.len()),
+            Trust::Insecure => f.write_str("Insecure"),
+        }
+    }
+}
+
+fn parse_pem_bundle(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::InvalidInput(format!("the CA bundle is not valid PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::InvalidInput(
+            "the CA bundle holds no certificate".to_owned(),
+        ));
+    }
+    Ok(certs)
+}
+
+impl TransportBuilder {
+    /// Sends requests with a fixed token.
+    pub fn token(self, token: SecretString) -> Self {
+        self.token_source(Arc::new(StaticToken::new(token)))
+    }
+
+    /// Gets tokens from `source`, which may log in again after a 401.
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token = Some(source);
+        self
+    }
+
+    /// Trusts the certificates of a PEM bundle in addition to the web roots.
+    pub fn add_ca_pem(mut self, pem: &[u8]) -> Self {
+        self.trust = parse_pem_bundle(pem).map(Trust::Extra);
+        self
+    }
+
+    /// Trusts only the certificates of a PEM bundle, such as the cluster CA from
+    /// `/ca/dcos-ca.crt`.
+    pub fn pin_ca_pem(mut self, pem: &[u8]) -> Self {
+        self.trust = parse_pem_bundle(pem).map(Trust::Pinned);
+        self
+    }
+
+    /// Accepts any server certificate. Only for clusters whose CA cannot be had otherwise.
+    pub fn danger_accept_invalid_certs(mut self) -> Self {
+        self.trust = Ok(Trust::Insecure);
+        self
+    }
+
+    /// How long opening a connection may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt of a request may take.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How failed requests are retried.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How many times a failed request may be sent again.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The first backoff delay and its cap. Tests set both to zero.
+    pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.retry.backoff_base = base;
+        self.retry.backoff_cap = cap;
+        self
+    }
+
+    /// Checks the settings and builds the transport.
+    pub fn build(self) -> Result<Transport, Error> {
+        let base = Url::parse(&self.base_url).map_err(|e| {
+            Error::InvalidInput(format!(
+                "the cluster URL `{}` is invalid: {e}",
+                self.base_url
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::InvalidInput(format!(
+                "the cluster URL `{}` must start with http:// or https://",
+                self.base_url
+            )));
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(Error::InvalidInput(format!(
+                "the cluster URL `{}` has no host",
+                self.base_url
+            )));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::InvalidInput(format!(
+                "the cluster URL `{}` must not have a query or fragment",
+                self.base_url
+            )));
+        }
+        let mut http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .use_rustls_tls()
+            .https_only(false);
+        match self.trust? {
+            Trust::WebRoots => {}
+            Trust::Extra(certs) => {
+                for cert in certs {
+                    http = http.add_root_certificate(cert);
+                }
+            }
+            Trust::Pinned(certs) => {
+                http = http.tls_built_in_root_certs(false);
+                for cert in certs {
+                    http = http.add_root_certificate(cert);
+                }
+            }
+            Trust::Insecure => http = http.danger_accept_invalid_certs(true),
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("cannot set up the HTTP client: {e}")))?;
+        let base = base.as_str().trim_end_matches('/').to_owned();
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                retry: self.retry,
+            }),
+            token: self.token,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    /// The base URL without a trailing `/`.
+    base: String,
+    retry: RetryPolicy,
+}
+
+/// A connection to one cluster. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+    token: Option<Arc<dyn TokenSource>>,
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Answer(
+        reqwest::StatusCode,
+        reqwest::header::HeaderMap,
+        bytes::Bytes,
+    ),
+    Failed(reqwest::Error),
+}
+
+impl Transport {
+    /// Starts building a transport for the cluster at `base_url` (`https://dcos.example.com`).
+    pub fn builder(base_url: impl Into<String>) -> TransportBuilder {
+        TransportBuilder {
+            base_url: base_url.into(),
+            token: None,
+            trust: Ok(Trust::default()),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same connection with another token source. The IAM client uses this to plug its
+    /// login into a transport whose connections it shares.
+    pub fn with_token_source(&self, source: Arc<dyn TokenSource>) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            token: Some(source),
+        }
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The retry settings.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// The full URL of a request.
+    pub fn url_of(&self, request: &Request) -> Result<Url, Error> {
+        let mut url = Url::parse(&format!("{}{}", self.inner.base, request.path))
+            .map_err(|e| Error::InvalidInput(format!("bad request path {}: {e}", request.path)))?;
+        if !request.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// Sends a request and returns its success answer, or the error.
+    ///
+    /// Retries as [`RetryPolicy::decide`] allows; after a 401 asks the token source to log in
+    /// again and, if it did, repeats the request once.
+    pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        let url = self.url_of(&request)?;
+        let mut attempts = 0u32;
+        let mut relogged = false;
+        loop {
+            attempts += 1;
+            let token = match (&self.token, request.authenticated) {
+                (Some(source), true) => Some(source.token().await?),
+                _ => None,
+            };
+            let started = Instant::now();
+            let outcome = self.attempt(&request, &url, token.as_ref()).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match &outcome {
+                Attempt::Answer(status, _, _) => tracing::debug!(
+                    method = %request.method, path = %request.path, status = status.as_u16(),
+                    elapsed_ms, attempt = attempts, "answered"
+                ),
+                Attempt::Failed(e) => tracing::debug!(
+                    method = %request.method, path = %request.path, elapsed_ms,
+                    attempt = attempts, error = %e, "failed"
+                ),
+            }
+            let outcome = match outcome {
+                Attempt::Answer(status, headers, body) if status.is_success() => {
+                    return Ok(Response {
+                        method: request.method.clone(),
+                        path: request.path.clone(),
+                        status,
+                        content_type: headers
+                            .get(CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned),
+                        body,
+                    });
+                }
+                other => other,
+            };
+            let failure = match &outcome {
+                Attempt::Answer(status, headers, _) => {
+                    retry::Failure::Status(*status, retry::retry_after(headers))
+                }
+                Attempt::Failed(e) => classify(e),
+            };
+            if let (retry::Failure::Status(StatusCode::UNAUTHORIZED, _), Some(source), Some(tok)) =
+                (failure, &self.token, &token)
+                && !relogged
+                && source.refresh(tok).await?
+            {
+                relogged = true;
+                tracing::debug!(method = %request.method, path = %request.path, "token refused; logged in again");
+                continue;
+            }
+            if let Some(delay) =
+                self.inner
+                    .retry
+                    .decide(request.idempotent, attempts, failure, fastrand::f64())
+            {
+                tracing::debug!(
+                    method = %request.method, path = %request.path, delay_ms = delay.as_millis() as u64,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(match outcome {
+                Attempt::Answer(status, _, body) => ApiError::from_body(status, &body)
+                    .for_request(&request.method, &request.path, attempts)
+                    .into(),
+                Attempt::Failed(source) => {
+                    let (method, path) = (request.method.clone(), request.path.clone());
+                    if source.is_timeout() {
+                        Error::Timeout {
+                            method,
+                            path,
+                            attempts,
+                            source,
+                        }
+                    } else {
+                        Error::Transport {
+                            method,
+                            path,
+                            attempts,
+                            source,
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    async fn attempt(&self, request: &Request, url: &Url, token: Option<&SecretString>) -> Attempt {
+        let mut builder = self.inner.http.request(request.method.clone(), url.clone());
+        if let Some(token) = token {
+            match HeaderValue::from_str(&format!("token={}", token.expose_secret())) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    builder = builder.header(AUTHORIZATION, value);
+                }
+                Err(_) => {
+                    // A token with characters that cannot go in a header is sent as none; the
+                    // server's 401 then tells the user to log in again.
+                    tracing::debug!("the token holds characters not allowed in a header");
+                }
+            }
+        }
+        if let Some(accept) = request.accept {
+            builder = builder.header(ACCEPT, accept);
+        }
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, body.content_type)
+                .body(body.bytes.clone());
+        }
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Failed(e),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        match response.bytes().await {
+            Ok(body) => Attempt::Answer(status, headers, body),
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> retry::Failure {
+    if e.is_connect() {
+        retry::Failure::Connect
+    } else if e.is_timeout() {
+        retry::Failure::Timeout
+    } else {
+        retry::Failure::Broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_refuses_bad_urls_without_panicking() {
+        for url in [
+            "",
+            "dcos.example.com",
+            "ftp://dcos",
+            "https://",
+            "https://h/?x=1",
+        ] {
+            let err = Transport::builder(url).build().unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn builder_refuses_a_bundle_without_certificates() {
+        let err = Transport::builder("https://h")
+            .pin_ca_pem(b"not a certificate")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no certificate"), "{err}");
+    }
+
+    #[test]
+    fn url_joins_base_path_and_keeps_encoding() {
+        let t = Transport::builder("https://h.example/prefix/")
+            .build()
+            .unwrap();
+        let r = Request::get("/acs/api/v1/acls/dcos:secrets:default:a%252Fb").query("list", "true");
+        assert_eq!(
+            t.url_of(&r).unwrap().as_str(),
+            "https://h.example/prefix/acs/api/v1/acls/dcos:secrets:default:a%252Fb?list=true"
+        );
+    }
+
+    #[test]
+    fn debug_of_a_transport_with_a_token_hides_it() {
+        let t = Transport::builder("https://h")
+            .token(SecretString::from("tok-canary-123"))
+            .build()
+            .unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("tok-canary-123"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn debug_of_a_request_hides_the_body() {
+        let r = Request::put("/x").body(OCTET_STREAM, b"body-canary".to_vec());
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("body-canary"), "{shown}");
+    }
+}
