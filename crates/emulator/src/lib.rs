@@ -1,0 +1,234 @@
+//! `dcos-emulator`: a local stand-in for a DC/OS Enterprise cluster's Secrets and IAM APIs.
+//!
+//! It serves the wire contract (status codes, headers, bodies, the `%252F` resource-id
+//! encoding, IAM's 400-for-unknown answers) with state in memory, checks tokens and
+//! permissions like the real cluster, and injects faults on demand: latency, error statuses and
+//! dropped connections, at random (seeded) or scripted.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let emulator = dcos_emulator::Emulator::builder().tls(true).start().await?;
+//! println!("cluster at {}", emulator.url());
+//! let ca_pem = emulator.ca_pem().expect("TLS was asked for");
+//! // ... point a client at emulator.url(), pinning ca_pem, and log in as
+//! // bootstrapuser / deleteme ...
+//! let state = emulator.state(); // every secret, account, group and ACL
+//! # let _ = (ca_pem, state);
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The binary `dcos-emulator` wraps the same builder; `dcos-emulator --help` lists its options.
+
+// Handlers return the error answer itself (`Result<Response, Response>`), the usual axum
+// pattern; boxing every early return would only add noise.
+#![allow(clippy::result_large_err)]
+
+mod app;
+mod auth;
+mod control;
+mod faults;
+mod iam;
+mod secrets;
+mod server;
+pub mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::{Counters, FaultConfig, FaultRule, Phase};
+pub use state::State;
+
+/// The default bootstrap superuser, as on DC/OS development clusters.
+pub const DEFAULT_SUPERUSER: &str = "bootstrapuser";
+/// The default bootstrap superuser's password.
+pub const DEFAULT_PASSWORD: &str = "deleteme";
+/// How long issued tokens last by default: 5 days, as on DC/OS.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(5 * 24 * 3600);
+
+/// Configures and starts an [`Emulator`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EmulatorBuilder {
+    listen: SocketAddr,
+    tls: bool,
+    superuser: (String, String),
+    token_ttl: Duration,
+    seed: u64,
+    faults: FaultConfig,
+    control_api: bool,
+    state: Option<State>,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: false,
+            superuser: (DEFAULT_SUPERUSER.to_owned(), DEFAULT_PASSWORD.to_owned()),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            seed: 0,
+            faults: FaultConfig::default(),
+            control_api: false,
+            state: None,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on; port 0 picks a free one. Default `127.0.0.1:0`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Serves HTTPS with a freshly made CA, which `/ca/dcos-ca.crt` serves.
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The bootstrap superuser (member of `superusers`). Ignored when a state is given.
+    pub fn superuser(mut self, uid: impl Into<String>, password: impl Into<String>) -> Self {
+        self.superuser = (uid.into(), password.into());
+        self
+    }
+
+    /// How long issued tokens last.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// The seed of the random faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Random faults applied to every API request.
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Serves the control API under `/__emulator/`.
+    pub fn control_api(mut self, on: bool) -> Self {
+        self.control_api = on;
+        self
+    }
+
+    /// Starts from this state instead of a fresh cluster.
+    pub fn state(mut self, state: State) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Binds, and serves in the background until [`Emulator::shutdown`].
+    pub async fn start(self) -> anyhow::Result<Emulator> {
+        let listener = TcpListener::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        let tls = if self.tls {
+            Some(tls::generate()?)
+        } else {
+            None
+        };
+        let state = self
+            .state
+            .unwrap_or_else(|| State::bootstrap(&self.superuser.0, &self.superuser.1));
+        let authority = auth::Authority::generate(self.token_ttl)?;
+        let app = Arc::new(app::App::new(
+            state,
+            authority,
+            faults::Faults::new(self.faults, self.seed),
+            tls.as_ref().map(|t| t.ca_pem.clone()),
+        ));
+        let router = app::router(app.clone(), self.control_api);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(
+            listener,
+            router,
+            tls.as_ref().map(|t| t.config.clone()),
+            stopped,
+        ));
+        tracing::info!(%url, "dcos-emulator serving");
+        Ok(Emulator {
+            url,
+            app,
+            stop,
+            task,
+        })
+    }
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    url: String,
+    app: app::Shared,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts configuring an emulator.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// The base URL, such as `https://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The CA certificate (PEM) to pin, when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.app.ca_pem.as_deref()
+    }
+
+    /// A copy of the whole state.
+    pub fn state(&self) -> State {
+        self.app.read().clone()
+    }
+
+    /// Replaces the whole state.
+    pub fn load_state(&self, state: State) {
+        *self.app.write() = state;
+    }
+
+    /// Scripts a fault.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.app.faults.add_rule(rule);
+    }
+
+    /// Replaces the random fault settings.
+    pub fn set_faults(&self, config: FaultConfig) {
+        self.app.faults.set_config(config);
+    }
+
+    /// The request and fault counters.
+    pub fn counters(&self) -> Counters {
+        self.app.faults.counters()
+    }
+
+    /// A valid token for `uid`, as a login would give (the account need not exist).
+    pub fn issue_token(&self, uid: &str) -> anyhow::Result<String> {
+        self.app.authority.issue(uid)
+    }
+
+    /// Stops serving and waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,133 @@
+//! `dcos-emulator`: serves the DC/OS Secrets and IAM APIs on loopback for tests and demos.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use dcos_emulator::{DEFAULT_PASSWORD, DEFAULT_SUPERUSER, Emulator, FaultConfig, State};
+
+/// A local stand-in for a DC/OS Enterprise cluster's Secrets and IAM APIs.
+///
+/// Prints its base URL as the first line on stdout, then serves until SIGINT or SIGTERM.
+///
+/// Example: dcos-emulator --tls --ca-out ca.pem --control-api --latency-ms 20
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Serve HTTPS with a fresh CA (served at /ca/dcos-ca.crt).
+    #[arg(long)]
+    tls: bool,
+    /// Write the CA certificate (PEM) to this file (with --tls).
+    #[arg(long, requires = "tls")]
+    ca_out: Option<PathBuf>,
+    /// Load the state from this JSON file if it exists, and write it back on shutdown.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// The bootstrap superuser as UID:PASSWORD.
+    #[arg(long, env = "DCOS_EMULATOR_SUPERUSER", hide_env_values = true,
+          default_value_t = format!("{DEFAULT_SUPERUSER}:{DEFAULT_PASSWORD}"))]
+    superuser: String,
+    /// Lifetime of issued tokens, in seconds (default: 5 days).
+    #[arg(long, default_value_t = 432_000)]
+    token_ttl: u64,
+    /// Seed of the random faults, for reproducible runs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Random extra latency up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Share of requests (0 to 1) answered with an injected error status.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Statuses injected errors are drawn from.
+    #[arg(long, value_delimiter = ',', default_value = "503,429,500")]
+    error_statuses: Vec<u16>,
+    /// Share of requests (0 to 1) whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Serve the control API under /__emulator/ (faults, counters, state).
+    #[arg(long)]
+    control_api: bool,
+}
+
+fn rate(name: &str, value: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&value),
+        "--{name} must be between 0 and 1, got {value}"
+    );
+    Ok(value)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let (uid, password) = args
+        .superuser
+        .split_once(':')
+        .context("--superuser must be UID:PASSWORD")?;
+    let faults = FaultConfig {
+        latency_ms: args.latency_ms,
+        jitter_ms: args.jitter_ms,
+        error_rate: rate("error-rate", args.error_rate)?,
+        error_statuses: args.error_statuses.clone(),
+        drop_rate: rate("drop-rate", args.drop_rate)?,
+    };
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .tls(args.tls)
+        .superuser(uid, password)
+        .token_ttl(Duration::from_secs(args.token_ttl))
+        .seed(args.seed)
+        .faults(faults)
+        .control_api(args.control_api);
+    if let Some(path) = &args.state
+        && path.exists()
+    {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the state file {}", path.display()))?;
+        let state: State = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an emulator state", path.display()))?;
+        builder = builder.state(state);
+    }
+    let emulator = builder.start().await?;
+    if let (Some(out), Some(pem)) = (&args.ca_out, emulator.ca_pem()) {
+        std::fs::write(out, pem).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", emulator.url())?;
+        stdout.flush()?;
+    }
+    wait_for_signal().await?;
+    if let Some(path) = &args.state {
+        let text = serde_json::to_string_pretty(&emulator.state())?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    emulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

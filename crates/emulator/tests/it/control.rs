@@ -1,0 +1,160 @@
+use std::time::{Duration, Instant};
+
+use dcos_emulator::{Emulator, FaultConfig, FaultRule, Phase, State};
+use serde_json::json;
+
+use crate::{Caller, start};
+
+const S: &str = "/secrets/v1/secret/default";
+
+fn rule(method: &str, prefix: &str, status: u16, drop: bool, phase: Phase) -> FaultRule {
+    FaultRule {
+        method: Some(method.into()),
+        path_prefix: prefix.into(),
+        count: 1,
+        status,
+        drop,
+        phase,
+        skip: 0,
+    }
+}
+
+#[tokio::test]
+async fn scripted_status_before_changes_nothing() {
+    let (emulator, root) = start(Emulator::builder()).await;
+    emulator.add_fault(rule("PUT", &format!("{S}/a"), 503, false, Phase::Before));
+    let a = root
+        .put_json(&format!("{S}/a"), json!({"value": "x"}))
+        .await;
+    a.expect(503, None);
+    assert!(emulator.state().secrets.is_empty());
+    root.put_json(&format!("{S}/a"), json!({"value": "x"}))
+        .await
+        .expect(201, None);
+    assert_eq!(emulator.counters().faults_injected, 1);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn scripted_drop_after_applies_the_change_but_loses_the_answer() {
+    let (emulator, root) = start(Emulator::builder()).await;
+    emulator.add_fault(rule("PUT", &format!("{S}/a"), 0, true, Phase::After));
+    let err = root
+        .http
+        .put(format!("{}{S}/a", root.base))
+        .header(
+            "authorization",
+            format!("token={}", root.token.as_deref().unwrap()),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"value":"x"}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_request() || err.is_connect(), "{err:?}");
+    assert!(emulator.state().secrets.contains_key("a"));
+    assert_eq!(emulator.counters().dropped, 1);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let (emulator, root) = start(Emulator::builder()).await;
+    emulator.set_faults(FaultConfig {
+        latency_ms: 150,
+        ..FaultConfig::default()
+    });
+    let started = Instant::now();
+    root.get("/secrets/v1/ping").await.expect(200, None);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn random_faults_follow_the_seed() {
+    async fn statuses(seed: u64) -> Vec<u16> {
+        let config = FaultConfig {
+            error_rate: 0.5,
+            ..FaultConfig::default()
+        };
+        let (emulator, root) = start(Emulator::builder().seed(seed)).await;
+        emulator.set_faults(config);
+        let mut out = Vec::new();
+        for _ in 0..40 {
+            out.push(root.get("/secrets/v1/ping").await.status.as_u16());
+        }
+        emulator.shutdown().await;
+        out
+    }
+    let a = statuses(3).await;
+    assert_eq!(a, statuses(3).await);
+    assert!(a.contains(&200) && a.iter().any(|s| *s != 200), "{a:?}");
+}
+
+#[tokio::test]
+async fn control_api_scripts_faults_counts_and_moves_state() {
+    let (emulator, root) = start(Emulator::builder().control_api(true)).await;
+    let control = Caller::new(emulator.url());
+    root.put_json(&format!("{S}/k"), json!({"value": "v"}))
+        .await
+        .expect(201, None);
+
+    let dump = control.get("/__emulator/state").await;
+    dump.expect(200, None);
+    let state: State = serde_json::from_slice(&dump.body).unwrap();
+    assert_eq!(state, emulator.state());
+    assert!(state.accounts.contains_key("bootstrapuser"));
+
+    control
+        .post_json(
+            "/__emulator/faults",
+            json!({"method": "GET", "path_prefix": "/secrets/v1/ping", "count": 2, "status": 429}),
+        )
+        .await
+        .expect(201, None);
+    assert_eq!(
+        control.get("/__emulator/faults").await.json()["rules"][0]["count"],
+        2
+    );
+    root.get("/secrets/v1/ping").await.expect(429, None);
+    root.get("/secrets/v1/ping").await.expect(429, None);
+    root.get("/secrets/v1/ping").await.expect(200, None);
+
+    let counters = control.get("/__emulator/counters").await.json();
+    assert_eq!(counters["requests"]["GET /secrets/v1/ping"], 3);
+    assert_eq!(counters["faults_injected"], 2);
+    control
+        .delete("/__emulator/counters")
+        .await
+        .expect(204, None);
+    assert_eq!(control.get("/__emulator/counters").await.json()["total"], 0);
+
+    let mut changed = state.clone();
+    changed.secrets.clear();
+    control
+        .put_json("/__emulator/state", serde_json::to_value(&changed).unwrap())
+        .await
+        .expect(204, None);
+    root.get(&format!("{S}/k")).await.expect(404, None);
+
+    control
+        .put_json(
+            "/__emulator/faults/config",
+            json!({"latency_ms": 0, "error_rate": 1.0, "error_statuses": [502]}),
+        )
+        .await
+        .expect(204, None);
+    root.get("/secrets/v1/ping").await.expect(502, None);
+    control.delete("/__emulator/faults").await.expect(204, None);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_is_absent_unless_asked_for() {
+    let (emulator, _) = start(Emulator::builder()).await;
+    Caller::new(emulator.url())
+        .get("/__emulator/state")
+        .await
+        .expect(404, None);
+    emulator.shutdown().await;
+}
