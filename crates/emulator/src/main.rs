@@ -105,6 +105,8 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("{} is not an emulator state", path.display()))?;
         builder = builder.state(state);
     }
+    // Listen for signals before announcing the URL, so that a caller may stop us at once.
+    let signals = Signals::new()?;
     let emulator = builder.start().await?;
     if let (Some(out), Some(pem)) = (&args.ca_out, emulator.ca_pem()) {
         std::fs::write(out, pem).with_context(|| format!("cannot write {}", out.display()))?;
@@ -114,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         writeln!(stdout, "{}", emulator.url())?;
         stdout.flush()?;
     }
-    wait_for_signal().await?;
+    signals.wait().await;
     if let Some(path) = &args.state {
         let text = serde_json::to_string_pretty(&emulator.state())?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -123,11 +125,25 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, registered up front.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }

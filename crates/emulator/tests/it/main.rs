@@ -1,6 +1,7 @@
 //! Conformance tests of the emulator, with plain reqwest so that no client code is shared.
 
 mod auth;
+mod binary;
 mod control;
 mod iam;
 mod openapi;
