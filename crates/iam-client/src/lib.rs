@@ -47,8 +47,8 @@ pub use login::{
     service_login_jwt,
 };
 pub use model::{
-    Acl, AclHolders, ActionEntry, DirectPermission, Group, GroupHolder, GroupMembership,
-    GroupPermission, HeldPermission, Membership, User, UserHolder, UserPermissions,
+    Acl, AclHolders, ActionEntry, Group, GroupHolder, GroupMembership, GroupPermission,
+    HeldPermission, Membership, User, UserHolder, UserPermissions,
 };
 pub use types::{Action, Gid, MAX_ID_CHARS, Principal, Rid, Uid};
 pub use users::UserHandle;

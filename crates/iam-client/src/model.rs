@@ -75,22 +75,6 @@ pub struct Acl {
     pub description: String,
 }
 
-/// A permission that a user holds directly.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct DirectPermission {
-    /// The resource id.
-    pub rid: String,
-    /// The ACL's description.
-    #[serde(default)]
-    pub description: String,
-    /// The API URL of the ACL.
-    #[serde(default)]
-    pub aclurl: String,
-    /// The actions held.
-    #[serde(default)]
-    pub actions: Vec<ActionEntry>,
-}
-
 /// A permission that a user holds through a group.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct GroupPermission {
@@ -117,7 +101,7 @@ pub struct GroupPermission {
 pub struct UserPermissions {
     /// Granted to the account itself.
     #[serde(default)]
-    pub direct: Vec<DirectPermission>,
+    pub direct: Vec<HeldPermission>,
     /// Granted to groups the account belongs to.
     #[serde(default)]
     pub groups: Vec<GroupPermission>,
@@ -143,7 +127,8 @@ pub struct Membership {
     pub membershipurl: String,
 }
 
-/// A permission held by a group: `GET /groups/{gid}/permissions`.
+/// A permission held directly: by a user (`direct` of `GET /users/{uid}/permissions`) or by a
+/// group (`GET /groups/{gid}/permissions`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct HeldPermission {
     /// The resource id.
