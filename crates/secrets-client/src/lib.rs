@@ -246,15 +246,11 @@ impl SecretsClient {
             .transport
             .send(Request::get(format!("{BASE}/ping")))
             .await?;
+        let not_pong = response.decode_error(".", "expected `pong`");
         if response.into_bytes().trim_ascii() == b"pong" {
             Ok(())
         } else {
-            Err(Error::Decode {
-                method: dcos_transport::Method::GET,
-                path: format!("{BASE}/ping"),
-                json_path: ".".to_owned(),
-                message: "expected `pong`".to_owned(),
-            })
+            Err(not_pong)
         }
     }
 }

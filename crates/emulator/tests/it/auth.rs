@@ -115,3 +115,18 @@ async fn plain_http_has_no_ca() {
         .expect(404, None);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_malformed_login_body_is_not_echoed_back() {
+    let (emulator, _) = start(Emulator::builder()).await;
+    let anon = Caller::new(emulator.url());
+    let a = anon
+        .post_json(
+            "/acs/api/v1/auth/login",
+            json!({"uid": "bootstrapuser", "password": 987654321}),
+        )
+        .await;
+    a.expect(400, None);
+    assert!(!a.text().contains("987654321"), "{}", a.text());
+    emulator.shutdown().await;
+}
