@@ -50,7 +50,9 @@ pub use model::{
     Acl, AclHolders, ActionEntry, Group, GroupHolder, GroupMembership, GroupPermission,
     HeldPermission, Membership, User, UserHolder, UserPermissions,
 };
-pub use types::{Action, Gid, MAX_ID_CHARS, Principal, Rid, Uid};
+pub use types::{
+    Action, Gid, MAX_ID_CHARS, Principal, Reach, Rid, SecretCoverage, SecretScope, Uid,
+};
 pub use users::UserHandle;
 
 const BASE: &str = "/acs/api/v1";

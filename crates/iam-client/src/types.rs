@@ -107,12 +107,58 @@ id_type!(
     }
 );
 
+const SECRET_RID_PREFIX: &str = "dcos:secrets:default:";
+const LIST_RID_PREFIX: &str = "dcos:secrets:list:default:";
+
+/// What a secrets resource id gives on one secret: see [`Rid::secret_coverage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretCoverage {
+    /// The value itself, or only the name in a listing.
+    pub scope: SecretScope,
+    /// How the id reaches the path.
+    pub reach: Reach,
+}
+
+/// The part of a secret a resource id controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SecretScope {
+    /// `dcos:secrets:default:…`: read, create, update and delete the value.
+    Value,
+    /// `dcos:secrets:list:default:…`: see the name when listing.
+    List,
+}
+
+/// How a resource id reaches a secret path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reach {
+    /// Names the path itself.
+    Exact,
+    /// Names a folder above it (listing only).
+    Ancestor,
+    /// Names the root of the store (listing only).
+    Root,
+    /// A `*` or `<folder>/*` wildcard over it.
+    Wildcard,
+}
+
+impl Reach {
+    /// A word for tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Exact => "exact",
+            Reach::Ancestor => "ancestor",
+            Reach::Root => "root",
+            Reach::Wildcard => "wildcard",
+        }
+    }
+}
+
 impl Rid {
     /// `dcos:secrets:default:<path>`: the value of a secret (a leading `/` of `path` is dropped).
     pub fn secret(path: impl AsRef<str>) -> Result<Self, Error> {
         let path = path.as_ref();
         Self::new(&format!(
-            "dcos:secrets:default:{}",
+            "{SECRET_RID_PREFIX}{}",
             path.strip_prefix('/').unwrap_or(path)
         ))
     }
@@ -121,9 +167,54 @@ impl Rid {
     pub fn secret_list(path: impl AsRef<str>) -> Result<Self, Error> {
         let path = path.as_ref();
         Self::new(&format!(
-            "dcos:secrets:list:default:{}",
+            "{LIST_RID_PREFIX}{}",
             path.strip_prefix('/').unwrap_or(path)
         ))
+    }
+
+    /// What this resource id gives on the secret at `path` (a leading `/` of either is
+    /// ignored), by the contract's rules: `dcos:secrets:default:<p>` reaches the value when `p`
+    /// is the path itself or a `*` / `<folder>/*` wildcard over it; `dcos:secrets:list:default:<p>`
+    /// lists the name when `p` is the path, an ancestor, the root, or such a wildcard.
+    /// `None` for any other resource.
+    pub fn secret_coverage(&self, path: &str) -> Option<SecretCoverage> {
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let strip = |prefix: &str| {
+            let rest = self.0.strip_prefix(prefix)?;
+            Some(rest.strip_prefix('/').unwrap_or(rest))
+        };
+        let below = |folder: &str| {
+            folder.is_empty() || (path.starts_with(folder) && path[folder.len()..].starts_with('/'))
+        };
+        if let Some(pattern) = strip(SECRET_RID_PREFIX) {
+            let reach = if pattern == path {
+                Reach::Exact
+            } else if pattern == "*" || pattern.strip_suffix("/*").is_some_and(below) {
+                Reach::Wildcard
+            } else {
+                return None;
+            };
+            return Some(SecretCoverage {
+                scope: SecretScope::Value,
+                reach,
+            });
+        }
+        let pattern = strip(LIST_RID_PREFIX)?;
+        let reach = if pattern == path {
+            Reach::Exact
+        } else if pattern.is_empty() {
+            Reach::Root
+        } else if pattern == "*" || pattern.strip_suffix("/*").is_some_and(below) {
+            Reach::Wildcard
+        } else if below(pattern.strip_suffix('/').unwrap_or(pattern)) {
+            Reach::Ancestor
+        } else {
+            return None;
+        };
+        Some(SecretCoverage {
+            scope: SecretScope::List,
+            reach,
+        })
     }
 
     /// The form of this id inside a URL path: every `/` written `%252F` (the service decodes the
@@ -256,6 +347,77 @@ impl fmt::Display for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn coverage(rid: &str, path: &str) -> Option<(SecretScope, Reach)> {
+        Rid::new(rid)
+            .unwrap()
+            .secret_coverage(path)
+            .map(|c| (c.scope, c.reach))
+    }
+
+    #[test]
+    fn secret_coverage_follows_the_contract() {
+        use Reach::*;
+        use SecretScope::*;
+        let p = "team/aws/key";
+        assert_eq!(
+            coverage("dcos:secrets:default:team/aws/key", p),
+            Some((Value, Exact))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:default:/team/aws/key", p),
+            Some((Value, Exact))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:default:/team/aws/key", "/team/aws/key"),
+            Some((Value, Exact))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:default:team/*", p),
+            Some((Value, Wildcard))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:default:/*", p),
+            Some((Value, Wildcard))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:default:*", p),
+            Some((Value, Wildcard))
+        );
+        // A folder grant is not a grant on what is below it, and a prefix is not a folder.
+        assert_eq!(coverage("dcos:secrets:default:team", p), None);
+        assert_eq!(coverage("dcos:secrets:default:tea/*", p), None);
+        assert_eq!(coverage("dcos:secrets:default:team/aws/key/*", p), None);
+
+        assert_eq!(
+            coverage("dcos:secrets:list:default:team/aws/key", p),
+            Some((List, Exact))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:list:default:/team", p),
+            Some((List, Ancestor))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:list:default:team/aws/", p),
+            Some((List, Ancestor))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:list:default:/", p),
+            Some((List, Root))
+        );
+        assert_eq!(
+            coverage("dcos:secrets:list:default:team/*", p),
+            Some((List, Wildcard))
+        );
+        assert_eq!(coverage("dcos:secrets:list:default:tea", p), None);
+        assert_eq!(
+            coverage("dcos:secrets:list:default:team/aws/key/sub", p),
+            None
+        );
+
+        assert_eq!(coverage("dcos:superuser", p), None);
+        assert_eq!(coverage("dcos:secrets:list:other:team", p), None);
+    }
 
     #[test]
     fn rid_url_form_matches_the_contract_example() {
