@@ -1,0 +1,356 @@
+//! The command line: every option, with the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+/// The long help's closing text: connection, tokens, exit codes.
+fn after_help() -> String {
+    let codes: Vec<String> = crate::exit::TABLE
+        .iter()
+        .map(|(code, meaning)| format!("  {code}  {meaning}"))
+        .collect();
+    format!("{CONNECTION}\n\nExit codes:\n{}", codes.join("\n"))
+}
+
+const CONNECTION: &str = "\
+Connection: the cluster is --url, else DCOS_URL, else the `dcos` CLI's attached cluster.
+Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (logs
+in per run and again when the token is refused); the keyring entry `dcos-creds login` saved for
+the cluster; the `dcos` CLI's attached cluster (DCOS_DIR, default ~/.dcos). With service-account
+credentials in the environment, an expired DCOS_ACS_TOKEN is renewed with them.
+
+Secret values are never taken as arguments: they come from a file, from standard input
+(`--value-file -`) or from a hidden prompt.";
+
+/// Manage DC/OS Enterprise secrets, service accounts and permissions, safely and repeatably.
+#[derive(Debug, Parser)]
+#[command(name = "dcos-creds", version, after_long_help = after_help())]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The cluster URL, like https://dcos.example.com
+    #[arg(long, env = "DCOS_URL", global = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Trust this CA bundle (PEM) for the cluster's TLS certificate, and only it
+    #[arg(long, env = "DCOS_TLS_CA_PATH", global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Download the cluster CA and trust it only if its SHA-256 fingerprint is this
+    /// (`dcos-creds ca fetch` prints it)
+    #[arg(
+        long,
+        global = true,
+        value_name = "sha256:HEX",
+        conflicts_with = "ca_cert"
+    )]
+    pub ca_fingerprint: Option<String>,
+
+    /// Do not verify the cluster's TLS certificate (prints a warning; for throwaway clusters)
+    #[arg(long, global = true, conflicts_with_all = ["ca_cert", "ca_fingerprint"])]
+    pub insecure: bool,
+
+    /// Allow a token, password or secret to travel over plain http:// to a host that is not
+    /// loopback
+    #[arg(long, global = true)]
+    pub allow_http: bool,
+
+    /// Output format for data on standard output
+    #[arg(short, long, value_enum, default_value_t = Output::Text, global = true)]
+    pub output: Output,
+
+    /// More detail on standard error (-v requests, -vv debug, -vvv trace); never a secret value
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on standard error
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Seconds before one request gives up (retries come on top)
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Lines and tables for people
+    Text,
+    /// One JSON document, for scripts
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in and keep the token in the OS keyring
+    #[command(
+        after_help = "Examples:\n  dcos-creds --url https://dcos.example.com login --username alice\n  \
+        printf '%s' \"$PASSWORD\" | dcos-creds login --username alice --password-stdin\n  \
+        dcos-creds login --service-account ci-bot --private-key ci-bot.pem"
+    )]
+    Login(LoginArgs),
+    /// Forget the token saved for the cluster
+    Logout,
+    /// Show the account the token belongs to, and when it expires
+    Whoami,
+    /// The cluster's certificate authority
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Create, read, list and delete secrets
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Grant an action on a resource to a user, service account or group
+    #[command(
+        after_help = "Examples:\n  dcos-creds grant --user ci-bot dcos:secrets:list:default:team/aws_key read\n  \
+        dcos-creds grant --group data dcos:secrets:default:team/* read"
+    )]
+    Grant(GrantArgs),
+    /// Take back an action granted with `grant`
+    Revoke(GrantArgs),
+    /// Who can read a secret's value, and who can see its name
+    #[command(
+        long_about = "Who can read a secret's value, and who can see its name.\n\n\
+        Lists users, service accounts and groups (with their members) that hold `read` or `full` \
+        on the secret, directly or through a group: by its exact resource id, by a `/*` wildcard \
+        over it, by list permission on the secret or an ancestor folder, and every superuser. \
+        Needs permission to read the IAM API."
+    )]
+    Access(AccessArgs),
+    /// Service accounts
+    #[command(subcommand)]
+    ServiceAccount(ServiceAccountCommand),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  dcos-creds completions bash > ~/.local/share/bash-completion/completions/dcos-creds"
+    )]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("who").required(true).args(["username", "service_account"])))]
+pub struct LoginArgs {
+    /// Log in as this user; the password is asked for on the terminal
+    #[arg(long, value_name = "UID")]
+    pub username: Option<String>,
+
+    /// Read the password from standard input (one line; the line break is dropped)
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// Log in as this service account
+    #[arg(long, value_name = "UID", requires = "private_key")]
+    pub service_account: Option<String>,
+
+    /// The service account's private key (PEM), or `-` for standard input
+    #[arg(long, value_name = "FILE|-", requires = "service_account")]
+    pub private_key: Option<PathBuf>,
+
+    /// Print the token on standard output instead of saving it in the keyring (for
+    /// `export DCOS_ACS_TOKEN=...` where no keyring works)
+    #[arg(long)]
+    pub print_token: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Download the cluster CA (no token needed) and print its SHA-256 fingerprint
+    #[command(
+        long_about = "Download the cluster CA and print its SHA-256 fingerprint.\n\n\
+        No token is sent. Unless --ca-cert or --ca-fingerprint is given the download cannot be \
+        verified (that is what it is for): compare the fingerprint with one obtained out of band, \
+        then pass --ca-cert FILE or --ca-fingerprint sha256:HEX to every other command.",
+        after_help = "Example:\n  dcos-creds --url https://dcos.example.com ca fetch --out dcos-ca.crt"
+    )]
+    Fetch {
+        /// Write the PEM bundle here (never overwrites an existing file)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Where a secret value comes from.
+#[derive(Debug, Args)]
+pub struct ValueArgs {
+    /// Read the value from this file, or `-` for standard input (bytes kept exactly). Without
+    /// it, the value is asked for on the terminal
+    #[arg(long, value_name = "FILE|-")]
+    pub value_file: Option<PathBuf>,
+
+    /// Store the value as binary (application/octet-stream) instead of text
+    #[arg(long)]
+    pub binary: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a secret; fails with exit 3 if it exists
+    #[command(
+        after_help = "Example:\n  dcos-creds secret create team/db_password --value-file password.txt"
+    )]
+    Create {
+        /// The secret's path, like team/db_password
+        path: String,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Replace the value of an existing secret; fails with exit 5 if there is none
+    Update {
+        /// The secret's path
+        path: String,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Create the secret or update it; reports created, updated or unchanged
+    #[command(
+        after_help = "Example:\n  printf '%s' \"$TOKEN\" | dcos-creds secret put ci/token --value-file -"
+    )]
+    Put {
+        /// The secret's path
+        path: String,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+    /// Write the value to standard output (text as stored, binary raw)
+    Get {
+        /// The secret's path
+        path: String,
+    },
+    /// List the secret paths below a folder (all when none is given)
+    List {
+        /// The folder
+        path: Option<String>,
+    },
+    /// Delete a secret
+    Delete {
+        /// The secret's path
+        path: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("principal").required(true).args(["user", "group"])))]
+pub struct GrantArgs {
+    /// A user or service account
+    #[arg(long, value_name = "UID")]
+    pub user: Option<String>,
+
+    /// A group
+    #[arg(long, value_name = "GID")]
+    pub group: Option<String>,
+
+    /// The resource id, like dcos:secrets:default:team/db_password
+    pub rid: String,
+
+    /// create, read, update, delete or full
+    pub action: String,
+
+    /// The description of the resource's ACL, when it has to be created
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// The secret's path
+    pub path: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAccountCommand {
+    /// Generate a key pair and create a service account with it
+    #[command(
+        after_help = "Example:\n  dcos-creds service-account create ci-bot --private-key-out ci-bot.pem \
+        --secret ci-bot/service-account"
+    )]
+    Create(ServiceAccountCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceAccountCreateArgs {
+    /// The account's id
+    pub uid: String,
+
+    /// Write the private key here (mode 0600; an existing file is never overwritten)
+    #[arg(long, value_name = "FILE")]
+    pub private_key_out: PathBuf,
+
+    /// Also write the public key here
+    #[arg(long, value_name = "FILE")]
+    pub public_key_out: Option<PathBuf>,
+
+    /// The account's description
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Also store the account's login secret (the JSON services mount as
+    /// service-account.json) at this path
+    #[arg(long, value_name = "PATH")]
+    pub secret: Option<String>,
+
+    /// The login endpoint written into the login secret
+    #[arg(long, value_name = "URL", requires = "secret",
+          default_value = dcos_iam_client::DEFAULT_LOGIN_ENDPOINT)]
+    pub login_endpoint: String,
+
+    /// The RSA key size in bits
+    #[arg(long, value_enum, value_name = "BITS", default_value_t = KeyBits::Rsa2048)]
+    pub key_size: KeyBits,
+}
+
+/// RSA key sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyBits {
+    /// 2048 bits
+    #[value(name = "2048")]
+    Rsa2048,
+    /// 4096 bits
+    #[value(name = "4096")]
+    Rsa4096,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_secret_value_cannot_be_an_argument() {
+        let parsed = Cli::try_parse_from(["dcos-creds", "secret", "put", "a/b", "hunter2"]);
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn grant_needs_exactly_one_principal() {
+        let both = [
+            "dcos-creds",
+            "grant",
+            "--user",
+            "u",
+            "--group",
+            "g",
+            "dcos:x",
+            "read",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+        let none = ["dcos-creds", "grant", "dcos:x", "read"];
+        assert!(Cli::try_parse_from(none).is_err());
+    }
+}

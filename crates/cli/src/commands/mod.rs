@@ -1,0 +1,48 @@
+//! One module per command group; each takes the parsed options and prints its result.
+
+pub mod access;
+pub mod ca;
+pub mod grant;
+pub mod login;
+pub mod secret;
+pub mod service_account;
+
+use clap::CommandFactory;
+
+use crate::args::{CaCommand, Cli, Command, ServiceAccountCommand};
+use crate::connect::Cluster;
+use crate::exit;
+use crate::output::Ui;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "dcos-creds", &mut out);
+            crate::output::write_stdout(&out)
+        }
+        Command::Login(args) => login::login(global, &ui, args).await,
+        Command::Logout => login::logout(global, &ui).await,
+        Command::Whoami => login::whoami(global, &ui).await,
+        Command::Ca(CaCommand::Fetch { out }) => ca::fetch(global, &ui, out.as_deref()).await,
+        command => {
+            let session = Cluster::resolve(global, &ui).await?.session().await?;
+            match command {
+                Command::Secret(c) => secret::run(&session, &ui, c).await,
+                Command::Grant(args) => grant::grant(&session, &ui, args).await,
+                Command::Revoke(args) => grant::revoke(&session, &ui, args).await,
+                Command::Access(args) => access::run(&session, &ui, &args.path).await,
+                Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
+                    service_account::create(&session, &ui, args).await
+                }
+                Command::Completions { .. }
+                | Command::Login(_)
+                | Command::Logout
+                | Command::Whoami
+                | Command::Ca(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}

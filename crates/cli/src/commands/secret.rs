@@ -1,0 +1,138 @@
+//! `secret create|update|put|get|list|delete`.
+
+use base64::Engine;
+use dcos_secrets_client::{Overwrite, PutOutcome, SecretPath};
+
+use crate::args::{SecretCommand, ValueArgs};
+use crate::connect::Session;
+use crate::exit::{self, Context, Failure};
+use crate::input;
+use crate::output::{SecretList, SecretOut, SecretReport, Ui, write_stdout};
+
+fn path(text: &str) -> exit::Result<SecretPath> {
+    Ok(SecretPath::new(text)?)
+}
+
+fn value(args: &ValueArgs, path: &SecretPath) -> exit::Result<dcos_secrets_client::SecretValue> {
+    input::secret_value(
+        args.value_file.as_deref(),
+        args.binary,
+        &format!("secret `{path}`"),
+    )
+}
+
+/// Validates the command's input before any request: paths first, then the value.
+pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::Result<()> {
+    match command {
+        SecretCommand::Create { path: p, value: v } => {
+            let path = path(p)?;
+            let value = value(v, &path)?;
+            session
+                .secrets
+                .secret(&path)
+                .create(&value)
+                .await
+                .map_err(|e| {
+                    let conflict = e.is_conflict();
+                    let failure = Failure::from(e).context(format!("create `{path}`"));
+                    if conflict {
+                        failure.hint("the secret exists; `secret put` replaces or keeps it, `secret update` replaces it")
+                    } else {
+                        failure
+                    }
+                })?;
+            report(ui, &path, "created", value.is_binary())
+        }
+        SecretCommand::Update { path: p, value: v } => {
+            let path = path(p)?;
+            let value = value(v, &path)?;
+            session
+                .secrets
+                .secret(&path)
+                .update(&value)
+                .await
+                .context(format!("update `{path}`"))?;
+            report(ui, &path, "updated", value.is_binary())
+        }
+        SecretCommand::Put { path: p, value: v } => {
+            let path = path(p)?;
+            let value = value(v, &path)?;
+            let outcome = session
+                .secrets
+                .secret(&path)
+                .put(&value, Overwrite::Allow)
+                .await
+                .context(format!("put `{path}`"))?;
+            let word = match outcome {
+                PutOutcome::Created => "created",
+                PutOutcome::Unchanged => "unchanged",
+                PutOutcome::Updated { .. } => "updated",
+            };
+            report(ui, &path, word, value.is_binary())
+        }
+        SecretCommand::Get { path: p } => {
+            let path = path(p)?;
+            let value = session
+                .secrets
+                .secret(&path)
+                .get()
+                .await
+                .context(format!("read `{path}`"))?;
+            if !ui.json() {
+                return write_stdout(value.expose_bytes());
+            }
+            let text = (!value.is_binary())
+                .then(|| std::str::from_utf8(value.expose_bytes()).ok())
+                .flatten();
+            let out = SecretOut {
+                path: path.as_str(),
+                value: text,
+                value_base64: text.is_none().then(|| {
+                    base64::engine::general_purpose::STANDARD.encode(value.expose_bytes())
+                }),
+                binary: value.is_binary(),
+            };
+            ui.emit(&out, String::new)
+        }
+        SecretCommand::List { path: p } => {
+            let folder = p.as_deref().map(path).transpose()?;
+            let secrets = session
+                .secrets
+                .list(folder.as_ref())
+                .await
+                .context(format!(
+                    "list `{}`",
+                    folder.as_ref().map_or("", |f| f.as_str())
+                ))?;
+            let list = SecretList {
+                path: folder.map(|f| f.to_string()),
+                secrets,
+            };
+            ui.emit(&list, || list.secrets.join("\n"))
+        }
+        SecretCommand::Delete { path: p } => {
+            let path = path(p)?;
+            session
+                .secrets
+                .secret(&path)
+                .delete()
+                .await
+                .context(format!("delete `{path}`"))?;
+            report(ui, &path, "deleted", None)
+        }
+    }
+}
+
+fn report(
+    ui: &Ui,
+    path: &SecretPath,
+    outcome: &'static str,
+    binary: impl Into<Option<bool>>,
+) -> exit::Result<()> {
+    let report = SecretReport {
+        path: path.to_string(),
+        outcome,
+        binary: binary.into(),
+    };
+    ui.emit(&report, || format!("{outcome} {}", report.path))
+}

@@ -1,0 +1,247 @@
+//! Exit codes, and the one error type every command returns.
+//!
+//! The codes are part of the interface: scripts branch on them, and the README lists them.
+
+use std::fmt;
+
+use dcos_transport::Error as ApiError;
+
+/// Success, including "nothing to change".
+pub const SUCCESS: u8 = 0;
+/// An unexpected failure, or an error answer of the API that fits no other code.
+pub const FAILURE: u8 = 1;
+/// Bad usage or invalid input.
+pub const USAGE: u8 = 2;
+/// Exists with a different value, and overwriting was not allowed.
+pub const CONFLICT: u8 = 3;
+/// Authentication or permission: a 401 or 403, or no usable token.
+pub const AUTH: u8 = 4;
+/// The secret, account, group or resource does not exist.
+pub const NOT_FOUND: u8 = 5;
+/// The cluster cannot be reached, or still fails after the retries.
+pub const UNAVAILABLE: u8 = 6;
+/// Some items succeeded and some failed; JSON output says which.
+pub const PARTIAL: u8 = 7;
+
+/// Every exit code with its meaning, for `--help` and the README.
+pub const TABLE: [(u8, &str); 8] = [
+    (SUCCESS, "success, including nothing to change"),
+    (
+        FAILURE,
+        "unexpected failure, or an API error that fits no other code",
+    ),
+    (USAGE, "usage error or invalid input"),
+    (
+        CONFLICT,
+        "conflict: exists with a different value and overwriting was not allowed",
+    ),
+    (
+        AUTH,
+        "authentication or permission: 401/403, no usable token, a CA fingerprint mismatch",
+    ),
+    (
+        NOT_FOUND,
+        "the secret, account, group or resource does not exist",
+    ),
+    (
+        UNAVAILABLE,
+        "cluster unreachable, or still failing after retries",
+    ),
+    (
+        PARTIAL,
+        "partial failure: some items failed (JSON output says which)",
+    ),
+];
+
+/// Why a command failed: an exit code, a message, and perhaps a hint on what to do.
+///
+/// Messages never hold a secret value: they are built from paths, ids and the API's own
+/// (value-free) error excerpts.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure with `code`.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Invalid input (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Prefixes the message with what was being done.
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The failure beneath a failed login: a login that could not reach the cluster is a
+/// connection problem, not an authentication one.
+fn root(error: &ApiError) -> &ApiError {
+    match error {
+        ApiError::Token {
+            source: Some(inner),
+            ..
+        } => root(inner),
+        e => e,
+    }
+}
+
+/// The exit code for an error of the clients.
+pub fn code_of(error: &ApiError) -> u8 {
+    match root(error) {
+        ApiError::InvalidInput(_) => USAGE,
+        ApiError::Transport { .. } | ApiError::Timeout { .. } => UNAVAILABLE,
+        e if e.is_unauthorized() || e.is_forbidden() => AUTH,
+        e if e.is_not_found() => NOT_FOUND,
+        e if e.is_conflict() => CONFLICT,
+        e if e.is_retryable() => UNAVAILABLE,
+        _ => FAILURE,
+    }
+}
+
+/// What to do about an error of the clients, when there is something to say.
+fn hint_of(error: &ApiError) -> Option<&'static str> {
+    let error = root(error);
+    if error.code() == Some("ERR_INVALID_CREDENTIALS") {
+        return Some(
+            "check the user name and password (or the service account's private key); \
+             the account must exist on this cluster",
+        );
+    }
+    match error {
+        e if e.is_unauthorized() => Some(
+            "the token is missing, expired or invalid: run `dcos-creds login`, or set \
+             DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE",
+        ),
+        e if e.is_forbidden() => Some(
+            "the account lacks the permission; `dcos-creds whoami` shows which account is used",
+        ),
+        ApiError::Transport { .. } | ApiError::Timeout { .. } => Some(
+            "check --url and that the cluster is reachable; for a TLS error pass the cluster CA \
+             with --ca-cert or --ca-fingerprint",
+        ),
+        _ => None,
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        // The causes say what actually failed (a refused connection, an unknown TLS issuer);
+        // they carry paths and library messages, never a value or a token.
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        let failure = Failure::new(code_of(&error), message);
+        match hint_of(&error) {
+            Some(hint) => failure.hint(hint),
+            None => failure,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::new(FAILURE, error.to_string())
+    }
+}
+
+/// A shorthand for command results.
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+/// Adds what was being done to an error, turning it into a [`Failure`].
+pub trait Context<T> {
+    /// Prefixes the error's message with `what`.
+    fn context(self, what: impl fmt::Display) -> Result<T>;
+}
+
+impl<T, E: Into<Failure>> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| e.into().context(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcos_transport::{ApiError as Body, StatusCode};
+
+    fn api(status: u16, body: &str) -> ApiError {
+        ApiError::Api(Box::new(Body::from_body(
+            StatusCode::from_u16(status).unwrap(),
+            body.as_bytes(),
+        )))
+    }
+
+    #[test]
+    fn api_errors_map_to_documented_codes() {
+        assert_eq!(code_of(&api(401, "<html>")), AUTH);
+        assert_eq!(code_of(&api(403, "")), AUTH);
+        assert_eq!(code_of(&api(404, "")), NOT_FOUND);
+        let unknown = r#"{"title":"400 Bad Request","code":"ERR_UNKNOWN_USER_ID"}"#;
+        assert_eq!(code_of(&api(400, unknown)), NOT_FOUND);
+        assert_eq!(code_of(&api(409, "")), CONFLICT);
+        assert_eq!(code_of(&ApiError::Conflict("x".into())), CONFLICT);
+        assert_eq!(code_of(&api(503, "")), UNAVAILABLE);
+        assert_eq!(code_of(&api(500, "")), FAILURE);
+        assert_eq!(code_of(&api(400, "{}")), FAILURE);
+        assert_eq!(code_of(&ApiError::InvalidInput("x".into())), USAGE);
+        let login = |inner| ApiError::Token {
+            message: "login failed".into(),
+            source: inner,
+        };
+        assert_eq!(code_of(&login(None)), AUTH);
+        assert_eq!(code_of(&login(Some(Box::new(api(503, ""))))), UNAVAILABLE);
+        assert_eq!(code_of(&login(Some(Box::new(api(401, ""))))), AUTH);
+    }
+
+    #[test]
+    fn the_readme_lists_every_exit_code() {
+        let readme = include_str!("../../../README.md");
+        for (code, meaning) in TABLE {
+            let row = format!("| {code} | {meaning} |");
+            assert!(readme.contains(&row), "README lacks the row `{row}`");
+        }
+    }
+
+    #[test]
+    fn wrong_credentials_get_a_hint() {
+        let body = r#"{"title":"401 Unauthorized","code":"ERR_INVALID_CREDENTIALS"}"#;
+        let failure = Failure::from(api(401, body));
+        assert_eq!(failure.code, AUTH);
+        assert!(failure.hint.unwrap().contains("user name and password"));
+    }
+}

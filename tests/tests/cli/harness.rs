@@ -1,0 +1,182 @@
+//! Runs the built binary against an emulator, in a scratch home with no saved state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use dcos_emulator::Emulator;
+use dcos_iam_client::{Credentials, IamClient, Uid};
+use dcos_secrets_client::SecretsClient;
+use dcos_transport::Transport;
+use secrecy::SecretString;
+
+/// The `dcos-creds` binary that `cargo test` built beside this test.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let binary = dir.join(format!("dcos-creds{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p dcos-creds`) first",
+        binary.display()
+    );
+    binary
+}
+
+/// What one run printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout()))
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            code,
+            "exit code; stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr
+        );
+        self
+    }
+}
+
+/// An emulator with TLS, its CA in a file, and a scratch home for the binary.
+pub struct Cluster {
+    pub emulator: Emulator,
+    pub dir: tempfile::TempDir,
+    pub ca_file: PathBuf,
+    /// A superuser's token.
+    pub admin_token: String,
+}
+
+impl Cluster {
+    pub async fn start() -> Self {
+        Self::with(Emulator::builder().tls(true)).await
+    }
+
+    pub async fn with(builder: dcos_emulator::EmulatorBuilder) -> Self {
+        let emulator = builder.start().await.expect("the emulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("dcos-ca.crt");
+        std::fs::write(&ca_file, emulator.ca_pem().expect("TLS is on")).unwrap();
+        std::fs::create_dir(dir.path().join("home")).unwrap();
+        let admin_token = emulator.issue_token("bootstrapuser").unwrap();
+        Self {
+            emulator,
+            dir,
+            ca_file,
+            admin_token,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        self.emulator.url()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A command with a clean environment: the cluster URL and CA, no token, and a home and
+    /// `dcos` CLI folder of its own.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(binary());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("DCOS_") || name.starts_with("AWS_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path().join("home"))
+            .env("DCOS_DIR", self.dir.path().join("home/.dcos"))
+            .env("DCOS_URL", self.url())
+            .env("DCOS_TLS_CA_PATH", &self.ca_file)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs with the superuser's token.
+    pub fn admin(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[("DCOS_ACS_TOKEN", &self.admin_token)], None)
+    }
+
+    /// Runs with the superuser's token, feeding `stdin`.
+    pub fn admin_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        self.run_with(args, &[("DCOS_ACS_TOKEN", &self.admin_token)], Some(stdin))
+    }
+
+    /// Runs with extra environment variables (an empty value removes the variable) and
+    /// optional standard input.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+        let mut command = self.command();
+        command.args(args);
+        for (name, value) in env {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        run(command, stdin)
+    }
+
+    /// A library client with the superuser's token, to set up and inspect state.
+    pub fn clients(&self) -> (IamClient, SecretsClient) {
+        let transport = Transport::builder(self.url())
+            .pin_ca_pem(self.emulator.ca_pem().unwrap().as_bytes())
+            .backoff(Duration::ZERO, Duration::ZERO)
+            .build()
+            .unwrap();
+        let iam = IamClient::with_login(
+            transport,
+            Credentials::password(
+                Uid::new("bootstrapuser").unwrap(),
+                SecretString::from("deleteme"),
+            ),
+        );
+        let secrets = SecretsClient::new(iam.transport().clone());
+        (iam, secrets)
+    }
+}
+
+/// Runs `command`, feeding `stdin`, and collects its output.
+pub fn run(mut command: Command, stdin: Option<&[u8]>) -> Run {
+    if stdin.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(bytes).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,123 @@
+//! Secret values and tokens never reach standard output or standard error, even at `-vvv`,
+//! except the value on `secret get`'s own standard output.
+
+use crate::harness::Cluster;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_appear_in_output_at_vvv() {
+    let cluster = Cluster::start().await;
+    let canary = "canary-7f3a9c-value";
+    let canary2 = "canary-b81e44-update";
+    let password = "canary-pw-5d21";
+    let (iam, _) = cluster.clients();
+    iam.user(&dcos_iam_client::Uid::new("alice").unwrap())
+        .create_user("", &secrecy::SecretString::from(password))
+        .await
+        .unwrap();
+
+    let mut runs = vec![
+        cluster.admin_stdin(
+            &["-vvv", "secret", "create", "c/one", "--value-file", "-"],
+            canary.as_bytes(),
+        ),
+        cluster.admin_stdin(
+            &["-vvv", "secret", "put", "c/one", "--value-file", "-"],
+            canary.as_bytes(),
+        ),
+        cluster.admin_stdin(
+            &["-vvv", "secret", "update", "c/one", "--value-file", "-"],
+            canary2.as_bytes(),
+        ),
+        cluster.admin_stdin(
+            &[
+                "-vvv",
+                "-o",
+                "json",
+                "secret",
+                "put",
+                "c/two",
+                "--value-file",
+                "-",
+            ],
+            canary.as_bytes(),
+        ),
+        // A conflict's error message must not quote the value either.
+        cluster.admin_stdin(
+            &["-vvv", "secret", "create", "c/one", "--value-file", "-"],
+            canary.as_bytes(),
+        ),
+        cluster.admin(&["-vvv", "secret", "list"]),
+        cluster.admin(&["-vvv", "access", "c/one"]),
+        cluster.admin(&[
+            "-vvv",
+            "grant",
+            "--user",
+            "alice",
+            "dcos:secrets:default:c/one",
+            "read",
+        ]),
+        cluster.admin(&["-vvv", "whoami"]),
+        cluster.admin(&[
+            "-vvv",
+            "service-account",
+            "create",
+            "sa",
+            "--private-key-out",
+            "sa.pem",
+            "--secret",
+            "c/sa",
+        ]),
+        cluster.run_with(
+            &["-vvv", "login", "--username", "alice", "--password-stdin"],
+            &[],
+            Some(password.as_bytes()),
+        ),
+        cluster.run_with(
+            &["-vvv", "login", "--username", "alice", "--password-stdin"],
+            &[],
+            Some(b"wrong-canary-pw"),
+        ),
+        cluster.admin(&["-vvv", "secret", "delete", "c/two"]),
+    ];
+    let key = std::fs::read_to_string(cluster.path("sa.pem")).unwrap();
+    let key_body = key.lines().nth(1).unwrap().to_owned();
+    runs.push(cluster.run_with(
+        &["-vvv", "whoami"],
+        &[
+            ("DCOS_SERVICE_ACCOUNT", "sa"),
+            ("DCOS_PRIVATE_KEY_FILE", "sa.pem"),
+        ],
+        None,
+    ));
+    let forbidden = [
+        canary,
+        canary2,
+        password,
+        "wrong-canary-pw",
+        &key_body,
+        &cluster.admin_token,
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        for secret in forbidden {
+            assert!(
+                !run.stdout().contains(secret),
+                "run {i}: stdout holds a secret"
+            );
+            assert!(
+                !run.stderr.contains(secret),
+                "run {i}: stderr holds a secret:\n{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        runs[5].stderr.contains("GET"),
+        "-vvv shows the requests: {}",
+        runs[5].stderr
+    );
+
+    // `secret get` prints the value on stdout and nowhere else.
+    let get = cluster.admin(&["-vvv", "secret", "get", "c/one"]).expect(0);
+    assert_eq!(get.stdout(), canary2);
+    assert!(!get.stderr.contains(canary2));
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `dcos-creds` binary against the emulator over loopback TLS.
+
+mod harness;
+
+mod access;
+mod auth;
+mod commands;
+mod leaks;
+mod readme;

@@ -1,0 +1,1 @@
+//! The README's command-line walkthrough, run as written against the emulator.
