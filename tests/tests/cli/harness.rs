@@ -76,7 +76,7 @@ impl Cluster {
     pub async fn with(builder: dcos_emulator::EmulatorBuilder) -> Self {
         let emulator = builder.start().await.expect("the emulator starts");
         let dir = tempfile::tempdir().unwrap();
-        let ca_file = dir.path().join("dcos-ca.crt");
+        let ca_file = dir.path().join("cluster-ca.pem");
         std::fs::write(&ca_file, emulator.ca_pem().expect("TLS is on")).unwrap();
         std::fs::create_dir(dir.path().join("home")).unwrap();
         let admin_token = emulator.issue_token("bootstrapuser").unwrap();
@@ -99,7 +99,12 @@ impl Cluster {
     /// A command with a clean environment: the cluster URL and CA, no token, and a home and
     /// `dcos` CLI folder of its own.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(binary());
+        self.command_for(binary())
+    }
+
+    /// [`Cluster::command`]'s environment for another program.
+    pub fn command_for(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         for (name, _) in std::env::vars() {
             if name.starts_with("DCOS_") || name.starts_with("AWS_") {
                 command.env_remove(name);
