@@ -45,7 +45,7 @@ pub struct Global {
     pub ca_cert: Option<PathBuf>,
 
     /// Download the cluster CA and trust it only if its SHA-256 fingerprint is this
-    /// (`dcos-creds ca fetch` prints it)
+    /// (`dcos-creds ca fetch` prints it); not together with --ca-cert or DCOS_TLS_CA_PATH
     #[arg(
         long,
         global = true,

@@ -47,6 +47,8 @@ async fn the_readme_walkthrough_runs_as_written() {
     let stdout = out.stdout();
     assert!(stdout.contains("unchanged team/db_password"), "{stdout}");
     assert!(stdout.contains("already granted"), "{stdout}");
+    assert!(stdout.contains("updated team/db_password"), "{stdout}");
+    assert!(stdout.contains(r#""uid": "ci-bot""#), "{stdout}");
     assert!(
         stdout.contains("Can read the value of team/aws_access_key_id"),
         "{stdout}"
