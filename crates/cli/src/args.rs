@@ -67,7 +67,8 @@ pub struct Global {
     #[arg(short, long, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
 
-    /// More detail on standard error (-v requests, -vv debug, -vvv trace); never a secret value
+    /// More detail on standard error (-v where the cluster and token come from, -vv each request
+    /// with its status and time, -vvv trace); never a secret value
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
 

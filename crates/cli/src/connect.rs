@@ -178,11 +178,6 @@ impl Cluster {
         };
         let url = url::Url::parse(&raw_url)
             .map_err(|e| Failure::usage(format!("the cluster URL `{raw_url}` is invalid: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Failure::usage(format!(
-                "the cluster URL `{raw_url}` must start with https:// (or http://)"
-            )));
-        }
         let url_text = url.as_str().trim_end_matches('/').to_owned();
         // The dcos CLI's settings apply only to its own cluster.
         let attached = attached.filter(|a| {
@@ -271,8 +266,8 @@ impl Cluster {
         Ok(())
     }
 
-    /// Downloads the CA bundle (no token). `verify: false` skips TLS verification: the
-    /// caller checks the bundle itself.
+    /// Downloads the CA bundle (no token). `unverified` skips TLS verification: the caller
+    /// checks the bundle itself.
     pub async fn fetch_ca(&self, unverified: bool) -> exit::Result<Vec<u8>> {
         let transport = if unverified {
             Transport::builder(&self.url)

@@ -62,14 +62,11 @@ pub fn attached() -> exit::Result<Option<AttachedCluster>> {
     let Ok(clusters) = std::fs::read_dir(dir.join("clusters")) else {
         return Ok(None);
     };
-    let mut found = None;
-    for cluster in clusters.flatten() {
-        let path = cluster.path();
-        if path.join("attached").is_file() {
-            found = Some(path.join("dcos.toml"));
-            break;
-        }
-    }
+    let found = clusters
+        .flatten()
+        .map(|cluster| cluster.path())
+        .find(|path| path.join("attached").is_file())
+        .map(|path| path.join("dcos.toml"));
     match found {
         Some(file) if file.is_file() => read(&file).map(Some),
         _ => Ok(None),

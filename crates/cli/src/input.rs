@@ -116,29 +116,27 @@ pub fn create_new(path: &Path, private: bool) -> exit::Result<File> {
     #[cfg(not(unix))]
     let _ = private;
     options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Failure::new(
-            exit::CONFLICT,
-            format!(
-                "{} already exists; refusing to overwrite it",
-                path.display()
-            ),
-        )
-        .hint("choose another file name, or move the existing file away"),
+        std::io::ErrorKind::AlreadyExists => exists(path),
         _ => Failure::usage(format!("cannot create {}: {e}", path.display())),
     })
+}
+
+/// An existing file that this tool will not overwrite: a conflict.
+fn exists(path: &Path) -> Failure {
+    Failure::new(
+        exit::CONFLICT,
+        format!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        ),
+    )
+    .hint("choose another file name, or move the existing file away")
 }
 
 /// Fails early when `path` exists, before anything else is done.
 pub fn ensure_absent(path: &Path) -> exit::Result<()> {
     if path.exists() {
-        return Err(Failure::new(
-            exit::CONFLICT,
-            format!(
-                "{} already exists; refusing to overwrite it",
-                path.display()
-            ),
-        )
-        .hint("choose another file name, or move the existing file away"));
+        return Err(exists(path));
     }
     Ok(())
 }

@@ -88,81 +88,50 @@ async fn login_keeps_the_token_in_the_keyring_until_logout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_account_logs_in_with_its_key() {
     let cluster = Cluster::start().await;
-    cluster
-        .admin(&[
-            "service-account",
-            "create",
+    for uid in ["ci-bot", "other"] {
+        let key = format!("{uid}.pem");
+        cluster
+            .admin(&["service-account", "create", uid, "--private-key-out", &key])
+            .expect(0);
+    }
+    // Prints the token, for `export DCOS_ACS_TOKEN=...`.
+    let login = |key: &str, stdin: Option<&[u8]>| {
+        let args = [
+            "login",
+            "--service-account",
             "ci-bot",
-            "--private-key-out",
-            "ci-bot.pem",
-        ])
-        .expect(0);
-    // The key from a file, the token printed for `export DCOS_ACS_TOKEN=...`.
-    let printed = cluster
-        .run_with(
-            &[
-                "login",
-                "--service-account",
-                "ci-bot",
-                "--private-key",
-                "ci-bot.pem",
-                "--print-token",
-            ],
-            &[],
-            None,
-        )
-        .expect(0);
-    let token = printed.stdout().trim().to_owned();
-    assert_eq!(token.split('.').count(), 3, "a JWT on stdout");
-    let who = cluster
-        .run_with(
-            &["-o", "json", "whoami"],
-            &[("DCOS_ACS_TOKEN", &token)],
-            None,
-        )
+            "--private-key",
+            key,
+            "--print-token",
+        ];
+        cluster.run_with(&args, &[], stdin)
+    };
+    let uid_of = |token: &str| {
+        let who = cluster
+            .run_with(
+                &["-o", "json", "whoami"],
+                &[("DCOS_ACS_TOKEN", token)],
+                None,
+            )
+            .expect(0)
+            .json();
+        assert_eq!(who["token_source"], "DCOS_ACS_TOKEN");
+        who["uid"].as_str().unwrap().to_owned()
+    };
+    // The key from a file, then from standard input.
+    let token = login("ci-bot.pem", None)
         .expect(0)
-        .json();
-    assert_eq!(who["uid"], "ci-bot");
-    assert_eq!(who["token_source"], "DCOS_ACS_TOKEN");
-    // The key from standard input; a wrong key is refused.
+        .stdout()
+        .trim()
+        .to_owned();
+    assert_eq!(token.split('.').count(), 3, "a JWT on stdout");
+    assert_eq!(uid_of(&token), "ci-bot");
     let key = std::fs::read(cluster.path("ci-bot.pem")).unwrap();
-    cluster
-        .run_with(
-            &[
-                "login",
-                "--service-account",
-                "ci-bot",
-                "--private-key",
-                "-",
-                "--print-token",
-            ],
-            &[],
-            Some(&key),
-        )
-        .expect(0);
-    cluster
-        .admin(&[
-            "service-account",
-            "create",
-            "other",
-            "--private-key-out",
-            "other.pem",
-        ])
-        .expect(0);
-    cluster
-        .run_with(
-            &[
-                "login",
-                "--service-account",
-                "ci-bot",
-                "--private-key",
-                "other.pem",
-                "--print-token",
-            ],
-            &[],
-            None,
-        )
-        .expect(4);
+    let token = login("-", Some(&key)).expect(0).stdout().trim().to_owned();
+    assert_eq!(uid_of(&token), "ci-bot");
+    // Another account's key is refused.
+    let refused = login("other.pem", None).expect(4);
+    assert!(refused.stdout.is_empty());
 }
 
 /// CI sets the service account in the environment; an expired or rejected token is replaced

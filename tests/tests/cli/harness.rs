@@ -19,12 +19,39 @@ pub fn binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("tests run from target/<profile>/deps");
     let binary = dir.join(format!("dcos-creds{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build -p dcos-creds`) first",
-        binary.display()
-    );
+    let build = "run `cargo test --workspace`, or `cargo build -p dcos-creds` first";
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {build}", binary.display()));
+    // `cargo test -p dcos-creds-e2e` alone does not rebuild the binary; never test a stale one.
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    for krate in ["cli", "transport", "iam-client", "secrets-client"] {
+        let newest = newest_change(&crates.join(krate).join("src"));
+        assert!(
+            newest <= built,
+            "{} is older than the sources of crates/{krate}: {build}",
+            binary.display()
+        );
+    }
     binary
+}
+
+/// The latest modification time of any file below `dir`.
+fn newest_change(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest_change(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(newest)
+        };
+        newest = newest.max(time);
+    }
+    newest
 }
 
 /// What one run printed, and how it ended.
@@ -176,7 +203,11 @@ pub fn run(mut command: Command, stdin: Option<&[u8]>) -> Run {
         .expect("the binary starts");
     if let Some(bytes) = stdin {
         let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(bytes).unwrap();
+        // A run that refuses its input early exits without reading it all.
+        match pipe.write_all(bytes) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin: {e}"),
+            _ => {}
+        }
     }
     let out = child.wait_with_output().unwrap();
     Run {

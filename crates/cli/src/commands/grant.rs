@@ -44,7 +44,14 @@ async fn check_exists(session: &Session, principal: &Principal) -> exit::Result<
     Err(Failure::new(exit::NOT_FOUND, format!("{principal} does not exist")).hint(hint))
 }
 
-fn report(ui: &Ui, parsed: &Parsed, outcome: &'static str) -> exit::Result<()> {
+/// An outcome: its JSON word and its words for people.
+type Outcome = (&'static str, &'static str);
+const GRANTED: Outcome = ("granted", "granted");
+const ALREADY_GRANTED: Outcome = ("already_granted", "already granted");
+const REVOKED: Outcome = ("revoked", "revoked");
+const NOT_GRANTED: Outcome = ("not_granted", "not granted; nothing to revoke");
+
+fn report(ui: &Ui, parsed: &Parsed, (outcome, text): Outcome) -> exit::Result<()> {
     let (principal_type, id) = match &parsed.principal {
         Principal::User(uid) => ("user", uid.to_string()),
         Principal::Group(gid) => ("group", gid.to_string()),
@@ -57,14 +64,8 @@ fn report(ui: &Ui, parsed: &Parsed, outcome: &'static str) -> exit::Result<()> {
         outcome,
     };
     ui.emit(&report, || {
-        let what = match outcome {
-            "granted" => "granted",
-            "already_granted" => "already granted",
-            "revoked" => "revoked",
-            _ => "not granted; nothing to revoke",
-        };
         format!(
-            "{what}: {} {} {} {}",
+            "{text}: {} {} {} {}",
             report.principal_type, report.principal, report.action, report.rid
         )
     })
@@ -84,8 +85,8 @@ pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result
         .await
         .context(format!("grant {} on {}", parsed.action, parsed.rid))?;
     let word = match outcome {
-        GrantOutcome::Granted => "granted",
-        GrantOutcome::AlreadyGranted => "already_granted",
+        GrantOutcome::Granted => GRANTED,
+        GrantOutcome::AlreadyGranted => ALREADY_GRANTED,
     };
     report(ui, &parsed, word)
 }
@@ -100,8 +101,8 @@ pub async fn revoke(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Resul
         .await
         .context(format!("revoke {} on {}", parsed.action, parsed.rid))?;
     let word = match outcome {
-        RevokeOutcome::Revoked => "revoked",
-        RevokeOutcome::AlreadyAbsent => "not_granted",
+        RevokeOutcome::Revoked => REVOKED,
+        RevokeOutcome::AlreadyAbsent => NOT_GRANTED,
     };
     report(ui, &parsed, word)
 }

@@ -9,10 +9,16 @@ pub mod service_account;
 
 use clap::CommandFactory;
 
+use crate::args::Global;
 use crate::args::{CaCommand, Cli, Command, ServiceAccountCommand};
-use crate::connect::Cluster;
+use crate::connect::{Cluster, Session};
 use crate::exit;
 use crate::output::Ui;
+
+/// A token-bearing connection, for the commands that work on the cluster.
+async fn session(global: &Global, ui: &Ui) -> exit::Result<Session> {
+    Cluster::resolve(global, ui).await?.session().await
+}
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
@@ -27,22 +33,12 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Logout => login::logout(global, &ui).await,
         Command::Whoami => login::whoami(global, &ui).await,
         Command::Ca(CaCommand::Fetch { out }) => ca::fetch(global, &ui, out.as_deref()).await,
-        command => {
-            let session = Cluster::resolve(global, &ui).await?.session().await?;
-            match command {
-                Command::Secret(c) => secret::run(&session, &ui, c).await,
-                Command::Grant(args) => grant::grant(&session, &ui, args).await,
-                Command::Revoke(args) => grant::revoke(&session, &ui, args).await,
-                Command::Access(args) => access::run(&session, &ui, &args.path).await,
-                Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
-                    service_account::create(&session, &ui, args).await
-                }
-                Command::Completions { .. }
-                | Command::Login(_)
-                | Command::Logout
-                | Command::Whoami
-                | Command::Ca(_) => unreachable!("handled above"),
-            }
+        Command::Secret(c) => secret::run(&session(global, &ui).await?, &ui, c).await,
+        Command::Grant(args) => grant::grant(&session(global, &ui).await?, &ui, args).await,
+        Command::Revoke(args) => grant::revoke(&session(global, &ui).await?, &ui, args).await,
+        Command::Access(args) => access::run(&session(global, &ui).await?, &ui, &args.path).await,
+        Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
+            service_account::create(&session(global, &ui).await?, &ui, args).await
         }
     }
 }
