@@ -32,6 +32,17 @@ pub enum RevokeOutcome {
     AlreadyAbsent,
 }
 
+/// Whether a principal holds an action directly, as [`AclHandle::grant_state`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantState {
+    /// There is no ACL for the resource: granting means creating it first.
+    NoAcl,
+    /// The ACL exists and the principal does not hold the action.
+    NotGranted,
+    /// The principal holds the action.
+    Granted,
+}
+
 /// The error codes that say "this principal does not hold this action".
 const NOT_GRANTED: [&str; 3] = [
     "ERR_ACTION_NOT_YET_STORED",
@@ -104,17 +115,28 @@ impl<'a> AclHandle<'a> {
             .await
     }
 
-    /// Whether `principal` holds `action` directly (not through a group). No ACL: `false`.
-    pub async fn is_granted(&self, principal: &Principal, action: Action) -> Result<bool, Error> {
+    /// Whether `principal` holds `action` directly (not through a group), and whether the ACL
+    /// exists: one request, which tells a caller how many it needs to grant.
+    pub async fn grant_state(
+        &self,
+        principal: &Principal,
+        action: Action,
+    ) -> Result<GrantState, Error> {
         let answer = self
             .client
             .get::<Allowed>(Request::get(self.action_url(principal, action)))
             .await;
         match answer {
-            Ok(a) => Ok(a.allowed),
-            Err(e) if e.code() == Some("ERR_UNKNOWN_RESOURCE_ID") => Ok(false),
+            Ok(a) if a.allowed => Ok(GrantState::Granted),
+            Ok(_) => Ok(GrantState::NotGranted),
+            Err(e) if e.code() == Some("ERR_UNKNOWN_RESOURCE_ID") => Ok(GrantState::NoAcl),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether `principal` holds `action` directly (not through a group). No ACL: `false`.
+    pub async fn is_granted(&self, principal: &Principal, action: Action) -> Result<bool, Error> {
+        Ok(self.grant_state(principal, action).await? == GrantState::Granted)
     }
 
     /// The users and groups that hold actions on this resource.

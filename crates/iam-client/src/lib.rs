@@ -39,7 +39,7 @@ use std::sync::Arc;
 use dcos_transport::{Error, Request, Transport};
 use serde::de::DeserializeOwned;
 
-pub use acls::{AclHandle, CreateOutcome, GrantOutcome, RevokeOutcome};
+pub use acls::{AclHandle, CreateOutcome, GrantOutcome, GrantState, RevokeOutcome};
 pub use groups::GroupHandle;
 pub use keys::{DEFAULT_LOGIN_ENDPOINT, KeyPair, KeySize, ServiceAccountSecret};
 pub use login::{

@@ -1,5 +1,5 @@
 use dcos_iam_client::{
-    Action, CreateOutcome, Gid, GrantOutcome, Principal, RevokeOutcome, Rid, Uid,
+    Action, CreateOutcome, Gid, GrantOutcome, GrantState, Principal, RevokeOutcome, Rid, Uid,
 };
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -253,6 +253,12 @@ async fn is_granted_and_holders() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
+        .and(path(format!("{RID_URL}/users/ops-bot/read")))
+        .respond_with(json(serde_json::json!({"allowed": false})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
         .and(path(format!("{RID_URL}/permissions")))
         .respond_with(json(serde_json::json!({
             "users": [{"uid": "sa", "userurl": "/acs/api/v1/users/sa", "actions": [{"name": "read", "url": "u"}]}],
@@ -266,7 +272,15 @@ async fn is_granted_and_holders() {
     let acl = iam.acl(&r);
     assert!(acl.is_granted(&sa(), Action::Read).await.unwrap());
     let ops = Principal::Group(Gid::new("ops").unwrap());
-    assert!(!acl.is_granted(&ops, Action::Read).await.unwrap());
+    assert_eq!(
+        acl.grant_state(&ops, Action::Read).await.unwrap(),
+        GrantState::NoAcl
+    );
+    let bot = Principal::User(Uid::new("ops-bot").unwrap());
+    assert_eq!(
+        acl.grant_state(&bot, Action::Read).await.unwrap(),
+        GrantState::NotGranted
+    );
     let holders = acl.holders().await.unwrap();
     assert_eq!(holders.users[0].uid, "sa");
     assert_eq!(holders.users[0].actions[0].action(), Some(Action::Read));
