@@ -54,6 +54,8 @@ pub enum Origin {
     Keyring,
     /// The `dcos` CLI's attached cluster.
     DcosCli,
+    /// A login made by this run (the demo's).
+    Login,
 }
 
 impl Origin {
@@ -64,6 +66,7 @@ impl Origin {
             Origin::EnvServiceAccount => "DCOS_SERVICE_ACCOUNT",
             Origin::Keyring => "keyring",
             Origin::DcosCli => "dcos CLI",
+            Origin::Login => "login",
         }
     }
 }
@@ -89,6 +92,21 @@ enum Tokens {
 }
 
 impl Session {
+    /// Logs in with `credentials` now (so that a failure shows here), and again whenever the
+    /// token is refused.
+    pub async fn login(url: &str, base: Transport, credentials: Credentials) -> exit::Result<Self> {
+        let source = Arc::new(LoginSource::new(base.clone(), credentials));
+        source.current().await.context("log in")?;
+        let transport = base.with_token_source(source.clone());
+        Ok(Self {
+            url: url.to_owned(),
+            origin: Origin::Login,
+            iam: IamClient::new(transport.clone()),
+            secrets: SecretsClient::new(transport),
+            token: Tokens::Login(source),
+        })
+    }
+
     /// The token in use (logging in first when it comes from service-account credentials).
     pub async fn token(&self) -> exit::Result<Token> {
         match &self.token {

@@ -1,9 +1,11 @@
 //! `dcos-creds`: DC/OS Enterprise secrets, service accounts and permissions from one command.
 
 mod args;
+mod aws;
 mod commands;
 mod connect;
 mod dcos_config;
+mod dse;
 mod exit;
 mod input;
 mod keyring_store;

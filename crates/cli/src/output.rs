@@ -222,6 +222,176 @@ pub struct ServiceAccountReport {
     pub login_endpoint: Option<String>,
 }
 
+/// One step of `s3 onboard|rotate|offboard`: what it is about and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// `secret`, `grant` or `options`.
+    pub kind: &'static str,
+    /// The secret's path, the resource id, or the options file.
+    pub target: String,
+    /// For grants: the action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// For grants: the service account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// For secrets: the fingerprint of the value this run writes (never the value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// For secrets: the fingerprint of the value it replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_fingerprint: Option<String>,
+    /// `created`, `updated`, `unchanged`, `granted`, `already_granted`, `revoked`,
+    /// `not_granted`, `deleted`, `absent`, `kept`, `written`, `restored`, `undone`,
+    /// `undo_failed`, `failed`, `not_run`, or with `--dry-run` `would_create`, `would_update`,
+    /// `would_grant`, `would_revoke`, `would_delete`, `would_write`.
+    pub outcome: &'static str,
+    /// Why the step failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Step {
+    /// A step on a secret.
+    pub fn secret(path: impl ToString, outcome: &'static str) -> Self {
+        Self::new("secret", path.to_string(), outcome)
+    }
+
+    /// A step on a grant of `action` on `rid` to `principal`.
+    pub fn grant(rid: impl ToString, action: impl ToString, principal: impl ToString) -> Self {
+        Self {
+            action: Some(action.to_string()),
+            principal: Some(principal.to_string()),
+            ..Self::new("grant", rid.to_string(), "not_run")
+        }
+    }
+
+    /// A step on the options file.
+    pub fn options(file: impl ToString, outcome: &'static str) -> Self {
+        Self::new("options", file.to_string(), outcome)
+    }
+
+    fn new(kind: &'static str, target: String, outcome: &'static str) -> Self {
+        Self {
+            kind,
+            target,
+            action: None,
+            principal: None,
+            fingerprint: None,
+            previous_fingerprint: None,
+            outcome,
+            error: None,
+        }
+    }
+
+    /// Whether the step changes, or would change, something.
+    pub fn changes(&self) -> bool {
+        !matches!(
+            self.outcome,
+            "unchanged" | "already_granted" | "not_granted" | "absent" | "kept" | "not_run"
+        )
+    }
+
+    /// One line for people: `created  secret team/key (sha256:...)`.
+    pub fn line(&self) -> String {
+        let what = match self.kind {
+            "grant" => format!(
+                "{} on {} to {}",
+                self.action.as_deref().unwrap_or_default(),
+                self.target,
+                self.principal.as_deref().unwrap_or_default()
+            ),
+            kind => format!("{kind} {}", self.target),
+        };
+        let mut line = format!("{:<16} {what}", self.outcome.replace('_', " "));
+        match (&self.previous_fingerprint, &self.fingerprint) {
+            (Some(old), Some(new)) => line.push_str(&format!(" ({old} -> {new})")),
+            (None, Some(new)) => line.push_str(&format!(" ({new})")),
+            _ => {}
+        }
+        if let Some(error) = &self.error {
+            line.push_str(&format!(": {error}"));
+        }
+        line
+    }
+}
+
+/// `s3 onboard|rotate|offboard`.
+#[derive(Debug, Clone, Serialize)]
+pub struct S3Report {
+    /// `onboard`, `rotate` or `offboard`.
+    pub command: &'static str,
+    pub service_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    pub dry_run: bool,
+    /// `changed`, `unchanged` or `failed`; with `--dry-run`, `would_change` or `unchanged`.
+    pub result: &'static str,
+    pub steps: Vec<Step>,
+    /// The service options (for `--merge-into`, the whole merged file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options_file: Option<String>,
+    /// `s3 rotate`: the last four characters of the access key id before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_key_id: Option<String>,
+}
+
+impl S3Report {
+    /// Settles `result` from the steps.
+    pub fn settle(&mut self, failed: bool) {
+        let changes = self.steps.iter().any(Step::changes);
+        self.result = match (failed, self.dry_run, changes) {
+            (true, _, _) => "failed",
+            (false, _, false) => "unchanged",
+            (false, true, true) => "would_change",
+            (false, false, true) => "changed",
+        };
+    }
+}
+
+/// `s3 options` and `hdfs options`.
+#[derive(Debug, Serialize)]
+pub struct OptionsReport {
+    /// The options (for `--merge-into`, the whole merged file).
+    pub options: serde_json::Value,
+    pub options_file: Option<String>,
+    /// `printed`, `written` or `unchanged`.
+    pub outcome: &'static str,
+    /// `hdfs options --check`: what each configuration file held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<ConfCheck>,
+}
+
+/// One Hadoop configuration file checked by `hdfs options --check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfCheck {
+    pub file: &'static str,
+    pub url: String,
+    /// How many `<property>` entries it has.
+    pub properties: usize,
+    /// What is missing or wrong; empty when the file is fine.
+    pub missing: Vec<String>,
+}
+
+/// `demo -o json`.
+#[derive(Debug, Serialize)]
+pub struct DemoReport {
+    pub cluster: String,
+    /// The pinned CA's SHA-256 fingerprint.
+    pub ca_fingerprint: String,
+    pub service_account: String,
+    pub login_secret: String,
+    pub onboarding: S3Report,
+    /// The same onboarding run again: unchanged.
+    pub rerun: S3Report,
+    pub access: AccessReport,
+    pub options: serde_json::Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

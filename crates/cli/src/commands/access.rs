@@ -59,7 +59,12 @@ impl Findings {
 }
 
 pub async fn run(session: &Session, ui: &Ui, path: &str) -> exit::Result<()> {
-    let path = SecretPath::new(path)?;
+    let report = report(session, &SecretPath::new(path)?).await?;
+    ui.emit(&report, || render(&report))
+}
+
+/// Who can read the value of `path`, and who can see its name.
+pub async fn report(session: &Session, path: &SecretPath) -> exit::Result<AccessReport> {
     let iam = &session.iam;
     let superusers = Gid::new(SUPERUSERS)?;
     let superusers = iam.group(&superusers);
@@ -193,15 +198,15 @@ pub async fn run(session: &Session, ui: &Ui, path: &str) -> exit::Result<()> {
         );
     }
 
-    let report = AccessReport {
+    Ok(AccessReport {
         path: path.to_string(),
         value_readers: findings.value.into_iter().collect(),
         name_listers: findings.list.into_iter().collect(),
-    };
-    ui.emit(&report, || render(&report))
+    })
 }
 
-fn render(report: &AccessReport) -> String {
+/// The report as two tables.
+pub fn render(report: &AccessReport) -> String {
     let rows = |entries: &[AccessEntry]| -> Vec<Vec<String>> {
         entries
             .iter()

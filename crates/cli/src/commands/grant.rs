@@ -44,6 +44,11 @@ async fn check_exists(session: &Session, principal: &Principal) -> exit::Result<
     Err(Failure::new(exit::NOT_FOUND, format!("{principal} does not exist")).hint(hint))
 }
 
+/// The description of an ACL this tool creates.
+pub fn acl_description(rid: &Rid) -> String {
+    format!("Created by dcos-creds for {rid}")
+}
+
 /// An outcome: its JSON word and its words for people.
 type Outcome = (&'static str, &'static str);
 const GRANTED: Outcome = ("granted", "granted");
@@ -77,7 +82,7 @@ pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result
     let description = args
         .description
         .clone()
-        .unwrap_or_else(|| format!("Created by dcos-creds for {}", parsed.rid));
+        .unwrap_or_else(|| acl_description(&parsed.rid));
     let outcome = session
         .iam
         .acl(&parsed.rid)

@@ -2,15 +2,18 @@
 
 pub mod access;
 pub mod ca;
+pub mod demo;
 pub mod grant;
+pub mod hdfs;
 pub mod login;
+pub mod s3;
 pub mod secret;
 pub mod service_account;
 
 use clap::CommandFactory;
 
 use crate::args::Global;
-use crate::args::{CaCommand, Cli, Command, ServiceAccountCommand};
+use crate::args::{CaCommand, Cli, Command, HdfsCommand, S3Command, ServiceAccountCommand};
 use crate::connect::{Cluster, Session};
 use crate::exit;
 use crate::output::Ui;
@@ -37,6 +40,29 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Grant(args) => grant::grant(&session(global, &ui).await?, &ui, args).await,
         Command::Revoke(args) => grant::revoke(&session(global, &ui).await?, &ui, args).await,
         Command::Access(args) => access::run(&session(global, &ui).await?, &ui, &args.path).await,
+        Command::S3(S3Command::Onboard(args)) => {
+            // Everything local is checked before the cluster is contacted.
+            let job = s3::Onboarding::from_args(args, &ui)?;
+            s3::onboard(&session(global, &ui).await?, &ui, job, args.dry_run).await
+        }
+        Command::S3(S3Command::Rotate(args)) => {
+            let (paths, keys) = s3::rotation_input(args, &ui)?;
+            s3::rotate(
+                &session(global, &ui).await?,
+                &ui,
+                &paths,
+                &keys,
+                args.dry_run,
+            )
+            .await
+        }
+        Command::S3(S3Command::Offboard(args)) => {
+            let input = s3::offboard_input(args)?;
+            s3::offboard(&session(global, &ui).await?, &ui, input, args).await
+        }
+        Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
+        Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
+        Command::Demo => demo::run(&ui).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
             service_account::create(&session(global, &ui).await?, &ui, args).await
         }

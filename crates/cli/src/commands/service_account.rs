@@ -41,6 +41,45 @@ fn undone(failure: Failure, undone: Vec<String>) -> Failure {
     }
 }
 
+/// Creates the service account with `keys`' public key and, with `login`, stores its login
+/// secret (the JSON services mount) at that path with that login endpoint. If the secret cannot
+/// be stored, the account is deleted again; the error comes with what was undone.
+pub async fn register(
+    session: &Session,
+    uid: &Uid,
+    description: &str,
+    keys: &KeyPair,
+    login: Option<(&SecretPath, &str)>,
+) -> Result<(), (Failure, Vec<String>)> {
+    if let Err(e) = session
+        .iam
+        .user(uid)
+        .create_service_account(description, &keys.public_key_pem)
+        .await
+    {
+        return Err((
+            Failure::from(e).context(format!("create the account `{uid}`")),
+            Vec::new(),
+        ));
+    }
+    let Some((path, endpoint)) = login else {
+        return Ok(());
+    };
+    let json = ServiceAccountSecret::new(uid.clone(), keys.private_key_pem.clone())
+        .with_login_endpoint(endpoint.to_owned())
+        .to_json();
+    let value = SecretValue::text(json.expose_secret());
+    if let Err(e) = session.secrets.secret(path).create(&value).await {
+        let failure = Failure::from(e).context(format!("store the login secret `{path}`"));
+        let undo = match session.iam.user(uid).delete().await {
+            Ok(()) => format!("deleted the account {uid}"),
+            Err(d) => format!("could not delete the account {uid} ({d})"),
+        };
+        return Err((failure, vec![undo]));
+    }
+    Ok(())
+}
+
 pub async fn create(
     session: &Session,
     ui: &Ui,
@@ -109,30 +148,12 @@ pub async fn create(
         .description
         .clone()
         .unwrap_or_else(|| format!("Service account {uid}, created by dcos-creds"));
-    if let Err(e) = session
-        .iam
-        .user(&uid)
-        .create_service_account(&description, &keys.public_key_pem)
-        .await
-    {
-        let failure = Failure::from(e).context(format!("create the account `{uid}`"));
-        return Err(undone(failure, written.undo()));
-    }
-
-    if let Some(path) = &secret {
-        let login = ServiceAccountSecret::new(uid.clone(), keys.private_key_pem.clone())
-            .with_login_endpoint(args.login_endpoint.clone())
-            .to_json();
-        let value = SecretValue::text(login.expose_secret());
-        if let Err(e) = session.secrets.secret(path).create(&value).await {
-            let failure = Failure::from(e).context(format!("store the login secret `{path}`"));
-            let mut undo = written.undo();
-            match session.iam.user(&uid).delete().await {
-                Ok(()) => undo.push(format!("deleted the account {uid}")),
-                Err(d) => undo.push(format!("could not delete the account {uid} ({d})")),
-            }
-            return Err(undone(failure, undo));
-        }
+    let login = secret
+        .as_ref()
+        .map(|path| (path, args.login_endpoint.as_str()));
+    if let Err((failure, mut undo)) = register(session, &uid, &description, &keys, login).await {
+        undo.extend(written.undo());
+        return Err(undone(failure, undo));
     }
 
     let report = ServiceAccountReport {

@@ -1,0 +1,331 @@
+//! AWS key pairs: read from the environment, a profile of the shared credentials file, the JSON
+//! of `aws iam create-access-key` on standard input, or a hidden prompt, and checked before use.
+//!
+//! No error here quotes a key: messages name the source and the problem.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use dcos_secrets_client::SecretValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::exit::{self, Failure};
+
+/// Where the key pair comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    Env,
+    /// A profile of the shared credentials file.
+    Profile(String),
+    /// JSON on standard input.
+    Stdin,
+    /// A hidden prompt, when standard input is a terminal.
+    Prompt,
+}
+
+/// An access key id and its secret access key.
+#[derive(Debug, Clone)]
+pub struct KeyPair {
+    access_key_id: SecretString,
+    secret_access_key: SecretString,
+}
+
+/// How each source is named in messages, and the ways to supply a pair.
+const HOW: &str = "pass --from-env (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), \
+     --aws-profile NAME (the shared credentials file), or --from-stdin (the JSON of \
+     `aws iam create-access-key`); keys are never taken as arguments";
+
+impl KeyPair {
+    /// Checks a pair: the id is 16 to 128 word characters (AWS's rule), the secret is printable
+    /// ASCII without spaces, and the two are not swapped.
+    pub fn new(access_key_id: String, secret_access_key: String, from: &str) -> exit::Result<Self> {
+        let id_ok = (16..=128).contains(&access_key_id.len())
+            && access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let secret_ok = !secret_access_key.is_empty()
+            && secret_access_key.len() <= 1024
+            && secret_access_key.bytes().all(|b| b.is_ascii_graphic());
+        if !id_ok && looks_like_key_id(&secret_access_key) {
+            return Err(Failure::usage(format!(
+                "the access key id and secret access key from {from} look swapped"
+            )));
+        }
+        if !id_ok {
+            return Err(Failure::usage(format!(
+                "the access key id from {from} is not one: AWS key ids are 16 to 128 letters, \
+                 digits or underscores (like AKIA followed by 16 more)"
+            )));
+        }
+        if !secret_ok {
+            let problem = if secret_access_key.is_empty() {
+                "is empty"
+            } else {
+                "holds spaces, line breaks or other characters no AWS secret key has"
+            };
+            return Err(Failure::usage(format!(
+                "the secret access key from {from} {problem}"
+            )));
+        }
+        Ok(Self {
+            access_key_id: SecretString::from(access_key_id),
+            secret_access_key: SecretString::from(secret_access_key),
+        })
+    }
+
+    /// Reads the pair from `source`.
+    pub fn read(source: &Source, warn: impl Fn(&str)) -> exit::Result<Self> {
+        let pair = match source {
+            Source::Env => from_env(&warn)?,
+            Source::Profile(name) => from_profile(name)?,
+            Source::Stdin => {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+                from_json(&bytes)?
+            }
+            Source::Prompt => from_prompt()?,
+        };
+        if pair.key_id().starts_with("ASIA") {
+            warn(
+                "the access key id starts with ASIA: temporary credentials need a session token, \
+                 which the Data Science Engine has no option for; use a long-term key (AKIA...)",
+            );
+        }
+        Ok(pair)
+    }
+
+    fn key_id(&self) -> &str {
+        self.access_key_id.expose_secret()
+    }
+
+    /// The last four characters of the access key id, as AWS consoles show them: `...WXYZ`.
+    pub fn key_id_tail(&self) -> String {
+        tail(self.key_id())
+    }
+
+    /// The two secret values: the access key id and the secret access key, as text.
+    pub fn values(&self) -> [SecretValue; 2] {
+        [
+            SecretValue::text(self.access_key_id.expose_secret()),
+            SecretValue::text(self.secret_access_key.expose_secret()),
+        ]
+    }
+}
+
+/// `...` and the last four characters of `key_id` (fewer when it is shorter).
+pub fn tail(key_id: &str) -> String {
+    let start = key_id.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    format!("...{}", &key_id[start..])
+}
+
+fn looks_like_key_id(text: &str) -> bool {
+    text.len() == 20 && (text.starts_with("AKIA") || text.starts_with("ASIA"))
+}
+
+/// Whether a source was chosen; otherwise a prompt on a terminal, or an error saying how.
+pub fn source(from_env: bool, profile: Option<&str>, from_stdin: bool) -> exit::Result<Source> {
+    Ok(match (from_env, profile, from_stdin) {
+        (true, _, _) => Source::Env,
+        (_, Some(name), _) => Source::Profile(name.to_owned()),
+        (_, _, true) => Source::Stdin,
+        _ if std::io::stdin().is_terminal() => Source::Prompt,
+        _ => {
+            return Err(Failure::usage(
+                "no AWS credentials given, and there is no terminal to ask",
+            )
+            .hint(HOW));
+        }
+    })
+}
+
+fn from_env(warn: &impl Fn(&str)) -> exit::Result<KeyPair> {
+    let var = |name: &str| {
+        std::env::var(name).map_err(|e| {
+            let problem = match e {
+                std::env::VarError::NotPresent => "is not set",
+                std::env::VarError::NotUnicode(_) => "is not valid UTF-8",
+            };
+            Failure::usage(format!("--from-env: {name} {problem}"))
+        })
+    };
+    let (id, secret) = (var("AWS_ACCESS_KEY_ID")?, var("AWS_SECRET_ACCESS_KEY")?);
+    if std::env::var_os("AWS_SESSION_TOKEN").is_some() {
+        warn(
+            "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes no session token",
+        );
+    }
+    KeyPair::new(id, secret, "the environment")
+}
+
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+fn credentials_file() -> exit::Result<PathBuf> {
+    if let Some(file) = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        return Ok(PathBuf::from(file));
+    }
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .ok_or_else(|| {
+            Failure::usage("cannot find the AWS credentials file: HOME is not set")
+                .hint("set AWS_SHARED_CREDENTIALS_FILE")
+        })?;
+    Ok(PathBuf::from(home).join(".aws").join("credentials"))
+}
+
+fn from_profile(name: &str) -> exit::Result<KeyPair> {
+    let file = credentials_file()?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    parse_profile(&text, name, &file.display().to_string())
+}
+
+/// Finds `[name]` in the text of a credentials file. Parse errors give the line, never its text.
+fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
+    let ini = ini::Ini::load_from_str_noescape(text).map_err(|e| {
+        Failure::usage(format!(
+            "{file} is not a valid credentials file (line {})",
+            e.line
+        ))
+    })?;
+    let Some(section) = ini.section(Some(name)) else {
+        let known: Vec<&str> = ini.sections().flatten().collect();
+        let known = if known.is_empty() {
+            "it has no profiles".to_owned()
+        } else {
+            format!("it has: {}", known.join(", "))
+        };
+        return Err(Failure::usage(format!(
+            "profile `{name}` is not in {file}; {known}"
+        )));
+    };
+    let key = |key: &str| {
+        section
+            .get(key)
+            .map(str::to_owned)
+            .ok_or_else(|| Failure::usage(format!("profile `{name}` in {file} has no {key}")))
+    };
+    KeyPair::new(
+        key("aws_access_key_id")?,
+        key("aws_secret_access_key")?,
+        &format!("profile `{name}`"),
+    )
+}
+
+/// The JSON of `aws iam create-access-key` (`{"AccessKey":{"AccessKeyId","SecretAccessKey"}}`)
+/// or `{"aws_access_key_id","aws_secret_access_key"}`.
+fn from_json(bytes: &[u8]) -> exit::Result<KeyPair> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        Failure::usage(format!(
+            "standard input is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+        .hint("pipe the output of `aws iam create-access-key`, or {\"aws_access_key_id\": ..., \"aws_secret_access_key\": ...}")
+    })?;
+    let pair = |id: &str, secret: &str| {
+        let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
+        Some((text(id)?.to_owned(), text(secret)?.to_owned()))
+    };
+    let found = pair("/AccessKey/AccessKeyId", "/AccessKey/SecretAccessKey")
+        .or_else(|| pair("/aws_access_key_id", "/aws_secret_access_key"));
+    let Some((id, secret)) = found else {
+        return Err(Failure::usage(
+            "standard input holds neither {\"AccessKey\": {\"AccessKeyId\", \"SecretAccessKey\"}} \
+             (from `aws iam create-access-key`) nor {\"aws_access_key_id\", \"aws_secret_access_key\"} \
+             as strings",
+        ));
+    };
+    KeyPair::new(id, secret, "standard input")
+}
+
+fn from_prompt() -> exit::Result<KeyPair> {
+    let ask = |what: &str| {
+        rpassword::prompt_password(format!("{what} (hidden): "))
+            .map_err(|e| Failure::usage(format!("cannot read the {what} from the terminal: {e}")))
+    };
+    let id = ask("AWS access key id")?;
+    let secret = ask("AWS secret access key")?;
+    KeyPair::new(id, secret, "the terminal")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // AWS's own documentation example pair.
+    const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn check(pair: KeyPair) {
+        let [id, secret] = pair.values();
+        assert_eq!(id.expose_bytes(), ID.as_bytes());
+        assert_eq!(secret.expose_bytes(), SECRET.as_bytes());
+        assert_eq!(pair.key_id_tail(), "...MPLE");
+    }
+
+    #[test]
+    fn both_json_shapes_are_read() {
+        let cli = format!(
+            r#"{{"AccessKey": {{"UserName": "dse", "AccessKeyId": "{ID}", "Status": "Active",
+                "SecretAccessKey": "{SECRET}", "CreateDate": "2026-11-24T10:00:00Z"}}}}"#
+        );
+        check(from_json(cli.as_bytes()).unwrap());
+        let plain =
+            format!(r#"{{"aws_access_key_id": "{ID}", "aws_secret_access_key": "{SECRET}"}}"#);
+        check(from_json(plain.as_bytes()).unwrap());
+    }
+
+    #[test]
+    fn bad_json_never_echoes_its_input() {
+        let e = from_json(format!("{{\"aws_access_key_id\": \"{SECRET}").as_bytes()).unwrap_err();
+        assert!(!e.message.contains(SECRET), "{}", e.message);
+        let e = from_json(format!(r#"{{"aws_secret_access_key": "{SECRET}"}}"#).as_bytes())
+            .unwrap_err();
+        assert!(!e.message.contains(SECRET), "{}", e.message);
+        let e = from_json(
+            format!(r#"{{"aws_access_key_id": 5, "aws_secret_access_key": "{SECRET}"}}"#)
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("as strings"), "{}", e.message);
+    }
+
+    #[test]
+    fn profiles_are_found_by_name() {
+        let text = format!(
+            "# work\n[default]\naws_access_key_id = AKIADEFAULTDEFAULT00\naws_secret_access_key = x\n\n\
+             [dse]\naws_access_key_id={ID}\naws_secret_access_key = {SECRET}\nregion=eu-west-1\n"
+        );
+        check(parse_profile(&text, "dse", "creds").unwrap());
+        let e = parse_profile(&text, "prod", "creds").unwrap_err();
+        assert!(e.message.contains("it has: default, dse"), "{}", e.message);
+        let e = parse_profile(
+            "[dse]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+            "dse",
+            "creds",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("has no aws_secret_access_key"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn pairs_are_checked_without_quoting_them() {
+        let e = KeyPair::new(SECRET.into(), ID.into(), "x").unwrap_err();
+        assert!(e.message.contains("swapped"), "{}", e.message);
+        let e = KeyPair::new("AKIA-short".into(), SECRET.into(), "x").unwrap_err();
+        assert!(!e.message.contains("AKIA-short"));
+        let e = KeyPair::new(ID.into(), format!("{SECRET}\n"), "x").unwrap_err();
+        assert!(e.message.contains("line breaks"), "{}", e.message);
+        assert!(!e.message.contains(SECRET));
+        assert!(KeyPair::new(ID.into(), String::new(), "x").is_err());
+        assert_eq!(tail("AB"), "...AB");
+    }
+}

@@ -1,0 +1,186 @@
+//! `demo`: the whole S3 onboarding against a cluster emulated in this process.
+//!
+//! It runs the same code as the real commands (session, service-account registration, the
+//! onboarding with its plan and undo, `access`); only the cluster is local.
+
+use dcos_emulator::{DEFAULT_PASSWORD, DEFAULT_SUPERUSER, Emulator};
+use dcos_iam_client::{Credentials, KeyPair, KeySize, Uid};
+use dcos_secrets_client::SecretPath;
+use dcos_transport::Transport;
+use secrecy::SecretString;
+
+use crate::aws;
+use crate::commands::s3::{self, Onboarding, Paths};
+use crate::commands::{access, service_account};
+use crate::connect::{self, Session};
+use crate::dse::{self, ServiceName};
+use crate::exit::{self, Context, Failure};
+use crate::output::{DemoReport, S3Report, Ui, write_stdout};
+
+/// AWS's documented example key pair: well known, and it opens nothing.
+const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const EXAMPLE_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The demo's service account and its login secret.
+const ACCOUNT: &str = "dse";
+const LOGIN_SECRET: &str = "data-science-engine/service-account";
+
+/// Prints as it goes in text mode; collects one JSON document otherwise.
+struct Narrator {
+    json: bool,
+}
+
+impl Narrator {
+    fn say(&self, text: impl AsRef<str>) -> exit::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        let mut text = text.as_ref().to_owned();
+        text.push('\n');
+        write_stdout(text.as_bytes())
+    }
+
+    fn steps(&self, report: &S3Report) -> exit::Result<()> {
+        let lines: String = report
+            .steps
+            .iter()
+            .map(|s| format!("     {}\n", s.line()))
+            .collect();
+        self.say(lines.trim_end())
+    }
+}
+
+pub async fn run(ui: &Ui) -> exit::Result<()> {
+    let out = Narrator { json: ui.json() };
+    out.say(
+        "dcos-creds demo: the Data Science Engine's S3 onboarding, end to end, against a DC/OS \
+         cluster\nemulated in this process. Nothing leaves this machine, and nothing is kept.\n",
+    )?;
+
+    let emulator = Emulator::builder()
+        .tls(true)
+        .start()
+        .await
+        .map_err(|e| Failure::new(exit::FAILURE, format!("cannot start the emulator: {e}")))?;
+    let result = tour(&emulator, ui, &out).await;
+    emulator.shutdown().await;
+    let report = result?;
+    if ui.json() {
+        ui.emit(&report, String::new)?;
+    }
+    Ok(())
+}
+
+async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<DemoReport> {
+    let url = emulator.url().to_owned();
+    let ca_pem = emulator.ca_pem().unwrap_or_default().as_bytes();
+    let ca_fingerprint = connect::pem_certificates(ca_pem)?
+        .first()
+        .map(|der| connect::fingerprint(der))
+        .unwrap_or_default();
+    out.say(format!(
+        "1. Started the emulated cluster at {url}\n   \
+         Only its CA is trusted, pinned by fingerprint: {ca_fingerprint}\n   \
+         (on a real cluster: dcos-creds ca fetch, then --ca-fingerprint or --ca-cert)"
+    ))?;
+
+    let base = Transport::builder(&url).pin_ca_pem(ca_pem).build()?;
+    let superuser = Uid::new(DEFAULT_SUPERUSER)?;
+    let credentials =
+        Credentials::password(superuser, SecretString::from(DEFAULT_PASSWORD.to_owned()));
+    let session = Session::login(&url, base, credentials).await?;
+    out.say(format!(
+        "2. Logged in as {DEFAULT_SUPERUSER}\n   (on a real cluster: dcos-creds login --username <you>)"
+    ))?;
+
+    let account = Uid::new(ACCOUNT)?;
+    let login_secret = SecretPath::new(LOGIN_SECRET)?;
+    let keys = KeyPair::generate(KeySize::Rsa2048)?;
+    let description = format!("Service account {ACCOUNT}, created by dcos-creds demo");
+    let endpoint = dcos_iam_client::DEFAULT_LOGIN_ENDPOINT;
+    service_account::register(
+        &session,
+        &account,
+        &description,
+        &keys,
+        Some((&login_secret, endpoint)),
+    )
+    .await
+    .map_err(|(failure, _)| failure)?;
+    out.say(format!(
+        "3. Created the service account {ACCOUNT} and its login secret {LOGIN_SECRET}\n   \
+         $ dcos-creds service-account create {ACCOUNT} --private-key-out {ACCOUNT}.pem --secret {LOGIN_SECRET}"
+    ))?;
+
+    let service = ServiceName::new(dse::DEFAULT_SERVICE_NAME)?;
+    let paths = Paths {
+        key_id: service.secret_path("aws_access_key_id")?,
+        secret_key: service.secret_path("aws_secret_access_key")?,
+        service,
+    };
+    let pair = aws::KeyPair::new(
+        EXAMPLE_KEY_ID.to_owned(),
+        EXAMPLE_SECRET_KEY.to_owned(),
+        "the demo",
+    )?;
+    let job = Onboarding::new(account, login_secret, paths, pair)?;
+    let command = format!(
+        "$ dcos-creds s3 onboard --service-account {ACCOUNT} --service-account-secret {LOGIN_SECRET} --from-env"
+    );
+    let (onboarding, failure) = s3::run_onboarding(&session, ui, &job, false).await;
+    out.say(format!(
+        "4. Onboarded AWS's documented example key pair (it opens nothing): one round of\n   \
+         reads, then both secrets and read permission on their names for {ACCOUNT} in two rounds\n   \
+         of concurrent writes\n   {command}"
+    ))?;
+    out.steps(&onboarding)?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+
+    let (rerun, failure) = s3::run_onboarding(&session, ui, &job, false).await;
+    out.say(format!(
+        "5. Ran the same onboarding again: {}, everything is in place\n   {command}",
+        rerun.result
+    ))?;
+    out.steps(&rerun)?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+
+    let secret_key = &job.paths.secret_key;
+    let access = access::report(&session, secret_key)
+        .await
+        .context(format!("who can read `{secret_key}`"))?;
+    let tables: String = access::render(&access)
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("     {l}\n")
+            }
+        })
+        .collect();
+    out.say(format!(
+        "6. Who can read {secret_key}, and who can see its name\n   $ dcos-creds access {secret_key}\n{}",
+        tables.trim_end()
+    ))?;
+
+    let options = job.options.options.clone();
+    out.say(format!(
+        "7. The service options. The package reads S3 settings from storage.s3; the top-level \
+         `s3`\n   block of its documentation is silently ignored. Save them as options.json, then:\n   \
+         $ dcos package install data-science-engine --options=options.json\n{}",
+        dse::render(&options).trim_end()
+    ))?;
+    Ok(DemoReport {
+        cluster: url,
+        ca_fingerprint,
+        service_account: ACCOUNT.to_owned(),
+        login_secret: LOGIN_SECRET.to_owned(),
+        onboarding,
+        rerun,
+        access,
+        options,
+    })
+}

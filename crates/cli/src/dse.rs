@@ -1,0 +1,557 @@
+//! The Data Science Engine package: the service options it actually reads, the spaces rule for
+//! the secrets it may mount, and options files written without losing anything.
+//!
+//! Every published package revision reads S3 settings from `storage.s3`; the documentation's
+//! top-level `s3` block is accepted by the package (its root allows unknown keys) and ignored.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use dcos_secrets_client::SecretPath;
+use serde_json::{Map, Value, json};
+
+use crate::exit::{self, Failure};
+
+/// The package's default service name, and so its default app id `/data-science-engine`.
+pub const DEFAULT_SERVICE_NAME: &str = "data-science-engine";
+/// The credentials provider that makes Spark read the key pair from the environment, where the
+/// package puts the two secrets.
+pub const ENV_PROVIDER: &str = "com.amazonaws.auth.EnvironmentVariableCredentialsProvider";
+
+/// A service name: the Marathon app id without its leading `/`, like `data-science-engine` or
+/// `analytics/dse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceName(String);
+
+impl ServiceName {
+    /// Checks the package's rule: words separated by `/`, each of dot-separated labels of
+    /// lower-case letters, digits and inner dashes. A leading `/` is dropped.
+    pub fn new(text: &str) -> exit::Result<Self> {
+        let name = text.strip_prefix('/').unwrap_or(text);
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        let valid = !name.is_empty()
+            && name
+                .split('/')
+                .all(|word| word.split('.').all(label_ok) && word != "..");
+        if !valid {
+            return Err(Failure::usage(format!(
+                "`{text}` is not a valid service name: use words of lower-case letters, digits \
+                 and dashes (not at either end), separated by `/`"
+            )));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name, without a leading `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The Marathon app id, `/<name>`.
+    pub fn app_id(&self) -> String {
+        format!("/{}", self.0)
+    }
+
+    /// Whether this is the package's default name.
+    pub fn is_default(&self) -> bool {
+        self.0 == DEFAULT_SERVICE_NAME
+    }
+
+    /// A secret path below the service's own folder, such as `data-science-engine/<name>`.
+    pub fn secret_path(&self, name: &str) -> exit::Result<SecretPath> {
+        Ok(SecretPath::new(&format!("{}/{name}", self.0))?)
+    }
+}
+
+/// Whether app `/<service>` may mount `secret`: the secret's folder must be the app's own path
+/// or an ancestor of it (DC/OS secret spaces). `aws_key` and `data-science-engine/aws_key` are
+/// in the space of `/data-science-engine`; `other/aws_key` and `data-science-engine/x/aws_key`
+/// are not.
+pub fn in_space(secret: &SecretPath, service: &ServiceName) -> bool {
+    let Some(folder) = secret.parent() else {
+        return true;
+    };
+    let mut app = service.as_str().split('/');
+    folder.split('/').all(|segment| app.next() == Some(segment))
+}
+
+/// Refuses secrets that the app could not mount, unless the caller allowed it.
+pub fn check_spaces(
+    secrets: &[&SecretPath],
+    service: &ServiceName,
+    allow_outside: bool,
+    warn: impl Fn(String),
+) -> exit::Result<()> {
+    let outside: Vec<String> = secrets
+        .iter()
+        .filter(|s| !in_space(s, service))
+        .map(|s| format!("`{s}`"))
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "app `{}` cannot use {}: a service may only mount secrets in its own folder (`{}/...`) \
+         or an ancestor of it, and Marathon refuses the deploy otherwise",
+        service.app_id(),
+        outside.join(" and "),
+        service.as_str(),
+    );
+    if allow_outside {
+        warn(message);
+        return Ok(());
+    }
+    Err(Failure::usage(message).hint(format!(
+        "keep the defaults (`{}/aws_access_key_id` ...), pick paths under `{}/`, or pass \
+         --allow-outside-space if another mechanism gives the service the secrets",
+        service.as_str(),
+        service.as_str()
+    )))
+}
+
+/// Where the options put the S3 settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// `storage.s3`, which the package reads
+    Schema,
+    /// The documentation's top-level `s3` block, which the package ignores
+    Docs,
+}
+
+/// Everything the S3 options say.
+#[derive(Debug)]
+pub struct S3Settings<'a> {
+    pub service_account: &'a str,
+    pub service_account_secret: &'a SecretPath,
+    pub service: &'a ServiceName,
+    pub key_id: &'a SecretPath,
+    pub secret_key: &'a SecretPath,
+    pub region: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+}
+
+/// The service options for S3 access.
+pub fn s3_options(settings: &S3Settings<'_>, layout: Layout) -> Value {
+    let mut service = json!({
+        "service_account": settings.service_account,
+        "service_account_secret": settings.service_account_secret.as_str(),
+    });
+    if !settings.service.is_default() {
+        service["name"] = json!(settings.service.as_str());
+    }
+    let mut s3 = json!({
+        "aws_access_key_id": settings.key_id.as_str(),
+        "aws_secret_access_key": settings.secret_key.as_str(),
+    });
+    if let Some(region) = settings.region {
+        s3["aws_region"] = json!(region);
+    }
+    if let Some(endpoint) = settings.endpoint {
+        s3["endpoint"] = json!(endpoint);
+    }
+    let spark = json!({ "spark_hadoop_fs_s3a_aws_credentials_provider": ENV_PROVIDER });
+    match layout {
+        Layout::Schema => json!({ "service": service, "spark": spark, "storage": { "s3": s3 } }),
+        Layout::Docs => json!({ "service": service, "spark": spark, "s3": s3 }),
+    }
+}
+
+/// What the package does with the documentation's layout, for a warning.
+pub const DOCS_LAYOUT_WARNING: &str = "the top-level `s3` block is the documentation's layout; \
+     every published Data Science Engine package reads `storage.s3` and silently ignores `s3`, \
+     so the service will not use these credentials (use --layout schema)";
+
+/// Merges `overlay` into `base`: objects key by key, recursively; anything else is replaced.
+pub fn merge(base: &mut Value, overlay: &Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay.clone(),
+    }
+}
+
+/// The options rendered as a file: pretty JSON and a final newline.
+pub fn render(options: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(options).unwrap_or_else(|_| options.to_string());
+    text.push('\n');
+    text
+}
+
+/// Where the options go: standard output, a new file, or merged into an existing options file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// `--out FILE`: a file of its own.
+    Out(PathBuf),
+    /// `--merge-into FILE`: an existing options file, every other key kept.
+    MergeInto(PathBuf),
+}
+
+impl Destination {
+    /// From `--out` and `--merge-into` (clap lets only one through).
+    pub fn new(out: Option<&Path>, merge_into: Option<&Path>) -> Self {
+        match (out, merge_into) {
+            (Some(path), _) => Self::Out(path.to_owned()),
+            (None, Some(path)) => Self::MergeInto(path.to_owned()),
+            (None, None) => Self::Stdout,
+        }
+    }
+
+    /// The existing options of `--merge-into`, read and checked before anything else is done.
+    pub fn existing(&self) -> exit::Result<Option<Value>> {
+        let Self::MergeInto(path) = self else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the options file {}: {e}",
+                path.display()
+            ))
+            .hint("--merge-into updates an existing file; use --out to write a new one")
+        })?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| {
+            Failure::usage(format!(
+                "{} is not valid JSON (line {}, column {})",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if !value.is_object() {
+            return Err(Failure::usage(format!(
+                "{} does not hold a JSON object of service options",
+                path.display()
+            )));
+        }
+        Ok(Some(value))
+    }
+
+    /// Settles what writing `options` will do, checking everything that can fail before the
+    /// cluster is touched: the file is readable, its folder writable, and `--out` would not
+    /// replace a different file. For `--merge-into`, `options` is the merged whole.
+    pub fn prepare(&self, options: Value) -> exit::Result<PreparedOptions> {
+        let change = match self {
+            Self::Stdout => FileChange::None,
+            Self::Out(path) => match std::fs::read(path) {
+                Ok(bytes) if bytes == render(&options).as_bytes() => FileChange::Unchanged,
+                Ok(_) => {
+                    return Err(Failure::new(
+                        exit::CONFLICT,
+                        format!(
+                            "{} exists with other content; refusing to replace it",
+                            path.display()
+                        ),
+                    )
+                    .hint("use --merge-into to update an options file, or remove it first"));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    check_writable(path)?;
+                    FileChange::Write
+                }
+                Err(e) => {
+                    return Err(Failure::usage(format!(
+                        "cannot read {}: {e}",
+                        path.display()
+                    )));
+                }
+            },
+            Self::MergeInto(path) => {
+                let existing = self.existing()?;
+                if existing.as_ref() == Some(&options) {
+                    FileChange::Unchanged
+                } else {
+                    check_writable(path)?;
+                    FileChange::Write
+                }
+            }
+        };
+        Ok(PreparedOptions {
+            destination: self.clone(),
+            options,
+            change,
+        })
+    }
+}
+
+/// What writing the options file will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    /// Nothing: the options go to standard output.
+    None,
+    /// The file already holds exactly these options.
+    Unchanged,
+    /// The file is written (atomically).
+    Write,
+}
+
+/// Options ready to be written, after [`Destination::prepare`].
+#[derive(Debug, Clone)]
+pub struct PreparedOptions {
+    pub destination: Destination,
+    /// The options (for `--merge-into`, the whole merged file).
+    pub options: Value,
+    pub change: FileChange,
+}
+
+impl PreparedOptions {
+    /// The file, when the options go to one.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.destination {
+            Destination::Stdout => None,
+            Destination::Out(path) | Destination::MergeInto(path) => Some(path),
+        }
+    }
+
+    /// Writes the file when it changes: a temporary file in the same folder, flushed, then
+    /// renamed over the old one, so a reader sees the old file or the new one, never a mix. A
+    /// replaced file keeps its permissions.
+    pub fn commit(&self) -> exit::Result<()> {
+        let (FileChange::Write, Some(path)) = (self.change, self.file()) else {
+            return Ok(());
+        };
+        let failed = |e: std::io::Error| {
+            Failure::new(
+                exit::FAILURE,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        };
+        let mut file = tempfile::NamedTempFile::new_in(folder(path)).map_err(failed)?;
+        file.write_all(render(&self.options).as_bytes())
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(failed)?;
+        match std::fs::metadata(path) {
+            Ok(meta) => file.as_file().set_permissions(meta.permissions()),
+            Err(_) => shareable(file.as_file()),
+        }
+        .map_err(failed)?;
+        file.persist(path).map_err(|e| failed(e.error))?;
+        Ok(())
+    }
+}
+
+/// A new options file is readable by everyone, like any configuration file: it names secrets
+/// but holds none.
+#[cfg(unix)]
+fn shareable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn shareable(_: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Fails unless a file can be created beside `path`, the way [`PreparedOptions::commit`] will.
+fn check_writable(path: &Path) -> exit::Result<()> {
+    if path.is_dir() {
+        return Err(Failure::usage(format!("{} is a folder", path.display())));
+    }
+    tempfile::NamedTempFile::new_in(folder(path))
+        .map(drop)
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot write an options file in {}: {e}",
+                folder(path).display()
+            ))
+        })
+}
+
+/// The options for HDFS: `service.jupyter_conf_urls`, keeping URLs already in `existing`.
+pub fn hdfs_options(conf_url: &str, existing: Option<&Value>) -> Value {
+    let current = existing
+        .and_then(|v| v.pointer("/service/jupyter_conf_urls"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut urls: Vec<&str> = current
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    if !urls.contains(&conf_url) {
+        urls.push(conf_url);
+    }
+    let mut service = Map::new();
+    service.insert("jupyter_conf_urls".into(), json!(urls.join(",")));
+    json!({ "service": service })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(s: &str) -> SecretPath {
+        SecretPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn the_spaces_rule_follows_the_app_path() {
+        let dse = ServiceName::new("data-science-engine").unwrap();
+        assert!(in_space(&path("aws_key"), &dse));
+        assert!(in_space(&path("data-science-engine/aws_key"), &dse));
+        assert!(!in_space(&path("other/aws_key"), &dse));
+        assert!(!in_space(&path("data-science-engine/x/aws_key"), &dse));
+        let nested = ServiceName::new("/group/hdfs/service").unwrap();
+        assert!(in_space(&path("group/secret"), &nested));
+        assert!(in_space(&path("group/hdfs/secret"), &nested));
+        assert!(!in_space(&path("group/spark/secret"), &nested));
+        assert!(!in_space(&path("data-science-engine-2/key"), &dse));
+    }
+
+    #[test]
+    fn service_names_follow_the_package_rule() {
+        for good in ["data-science-engine", "/dse", "team/dse-2", "a.b/c"] {
+            assert!(ServiceName::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", "/", "DSE", "-dse", "dse-", "a//b", "a/../b", "dse_1", "a/",
+        ] {
+            assert!(ServiceName::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ServiceName::new("/team/dse").unwrap().app_id(), "/team/dse");
+    }
+
+    #[test]
+    fn outside_the_space_is_refused_or_warned() {
+        let dse = ServiceName::new(DEFAULT_SERVICE_NAME).unwrap();
+        let other = path("other/key");
+        let e = check_spaces(&[&other], &dse, false, |_| panic!("no warning")).unwrap_err();
+        assert_eq!(e.code, exit::USAGE);
+        assert!(e.message.contains("`other/key`"), "{}", e.message);
+        let warned = std::cell::Cell::new(false);
+        check_spaces(&[&other], &dse, true, |_| warned.set(true)).unwrap();
+        assert!(warned.get());
+    }
+
+    fn settings<'a>(
+        service: &'a ServiceName,
+        sa_secret: &'a SecretPath,
+        key_id: &'a SecretPath,
+        secret_key: &'a SecretPath,
+    ) -> S3Settings<'a> {
+        S3Settings {
+            service_account: "dse",
+            service_account_secret: sa_secret,
+            service,
+            key_id,
+            secret_key,
+            region: None,
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn the_schema_layout_uses_storage_s3() {
+        let dse = ServiceName::new(DEFAULT_SERVICE_NAME).unwrap();
+        let (sa, id, key) = (path("dse/sa"), path("dse/id"), path("dse/key"));
+        let mut s = settings(&dse, &sa, &id, &key);
+        s.region = Some("eu-west-1");
+        let options = s3_options(&s, Layout::Schema);
+        assert_eq!(
+            options,
+            json!({
+                "service": {"service_account": "dse", "service_account_secret": "dse/sa"},
+                "spark": {"spark_hadoop_fs_s3a_aws_credentials_provider": ENV_PROVIDER},
+                "storage": {"s3": {"aws_access_key_id": "dse/id", "aws_secret_access_key": "dse/key",
+                                   "aws_region": "eu-west-1"}}
+            })
+        );
+        let named = ServiceName::new("team/dse").unwrap();
+        let options = s3_options(&settings(&named, &sa, &id, &key), Layout::Docs);
+        assert_eq!(options["service"]["name"], "team/dse");
+        assert_eq!(options["s3"]["aws_access_key_id"], "dse/id");
+        assert!(options.get("storage").is_none());
+    }
+
+    #[test]
+    fn merging_keeps_other_keys() {
+        let mut base =
+            json!({"service": {"name": "x", "cpus": 2}, "spark": {"a": 1}, "other": [1]});
+        merge(
+            &mut base,
+            &json!({"service": {"cpus": 4, "service_account": "sa"}, "storage": {"s3": {}}}),
+        );
+        assert_eq!(
+            base,
+            json!({"service": {"name": "x", "cpus": 4, "service_account": "sa"},
+                   "spark": {"a": 1}, "other": [1], "storage": {"s3": {}}})
+        );
+    }
+
+    #[test]
+    fn files_are_written_atomically_and_only_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("options.json");
+        let options = json!({"service": {"service_account": "sa"}});
+        let out = Destination::Out(file.clone());
+        let prepared = out.prepare(options.clone()).unwrap();
+        assert_eq!(prepared.change, FileChange::Write);
+        prepared.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), render(&options));
+        assert_eq!(
+            out.prepare(options.clone()).unwrap().change,
+            FileChange::Unchanged
+        );
+        let other = out.prepare(json!({})).unwrap_err();
+        assert_eq!(other.code, exit::CONFLICT);
+
+        std::fs::write(&file, "{\"service\": {\"cpus\": 1}, \"x\": true}").unwrap();
+        let into = Destination::MergeInto(file.clone());
+        let mut merged = into.existing().unwrap().unwrap();
+        merge(&mut merged, &options);
+        into.prepare(merged).unwrap().commit().unwrap();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            written,
+            json!({"service": {"cpus": 1, "service_account": "sa"}, "x": true})
+        );
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+
+        std::fs::write(&file, "{not json").unwrap();
+        let e = into.existing().unwrap_err();
+        assert!(e.message.contains("not valid JSON"), "{}", e.message);
+        let missing = Destination::MergeInto(dir.path().join("none.json"));
+        assert_eq!(missing.existing().unwrap_err().code, exit::USAGE);
+    }
+
+    #[test]
+    fn hdfs_urls_are_added_to_the_list() {
+        let url = "http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints";
+        assert_eq!(hdfs_options(url, None)["service"]["jupyter_conf_urls"], url);
+        let existing = json!({"service": {"jupyter_conf_urls": "http://a/jaas.conf, "}});
+        assert_eq!(
+            hdfs_options(url, Some(&existing))["service"]["jupyter_conf_urls"],
+            format!("http://a/jaas.conf,{url}")
+        );
+        let again = json!({"service": {"jupyter_conf_urls": url}});
+        assert_eq!(
+            hdfs_options(url, Some(&again))["service"]["jupyter_conf_urls"],
+            url
+        );
+    }
+}
