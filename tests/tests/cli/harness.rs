@@ -172,6 +172,36 @@ impl Cluster {
         run(command, stdin)
     }
 
+    /// Creates a service account (with a key pair made once per test process).
+    pub async fn service_account(&self, uid: &str) {
+        static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let public = KEY.get_or_init(|| {
+            dcos_iam_client::KeyPair::generate(dcos_iam_client::KeySize::Rsa2048)
+                .unwrap()
+                .public_key_pem
+        });
+        let (iam, _) = self.clients();
+        iam.user(&Uid::new(uid).unwrap())
+            .create_service_account("test", public)
+            .await
+            .unwrap();
+    }
+
+    /// How many write requests (PUT, PATCH, DELETE) the emulator has answered.
+    pub fn writes(&self) -> u64 {
+        self.emulator
+            .counters()
+            .requests
+            .iter()
+            .filter(|(route, _)| {
+                ["PUT ", "PATCH ", "DELETE "]
+                    .iter()
+                    .any(|m| route.starts_with(m))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// A library client with the superuser's token, to set up and inspect state.
     pub fn clients(&self) -> (IamClient, SecretsClient) {
         let transport = Transport::builder(self.url())

@@ -5,5 +5,8 @@ mod harness;
 mod access;
 mod auth;
 mod commands;
+mod demo;
 mod leaks;
+mod options;
 mod readme;
+mod s3;

@@ -1,0 +1,634 @@
+//! `s3 onboard|rotate|offboard` against the emulator: the seed's flow, idempotence, undo after a
+//! failure at every write, conflicts, credential sources, rotation and offboarding.
+
+use dcos_emulator::FaultRule;
+use dcos_emulator::state::{Secret, State};
+use serde_json::json;
+
+use crate::harness::{Cluster, Run};
+
+/// AWS's documented example pair, and two more pairs of the right shape.
+const PAIR_A: (&str, &str) = (
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+);
+const PAIR_B: (&str, &str) = (
+    "AKIAZZZZ1111BBBB2222",
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+);
+const PAIR_C: (&str, &str) = (
+    "AKIACCCC3333CCCC4444",
+    "cccccccccccccccccccccccccccccccccccccccc",
+);
+
+const KEY_ID: &str = "data-science-engine/aws_access_key_id";
+const SECRET_KEY: &str = "data-science-engine/aws_secret_access_key";
+const LOGIN: &str = "data-science-engine/sa";
+
+fn onboard_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "s3",
+        "onboard",
+        "--service-account",
+        "dse",
+        "--service-account-secret",
+        LOGIN,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `s3 onboard` with the pair in the environment.
+fn onboard(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
+    let mut args = onboard_args(&["--from-env"]);
+    args.extend_from_slice(extra);
+    cluster.run_with(
+        &args,
+        &[
+            ("DCOS_ACS_TOKEN", &cluster.admin_token),
+            ("AWS_ACCESS_KEY_ID", id),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+        ],
+        None,
+    )
+}
+
+/// A cluster with the service account `dse`.
+async fn cluster() -> Cluster {
+    let cluster = Cluster::start().await;
+    cluster.service_account("dse").await;
+    cluster
+}
+
+fn text(state: &State, path: &str) -> Option<String> {
+    state.secrets.get(path).map(|s| match s {
+        Secret::Text(t) => t.clone(),
+        Secret::Binary(_) => panic!("{path} is binary"),
+    })
+}
+
+fn pair_of(state: &State) -> (Option<String>, Option<String>) {
+    (text(state, KEY_ID), text(state, SECRET_KEY))
+}
+
+fn holds(state: &State, rid: &str, uid: &str) -> bool {
+    state
+        .acls
+        .get(rid)
+        .and_then(|acl| acl.users.get(uid))
+        .is_some_and(|actions| actions.contains("read"))
+}
+
+fn list_rid(path: &str) -> String {
+    format!("dcos:secrets:list:default:{path}")
+}
+
+fn value_rid(path: &str) -> String {
+    format!("dcos:secrets:default:{path}")
+}
+
+/// The rid as it appears in a request path.
+fn rid_url(rid: &str) -> String {
+    format!("/acs/api/v1/acls/{}", rid.replace('/', "%252F"))
+}
+
+fn outcomes(report: &serde_json::Value) -> Vec<String> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_no_keys(run: &Run, pairs: &[(&str, &str)]) {
+    for (id, secret) in pairs {
+        for value in [id, secret] {
+            assert!(!run.stdout().contains(value), "stdout holds a key");
+            assert!(!run.stderr.contains(value), "stderr holds a key");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_stores_grants_and_prints_the_options_the_package_reads() {
+    let cluster = cluster().await;
+    let run = onboard(&cluster, &[], PAIR_A).expect(0);
+    assert_eq!(
+        run.json(),
+        json!({
+            "service": {"service_account": "dse", "service_account_secret": LOGIN},
+            "spark": {"spark_hadoop_fs_s3a_aws_credentials_provider":
+                      "com.amazonaws.auth.EnvironmentVariableCredentialsProvider"},
+            "storage": {"s3": {"aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET_KEY}}
+        })
+    );
+    assert_no_keys(&run, &[PAIR_A]);
+    assert!(
+        run.stderr.contains("created          secret"),
+        "{}",
+        run.stderr
+    );
+    // The login secret does not exist in this cluster: a warning, not a failure.
+    assert!(
+        run.stderr
+            .contains("`data-science-engine/sa` does not exist"),
+        "{}",
+        run.stderr
+    );
+    let state = cluster.emulator.state();
+    assert_eq!(
+        pair_of(&state),
+        (Some(PAIR_A.0.into()), Some(PAIR_A.1.into()))
+    );
+    for path in [KEY_ID, SECRET_KEY] {
+        assert!(holds(&state, &list_rid(path), "dse"));
+        assert!(
+            !holds(&state, &value_rid(path), "dse"),
+            "no value read without the flag"
+        );
+    }
+
+    // Re-running changes nothing, says so, and prints the same options.
+    let writes = cluster.writes();
+    let rerun = onboard(&cluster, &[], PAIR_A).expect(0);
+    assert!(
+        rerun.stderr.contains("onboard: unchanged"),
+        "{}",
+        rerun.stderr
+    );
+    assert_eq!(rerun.json(), run.json());
+    assert_eq!(cluster.writes(), writes, "a re-run writes nothing");
+    assert_eq!(cluster.emulator.state(), state);
+
+    // The JSON report names every step, without a value.
+    let report = onboard(&cluster, &["-o", "json", "--grant-value-read"], PAIR_A).expect(0);
+    assert_no_keys(&report, &[PAIR_A]);
+    let report = report.json();
+    assert_eq!(report["result"], "changed");
+    assert_eq!(
+        outcomes(&report),
+        [
+            "unchanged",
+            "unchanged",
+            "already_granted",
+            "already_granted",
+            "granted",
+            "granted"
+        ]
+    );
+    assert_eq!(
+        report["options"]["storage"]["s3"]["aws_access_key_id"],
+        KEY_ID
+    );
+    let state = cluster.emulator.state();
+    for path in [KEY_ID, SECRET_KEY] {
+        assert!(holds(&state, &value_rid(path), "dse"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_the_plan_by_fingerprint_and_writes_nothing() {
+    let cluster = cluster().await;
+    let (before, writes) = (cluster.emulator.state(), cluster.writes());
+    let run = onboard(
+        &cluster,
+        &["--dry-run", "--grant-value-read", "-o", "json"],
+        PAIR_A,
+    )
+    .expect(0);
+    assert_no_keys(&run, &[PAIR_A]);
+    let report = run.json();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["result"], "would_change");
+    assert_eq!(
+        outcomes(&report),
+        [
+            "would_create",
+            "would_create",
+            "would_grant",
+            "would_grant",
+            "would_grant",
+            "would_grant"
+        ]
+    );
+    let fingerprint = report["steps"][0]["fingerprint"].as_str().unwrap();
+    assert!(
+        fingerprint.starts_with("sha256:") && fingerprint.len() == 19,
+        "{fingerprint}"
+    );
+    assert_eq!(cluster.writes(), writes);
+    assert_eq!(cluster.emulator.state(), before);
+
+    let text = onboard(&cluster, &["--dry-run"], PAIR_A).expect(0);
+    assert!(text.stderr.contains("would create"), "{}", text.stderr);
+    assert!(
+        text.stderr.contains("nothing was changed"),
+        "{}",
+        text.stderr
+    );
+    assert_eq!(cluster.writes(), writes);
+}
+
+/// The writes of a fresh onboarding with `--grant-value-read`, each a fault to inject.
+fn write_faults() -> Vec<(String, FaultRule)> {
+    let rule = |method: &str, prefix: String, phase: &str| {
+        let rule: FaultRule = serde_json::from_value(json!({
+            "method": method, "path_prefix": prefix, "count": 1000, "status": 500, "phase": phase
+        }))
+        .unwrap();
+        rule
+    };
+    let mut faults = Vec::new();
+    for path in [KEY_ID, SECRET_KEY] {
+        for phase in ["before", "after"] {
+            let prefix = format!("/secrets/v1/secret/default/{path}");
+            faults.push((
+                format!("create {path} ({phase})"),
+                rule("PUT", prefix, phase),
+            ));
+        }
+    }
+    for path in [KEY_ID, SECRET_KEY] {
+        for rid in [list_rid(path), value_rid(path)] {
+            // This prefix also matches the grant, which then never runs.
+            faults.push((
+                format!("ACL {rid} (after)"),
+                rule("PUT", rid_url(&rid), "after"),
+            ));
+            for phase in ["before", "after"] {
+                let prefix = format!("{}/users/dse/read", rid_url(&rid));
+                faults.push((format!("grant {rid} ({phase})"), rule("PUT", prefix, phase)));
+            }
+        }
+    }
+    faults
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_any_write_leaves_the_cluster_exactly_as_before() {
+    let faults = write_faults();
+    assert_eq!(faults.len(), 16);
+    for (label, fault) in faults {
+        let cluster = cluster().await;
+        // Something unrelated that must survive: a secret and a grant on an ACL we also use.
+        cluster
+            .admin_stdin(
+                &["secret", "create", "other/keep", "--value-file", "-"],
+                b"keep",
+            )
+            .expect(0);
+        let first_rid = list_rid(KEY_ID);
+        cluster
+            .admin(&["grant", "--user", "bootstrapuser", &first_rid, "read"])
+            .expect(0);
+        let before = cluster.emulator.state();
+        cluster.emulator.add_fault(fault);
+        let run = onboard(&cluster, &["--grant-value-read"], PAIR_A);
+        assert_ne!(run.code, 0, "{label}: {}", run.stderr);
+        assert_eq!(run.stdout(), "", "{label}: no options after a failure");
+        assert!(run.stderr.contains("undone"), "{label}: {}", run.stderr);
+        assert_no_keys(&run, &[PAIR_A]);
+        let after = cluster.emulator.state();
+        assert_eq!(
+            after, before,
+            "{label}: the cluster changed\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_and_an_overwrite_are_undone_too() {
+    // Every attempt at the grant loses its connection after the grant was stored.
+    let cluster = cluster().await;
+    let before = cluster.emulator.state();
+    let rule: FaultRule = serde_json::from_value(json!({
+        "method": "PUT", "path_prefix": format!("{}/users/dse/read", rid_url(&list_rid(SECRET_KEY))),
+        "count": 1000, "drop": true, "phase": "after"
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(rule);
+    let run = onboard(&cluster, &[], PAIR_A);
+    assert_eq!(run.code, 6, "unavailable after the retries: {}", run.stderr);
+    assert_eq!(cluster.emulator.state(), before, "{}", run.stderr);
+
+    // An overwritten value comes back when a later step fails.
+    let cluster = self::cluster().await;
+    onboard(&cluster, &[], PAIR_B).expect(0);
+    let before = cluster.emulator.state();
+    let rule: FaultRule = serde_json::from_value(json!({
+        "method": "PATCH", "path_prefix": format!("/secrets/v1/secret/default/{SECRET_KEY}"),
+        "count": 1, "status": 500, "phase": "after"
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(rule);
+    let run = onboard(&cluster, &["--overwrite"], PAIR_A);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("restored the previous value"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_value_is_a_conflict_found_before_any_write() {
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    let (before, writes) = (cluster.emulator.state(), cluster.writes());
+    let run = onboard(&cluster, &[], PAIR_B).expect(3);
+    assert!(
+        run.stderr.contains("hold a different value"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--overwrite"), "{}", run.stderr);
+    assert_no_keys(&run, &[PAIR_A, PAIR_B]);
+    assert_eq!(cluster.writes(), writes);
+    assert_eq!(cluster.emulator.state(), before);
+
+    let run = onboard(&cluster, &["--overwrite", "-o", "json"], PAIR_B).expect(0);
+    let report = run.json();
+    assert_eq!(outcomes(&report)[..2], ["updated", "updated"]);
+    assert!(report["steps"][0]["previous_fingerprint"].is_string());
+    assert_eq!(
+        pair_of(&cluster.emulator.state()),
+        (Some(PAIR_B.0.into()), Some(PAIR_B.1.into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_and_the_service_account_are_checked_before_any_write() {
+    let cluster = Cluster::start().await;
+    // No such account: exit 5, naming it, before any write.
+    let run = onboard(&cluster, &[], PAIR_A).expect(5);
+    assert!(
+        run.stderr.contains("`dse` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("service-account create dse"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(cluster.writes(), 0);
+    // A user is not a service account.
+    let (iam, _) = cluster.clients();
+    iam.user(&dcos_iam_client::Uid::new("dse").unwrap())
+        .create_user("", &secrecy::SecretString::from("a-password"))
+        .await
+        .unwrap();
+    let writes = cluster.writes();
+    let run = onboard(&cluster, &[], PAIR_A).expect(2);
+    assert!(
+        run.stderr.contains("not a service account"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(cluster.writes(), writes);
+
+    // The spaces rule, bad paths and bad keys are refused before any request.
+    let requests = cluster.emulator.counters().total;
+    let run = onboard(&cluster, &["--key-id-secret", "other/key"], PAIR_A).expect(2);
+    assert!(
+        run.stderr.contains("cannot use `other/key`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--allow-outside-space"),
+        "{}",
+        run.stderr
+    );
+    onboard(&cluster, &["--secret-key-secret", "a/../b"], PAIR_A).expect(2);
+    onboard(&cluster, &["--service-name", "Bad_Name"], PAIR_A).expect(2);
+    let run = onboard(&cluster, &[], ("AKIA-not-a-key", PAIR_A.1)).expect(2);
+    assert!(run.stderr.contains("access key id"), "{}", run.stderr);
+    let run = onboard(&cluster, &[], (PAIR_A.1, PAIR_A.0)).expect(2);
+    assert!(run.stderr.contains("swapped"), "{}", run.stderr);
+    assert_no_keys(&run, &[PAIR_A]);
+    let run = onboard(
+        &cluster,
+        &["--layout", "docs", "--aws-region", "eu-west-1"],
+        PAIR_A,
+    )
+    .expect(2);
+    assert!(run.stderr.contains("--layout schema"), "{}", run.stderr);
+    assert_eq!(cluster.emulator.counters().total, requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_come_from_each_source() {
+    let cluster = cluster().await;
+    let token = cluster.admin_token.as_str();
+    let stored = |cluster: &Cluster| pair_of(&cluster.emulator.state());
+    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
+
+    // The environment.
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    assert_eq!(stored(&cluster), expect(PAIR_A));
+
+    // A profile of the shared credentials file.
+    let file = cluster.path("aws-credentials");
+    std::fs::write(
+        &file,
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n[dse]\n\
+             aws_access_key_id={}\naws_secret_access_key = {}\n",
+            PAIR_C.0, PAIR_C.1, PAIR_B.0, PAIR_B.1
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let env = [
+        ("DCOS_ACS_TOKEN", token),
+        ("AWS_SHARED_CREDENTIALS_FILE", file),
+    ];
+    cluster
+        .run_with(
+            &onboard_args(&["--aws-profile", "dse", "--overwrite"]),
+            &env,
+            None,
+        )
+        .expect(0);
+    assert_eq!(stored(&cluster), expect(PAIR_B));
+    let run = cluster
+        .run_with(&onboard_args(&["--aws-profile", "prod"]), &env, None)
+        .expect(2);
+    assert!(
+        run.stderr.contains("it has: default, dse"),
+        "{}",
+        run.stderr
+    );
+
+    // The JSON of `aws iam create-access-key` on standard input, and the plain form.
+    let env = [("DCOS_ACS_TOKEN", token)];
+    let cli_json = format!(
+        r#"{{"AccessKey": {{"UserName": "dse", "AccessKeyId": "{}", "Status": "Active",
+            "SecretAccessKey": "{}", "CreateDate": "2026-11-24T09:00:00+00:00"}}}}"#,
+        PAIR_C.0, PAIR_C.1
+    );
+    cluster
+        .run_with(
+            &onboard_args(&["--from-stdin", "--overwrite"]),
+            &env,
+            Some(cli_json.as_bytes()),
+        )
+        .expect(0);
+    assert_eq!(stored(&cluster), expect(PAIR_C));
+    let plain = format!(
+        r#"{{"aws_access_key_id": "{}", "aws_secret_access_key": "{}"}}"#,
+        PAIR_A.0, PAIR_A.1
+    );
+    cluster
+        .run_with(
+            &onboard_args(&["--from-stdin", "--overwrite"]),
+            &env,
+            Some(plain.as_bytes()),
+        )
+        .expect(0);
+    assert_eq!(stored(&cluster), expect(PAIR_A));
+    let run = cluster
+        .run_with(
+            &onboard_args(&["--from-stdin"]),
+            &env,
+            Some(PAIR_B.1.as_bytes()),
+        )
+        .expect(2);
+    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+    assert_no_keys(&run, &[PAIR_B]);
+
+    // No source and no terminal: how to give one. Two sources: a usage error.
+    let run = cluster.run_with(&onboard_args(&[]), &env, None).expect(2);
+    assert!(run.stderr.contains("--from-env"), "{}", run.stderr);
+    cluster
+        .run_with(&onboard_args(&["--from-env", "--from-stdin"]), &env, None)
+        .expect(2);
+    assert_eq!(stored(&cluster), expect(PAIR_A));
+}
+
+fn rotate(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
+    let mut args = vec!["s3", "rotate", "--from-stdin"];
+    args.extend_from_slice(extra);
+    let input = format!(r#"{{"aws_access_key_id": "{id}", "aws_secret_access_key": "{secret}"}}"#);
+    cluster.run_with(
+        &args,
+        &[("DCOS_ACS_TOKEN", &cluster.admin_token)],
+        Some(input.as_bytes()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
+    let cluster = cluster().await;
+    let run = rotate(&cluster, &[], PAIR_B).expect(5);
+    assert!(run.stderr.contains("no pair to rotate"), "{}", run.stderr);
+
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    let run = rotate(&cluster, &[], PAIR_B).expect(0);
+    assert!(
+        run.stdout().contains("access key id ...MPLE -> ...2222"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("restart /data-science-engine"),
+        "{}",
+        run.stdout()
+    );
+    assert_no_keys(&run, &[PAIR_A, PAIR_B]);
+    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    let writes = cluster.writes();
+    let again = rotate(&cluster, &[], PAIR_B).expect(0);
+    assert!(again.stdout().contains("unchanged"), "{}", again.stdout());
+    assert_eq!(cluster.writes(), writes);
+
+    // The second write fails, before or after it lands: the old pair stays.
+    for phase in ["before", "after"] {
+        let rule: FaultRule = serde_json::from_value(json!({
+            "method": "PATCH", "path_prefix": format!("/secrets/v1/secret/default/{SECRET_KEY}"),
+            "count": 1, "status": 500, "phase": phase
+        }))
+        .unwrap();
+        cluster.emulator.add_fault(rule);
+        let run = rotate(&cluster, &[], PAIR_C);
+        assert_eq!(run.code, 1, "{phase}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("restored the previous value of secret"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            pair_of(&cluster.emulator.state()),
+            expect(PAIR_B),
+            "{phase}"
+        );
+    }
+
+    // A dry run reads and plans only.
+    let run = rotate(&cluster, &["--dry-run", "-o", "json"], PAIR_C).expect(0);
+    assert_eq!(outcomes(&run.json()), ["would_update", "would_update"]);
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+
+    // Half a rotation (as a killed run leaves it) is found and completed.
+    let mut state = cluster.emulator.state();
+    state
+        .secrets
+        .insert(KEY_ID.into(), Secret::Text(PAIR_C.0.into()));
+    cluster.emulator.load_state(state);
+    let run = rotate(&cluster, &[], PAIR_C).expect(0);
+    assert!(
+        run.stderr.contains("already holds its half"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_C));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_revokes_and_deletes_and_is_safe_to_repeat() {
+    let cluster = cluster().await;
+    onboard(&cluster, &["--grant-value-read"], PAIR_A).expect(0);
+    let offboard = |extra: &[&str]| {
+        let mut args = vec!["s3", "offboard", "--service-account", "dse"];
+        args.extend_from_slice(extra);
+        cluster.admin(&args)
+    };
+    let before = cluster.emulator.state();
+    let plan = offboard(&["--dry-run", "-o", "json"]).expect(0);
+    assert_eq!(
+        outcomes(&plan.json()),
+        [
+            "would_revoke",
+            "would_revoke",
+            "would_revoke",
+            "would_revoke",
+            "would_delete",
+            "would_delete"
+        ]
+    );
+    assert_eq!(cluster.emulator.state(), before);
+
+    let kept = offboard(&["--keep-secrets", "-o", "json"]).expect(0);
+    assert_eq!(
+        outcomes(&kept.json()),
+        ["revoked", "revoked", "revoked", "revoked", "kept", "kept"]
+    );
+    let state = cluster.emulator.state();
+    assert!(state.secrets.contains_key(KEY_ID));
+    for path in [KEY_ID, SECRET_KEY] {
+        assert!(!holds(&state, &list_rid(path), "dse"));
+        assert!(!holds(&state, &value_rid(path), "dse"));
+    }
+
+    let run = offboard(&[]).expect(0);
+    assert!(run.stderr.contains("deleted"), "{}", run.stderr);
+    let state = cluster.emulator.state();
+    assert!(!state.secrets.contains_key(KEY_ID) && !state.secrets.contains_key(SECRET_KEY));
+    let again = offboard(&["-o", "json"]).expect(0);
+    assert_eq!(again.json()["result"], "unchanged");
+}
