@@ -4,13 +4,15 @@ use dcos_emulator::state::Secret;
 
 use crate::harness::{Cluster, binary, run};
 
-/// The bash between the walkthrough markers, without its code fence.
-fn walkthrough() -> String {
+/// The bash between the `<!-- {name}:start -->` and `end` markers, without its code fence.
+fn walkthrough(name: &str) -> String {
     let readme = include_str!("../../../README.md");
     let start = readme
-        .find("<!-- walkthrough:start -->")
+        .find(&format!("<!-- {name}:start -->"))
         .expect("start marker");
-    let end = readme.find("<!-- walkthrough:end -->").expect("end marker");
+    let end = readme
+        .find(&format!("<!-- {name}:end -->"))
+        .expect("end marker");
     readme[start..end]
         .lines()
         .skip(1)
@@ -22,7 +24,7 @@ fn walkthrough() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_walkthrough_runs_as_written() {
     let cluster = Cluster::start().await;
-    let script = walkthrough();
+    let script = walkthrough("walkthrough");
     assert!(script.contains("dcos-creds access"), "{script}");
     let bin_dir = binary().parent().unwrap().to_owned();
     let path = format!(
@@ -68,4 +70,67 @@ async fn the_readme_walkthrough_runs_as_written() {
     let value = &state.acls["dcos:secrets:default:team/aws_access_key_id"];
     assert!(value.users.get("ci-bot").is_none_or(|a| a.is_empty()));
     assert!(cluster.path("dcos-creds.bash").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_s3_walkthrough_runs_as_written() {
+    let cluster = Cluster::start().await;
+    let script = walkthrough("s3-walkthrough");
+    assert!(script.contains("s3 rotate"), "{script}");
+    let bin_dir = binary().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut bash = cluster.command_for("bash");
+    bash.env("PATH", path)
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .args(["-c", &format!("set -euo pipefail\n{script}")]);
+    let out = run(bash, None);
+    assert_eq!(
+        out.code,
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout(),
+        out.stderr
+    );
+    for expected in [
+        "would create     secret data-science-engine/aws_access_key_id",
+        "onboard: unchanged",
+        "unchanged ",
+        "rotated: access key id ...MPLE -> ...MPLE",
+        "revoked          read on dcos:secrets:list:default:data-science-engine/aws_access_key_id",
+    ] {
+        assert!(
+            out.stdout().contains(expected) || out.stderr.contains(expected),
+            "{expected:?} missing:\n{}\n{}",
+            out.stdout(),
+            out.stderr
+        );
+    }
+    assert!(!out.stdout().contains("wJalrXUtnFEMI"));
+    let options: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("options.json")).unwrap()).unwrap();
+    assert_eq!(
+        options["storage"]["s3"]["aws_secret_access_key"],
+        "data-science-engine/aws_secret_access_key"
+    );
+    assert_eq!(
+        options["service"]["jupyter_conf_urls"],
+        "http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints"
+    );
+    let state = cluster.emulator.state();
+    assert!(
+        !state
+            .secrets
+            .contains_key("data-science-engine/aws_access_key_id")
+    );
+    assert!(
+        state
+            .secrets
+            .contains_key("data-science-engine/service-account")
+    );
+    let list = &state.acls["dcos:secrets:list:default:data-science-engine/aws_access_key_id"];
+    assert!(list.users.get("dse").is_none_or(|a| a.is_empty()));
 }
