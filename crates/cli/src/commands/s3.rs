@@ -547,7 +547,7 @@ async fn onboard_steps(
     }
     let current = current.context("read the secrets")?;
     let states = states.context("read the grants")?;
-    let planned = plan(job, &values, &current, &rids, &states, report.dry_run)?;
+    let planned = plan(job, &values, &current, &rids, &states, report.dry_run);
     report.steps = planned.steps;
     let conflicts: Vec<String> = report
         .steps
@@ -603,6 +603,20 @@ async fn onboard_steps(
             acl_existed: *acl_existed,
         });
     }
+    // The grants on ACLs that exist (`true`) or were just created (`false`).
+    let rids = &rids;
+    let grants_where = |existed: bool| {
+        join_all(
+            planned
+                .grants
+                .iter()
+                .filter(move |(_, e)| *e == existed)
+                .map(|(g, _)| async move {
+                    let result = grant_read(session, principal, &rids[*g]).await;
+                    (grant_step(*g), result)
+                }),
+        )
+    };
     let (secret_results, acl_results, grant_results) = tokio::join!(
         join_all(planned.secret_writes.iter().map(|(i, before)| async {
             let result = write_secret(session, paths[*i], &values[*i], before.as_ref()).await;
@@ -619,18 +633,7 @@ async fn onboard_steps(
                     (grant_step(*g), result.map(|_| "not_run"))
                 })
         ),
-        join_all(
-            planned
-                .grants
-                .iter()
-                .filter(|(_, existed)| *existed)
-                .map(|(g, _)| async {
-                    (
-                        grant_step(*g),
-                        grant_read(session, principal, &rids[*g]).await,
-                    )
-                })
-        ),
+        grants_where(true),
     );
     let mut failure = failures(&mut report.steps, secret_results);
     failure = failure.or(failures(&mut report.steps, acl_results));
@@ -638,15 +641,7 @@ async fn onboard_steps(
 
     // Round 2: the grants on the ACLs created in round 1.
     if failure.is_none() {
-        let results = join_all(planned.grants.iter().filter(|(_, existed)| !existed).map(
-            |(g, _)| async {
-                (
-                    grant_step(*g),
-                    grant_read(session, principal, &rids[*g]).await,
-                )
-            },
-        ))
-        .await;
+        let results = grants_where(false).await;
         failure = failures(&mut report.steps, results);
     }
 
@@ -680,7 +675,7 @@ fn plan(
     rids: &[Rid],
     states: &[GrantState],
     dry_run: bool,
-) -> exit::Result<Planned> {
+) -> Planned {
     let mut planned = Planned {
         steps: Vec::new(),
         secret_writes: Vec::new(),
@@ -726,7 +721,7 @@ fn plan(
         };
         planned.steps.push(step);
     }
-    Ok(planned)
+    planned
 }
 
 /// Prints a report: JSON, or the steps on standard error and `stdout_text` on standard output.
