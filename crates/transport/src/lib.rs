@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
 use url::Url;
 
 pub use error::{ApiError, BODY_EXCERPT_CHARS, Error};
@@ -73,6 +74,7 @@ pub struct TransportBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     retry: RetryPolicy,
+    max_in_flight: Option<usize>,
 }
 
 impl std::fmt::Debug for Trust {
@@ -159,6 +161,13 @@ impl TransportBuilder {
         self
     }
 
+    /// Sends at most `requests` at a time through this transport and its clones; the others
+    /// wait their turn. A request waiting to be retried gives its place up meanwhile.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = Some(requests.max(1));
+        self
+    }
+
     /// Checks the settings and builds the transport.
     pub fn build(self) -> Result<Transport, Error> {
         let base = Url::parse(&self.base_url).map_err(|e| {
@@ -215,6 +224,7 @@ impl TransportBuilder {
                 http,
                 base,
                 retry: self.retry,
+                in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
             }),
             token: self.token,
         })
@@ -227,6 +237,8 @@ struct Inner {
     /// The base URL without a trailing `/`.
     base: String,
     retry: RetryPolicy,
+    /// Places for requests in flight, when they are limited.
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 /// A connection to one cluster. Cheap to clone: clones share one connection pool.
@@ -256,6 +268,7 @@ impl Transport {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
+            max_in_flight: None,
         }
     }
 
@@ -303,8 +316,14 @@ impl Transport {
                 (Some(source), true) => Some(source.token().await?),
                 _ => None,
             };
+            // The semaphore is never closed, so acquiring fails only if it were.
+            let permit = match &self.inner.in_flight {
+                Some(places) => Arc::clone(places).acquire_owned().await.ok(),
+                None => None,
+            };
             let started = Instant::now();
             let outcome = self.attempt(&request, &url, token.as_ref()).await;
+            drop(permit);
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &outcome {
                 Attempt::Answer(status, _, _) => tracing::debug!(

@@ -1,5 +1,6 @@
 //! The transport against a mock server: headers, retries, re-login, error mapping.
 
+mod in_flight;
 mod retries;
 mod sending;
 
