@@ -3,7 +3,8 @@
 use std::fmt;
 
 use dcos_transport::Error;
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -58,8 +59,26 @@ impl KeyPair {
             |e: &dyn fmt::Display| Error::InvalidInput(format!("cannot make an RSA key: {e}"));
         let private =
             RsaPrivateKey::new(&mut rand::thread_rng(), size.bits()).map_err(|e| fail(&e))?;
+        Self::of(&private)
+    }
+
+    /// The pair of an RSA private key in PEM, PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`). The error never quotes the key.
+    pub fn from_private_pem(pem: &SecretString) -> Result<Self, Error> {
+        let text = pem.expose_secret();
+        let private = RsaPrivateKey::from_pkcs8_pem(text)
+            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(text))
+            .map_err(|_| {
+                Error::InvalidInput("not an RSA private key in PEM (PKCS#8 or PKCS#1)".to_owned())
+            })?;
+        Self::of(&private)
+    }
+
+    fn of(private: &RsaPrivateKey) -> Result<Self, Error> {
+        let fail =
+            |e: &dyn fmt::Display| Error::InvalidInput(format!("cannot encode an RSA key: {e}"));
         let private_key_pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?;
-        let public_key_pem = RsaPublicKey::from(&private)
+        let public_key_pem = RsaPublicKey::from(private)
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| fail(&e))?;
         Ok(Self {
@@ -125,5 +144,33 @@ impl ServiceAccountSecret {
         };
         // Serializing four strings cannot fail.
         SecretString::from(serde_json::to_string(&doc).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_key_gives_back_its_pair_in_either_pem_form() {
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let again = KeyPair::from_private_pem(&pair.private_key_pem).unwrap();
+        assert_eq!(again.public_key_pem, pair.public_key_pem);
+
+        let private = RsaPrivateKey::from_pkcs8_pem(pair.private_key_pem.expose_secret()).unwrap();
+        let pkcs1 =
+            rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&private, LineEnding::LF).unwrap();
+        let from_pkcs1 = KeyPair::from_private_pem(&SecretString::from(pkcs1.as_str())).unwrap();
+        assert_eq!(from_pkcs1.public_key_pem, pair.public_key_pem);
+    }
+
+    #[test]
+    fn a_broken_key_is_refused_without_quoting_it() {
+        let err = KeyPair::from_private_pem(&SecretString::from(
+            "-----BEGIN PRIVATE KEY-----\nkey-canary\n-----END PRIVATE KEY-----\n",
+        ))
+        .unwrap_err();
+        assert!(!err.to_string().contains("key-canary"), "{err}");
+        assert!(err.to_string().contains("not an RSA private key"), "{err}");
     }
 }
