@@ -202,6 +202,19 @@ impl Cluster {
             .sum()
     }
 
+    /// [`Cluster::writes`] but the ACL creations (`PUT /acls/{rid}`), which `s3 onboard` sends
+    /// with its reads and which change nothing when the ACL exists.
+    pub fn writes_but_acl_creations(&self) -> u64 {
+        let creations = self
+            .emulator
+            .counters()
+            .requests
+            .get("PUT /acs/api/v1/acls/{rid}")
+            .copied()
+            .unwrap_or(0);
+        self.writes() - creations
+    }
+
     /// A library client with the superuser's token, to set up and inspect state.
     pub fn clients(&self) -> (IamClient, SecretsClient) {
         let transport = Transport::builder(self.url())

@@ -149,8 +149,9 @@ async fn onboarding_stores_grants_and_prints_the_options_the_package_reads() {
         );
     }
 
-    // Re-running changes nothing, says so, and prints the same options.
-    let writes = cluster.writes();
+    // Re-running changes nothing, says so, and prints the same options. Its only write requests
+    // are the two ACL creations sent with the reads, answered 409.
+    let (writes, others) = (cluster.writes(), cluster.writes_but_acl_creations());
     let rerun = onboard(&cluster, &[], PAIR_A).expect(0);
     assert!(
         rerun.stderr.contains("onboard: unchanged"),
@@ -158,7 +159,12 @@ async fn onboarding_stores_grants_and_prints_the_options_the_package_reads() {
         rerun.stderr
     );
     assert_eq!(rerun.json(), run.json());
-    assert_eq!(cluster.writes(), writes, "a re-run writes nothing");
+    assert_eq!(
+        cluster.writes_but_acl_creations(),
+        others,
+        "a re-run writes nothing"
+    );
+    assert_eq!(cluster.writes(), writes + 2);
     assert_eq!(cluster.emulator.state(), state);
 
     // The JSON report names every step, without a value.
@@ -287,7 +293,12 @@ async fn a_failure_at_any_write_leaves_the_cluster_exactly_as_before() {
         let run = onboard(&cluster, &["--grant-value-read"], PAIR_A);
         assert_ne!(run.code, 0, "{label}: {}", run.stderr);
         assert_eq!(run.stdout(), "", "{label}: no options after a failure");
-        assert!(run.stderr.contains("undone"), "{label}: {}", run.stderr);
+        // A failed ACL creation stops the run with its reads, before any secret or grant.
+        assert!(
+            run.stderr.contains("undone") || run.stderr.contains("nothing had been changed"),
+            "{label}: {}",
+            run.stderr
+        );
         assert_no_keys(&run, &[PAIR_A]);
         let after = cluster.emulator.state();
         assert_eq!(
@@ -337,7 +348,7 @@ async fn a_dropped_connection_and_an_overwrite_are_undone_too() {
 async fn a_different_value_is_a_conflict_found_before_any_write() {
     let cluster = cluster().await;
     onboard(&cluster, &[], PAIR_A).expect(0);
-    let (before, writes) = (cluster.emulator.state(), cluster.writes());
+    let (before, writes) = (cluster.emulator.state(), cluster.writes_but_acl_creations());
     let run = onboard(&cluster, &[], PAIR_B).expect(3);
     assert!(
         run.stderr.contains("hold a different value"),
@@ -346,7 +357,7 @@ async fn a_different_value_is_a_conflict_found_before_any_write() {
     );
     assert!(run.stderr.contains("--overwrite"), "{}", run.stderr);
     assert_no_keys(&run, &[PAIR_A, PAIR_B]);
-    assert_eq!(cluster.writes(), writes);
+    assert_eq!(cluster.writes_but_acl_creations(), writes);
     assert_eq!(cluster.emulator.state(), before);
 
     let run = onboard(&cluster, &["--overwrite", "-o", "json"], PAIR_B).expect(0);
@@ -362,7 +373,9 @@ async fn a_different_value_is_a_conflict_found_before_any_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_and_the_service_account_are_checked_before_any_write() {
     let cluster = Cluster::start().await;
-    // No such account: exit 5, naming it, before any write.
+    let before = cluster.emulator.state();
+    // No such account: exit 5, naming it, before any secret or grant is written. The ACLs
+    // created alongside the reads are deleted again.
     let run = onboard(&cluster, &[], PAIR_A).expect(5);
     assert!(
         run.stderr.contains("`dse` does not exist"),
@@ -374,21 +387,31 @@ async fn input_and_the_service_account_are_checked_before_any_write() {
         "{}",
         run.stderr
     );
-    assert_eq!(cluster.writes(), 0);
+    assert!(
+        run.stderr.contains("nothing had been changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        cluster.writes_but_acl_creations() - 2,
+        0,
+        "only the ACLs' removal"
+    );
+    assert_eq!(cluster.emulator.state(), before);
     // A user is not a service account.
     let (iam, _) = cluster.clients();
     iam.user(&dcos_iam_client::Uid::new("dse").unwrap())
         .create_user("", &secrecy::SecretString::from("a-password"))
         .await
         .unwrap();
-    let writes = cluster.writes();
+    let before = cluster.emulator.state();
     let run = onboard(&cluster, &[], PAIR_A).expect(2);
     assert!(
         run.stderr.contains("not a service account"),
         "{}",
         run.stderr
     );
-    assert_eq!(cluster.writes(), writes);
+    assert_eq!(cluster.emulator.state(), before);
 
     // The spaces rule, bad paths and bad keys are refused before any request.
     let requests = cluster.emulator.counters().total;

@@ -6,7 +6,9 @@
 //! an ACL the run created (and nobody else uses) deleted. Undo compares before it acts, so it
 //! never removes what someone else wrote meanwhile.
 
-use dcos_iam_client::{Action, GrantState, Principal, RevokeOutcome, Rid, Uid};
+use dcos_iam_client::{
+    Action, CreateOutcome, GrantState, Principal, RevokeOutcome, Rid, Uid, User,
+};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use dcos_transport::Error as ApiError;
 use futures::future::{join_all, try_join_all};
@@ -314,18 +316,24 @@ async fn restore_grant(
     if acl.ensure_revoked(principal, Action::Read).await? == RevokeOutcome::Revoked {
         done.push(format!("revoked read on {rid}"));
     }
-    if !acl_existed {
-        match acl.holders().await {
-            Ok(h) if h.users.is_empty() && h.groups.is_empty() => match acl.delete().await {
-                Err(e) if !e.is_not_found() => return Err(e),
-                _ => done.push(format!("deleted the ACL {rid}")),
-            },
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
+    if !acl_existed && delete_if_empty(session, rid).await? {
+        done.push(format!("deleted the ACL {rid}"));
     }
     Ok((!done.is_empty()).then(|| done.join(", ")))
+}
+
+/// Deletes an ACL nobody holds anything on; whether it did.
+async fn delete_if_empty(session: &Session, rid: &Rid) -> Result<bool, ApiError> {
+    let acl = session.iam.acl(rid);
+    match acl.holders().await {
+        Ok(h) if h.users.is_empty() && h.groups.is_empty() => match acl.delete().await {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(true),
+        },
+        Ok(_) => Ok(false),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Undoes everything in `touched`, concurrently, marking the steps. Returns what was undone
@@ -478,13 +486,41 @@ async fn grant_read(
     }
 }
 
+/// Where a grant's ACL stands when the writes begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclAt {
+    /// It existed before the run.
+    Existed,
+    /// This run created it while reading (it grants nothing yet).
+    Registered,
+    /// It does not exist: the run creates it before granting.
+    Missing,
+}
+
+/// What the cluster holds for one onboarding: each secret's value and each grant's state.
+#[derive(Debug)]
+pub struct Observed {
+    pub current: Vec<Option<SecretValue>>,
+    pub states: Vec<GrantState>,
+    /// Per resource id, whether this run created the ACL while reading.
+    pub registered: Vec<bool>,
+}
+
 /// What a run found and what it plans, before any write.
-struct Planned {
+#[derive(Debug)]
+pub struct Planned {
     steps: Vec<Step>,
     /// Index into the secrets, with the value before the run.
     secret_writes: Vec<(usize, Option<SecretValue>)>,
-    /// Index into the resource ids, and whether the ACL exists.
-    grants: Vec<(usize, bool)>,
+    /// Index into the resource ids, and where the ACL stands.
+    grants: Vec<(usize, AclAt)>,
+}
+
+impl Planned {
+    /// Whether the plan changes anything (a dry run's `would_*` steps).
+    pub fn changes(&self) -> usize {
+        self.secret_writes.len() + self.grants.len()
+    }
 }
 
 /// Runs an onboarding: the report, and the failure if it failed (after undoing its changes).
@@ -494,35 +530,101 @@ pub async fn run_onboarding(
     job: &Onboarding,
     dry_run: bool,
 ) -> (S3Report, Option<Failure>) {
-    let mut report = job.paths.report("onboard", Some(&job.account), dry_run);
-    report.options = Some(job.options.options.clone());
-    report.options_file = job.options.file().map(|f| f.display().to_string());
+    let mut report = job.report(dry_run);
     let failure = onboard_steps(session, ui, job, &mut report).await.err();
     report.settle(failure.is_some());
     (report, failure)
 }
 
-async fn onboard_steps(
+impl Onboarding {
+    /// An empty report of this onboarding.
+    pub fn report(&self, dry_run: bool) -> S3Report {
+        let mut report = self.paths.report("onboard", Some(&self.account), dry_run);
+        report.options = Some(self.options.options.clone());
+        report.options_file = self.options.file().map(|f| f.display().to_string());
+        report
+    }
+
+    /// The resource ids this onboarding grants read on.
+    pub fn rids(&self) -> exit::Result<Vec<Rid>> {
+        self.paths.rids(self.grant_value_read)
+    }
+}
+
+/// Round 0 of `s3 onboard`: reads what is there and, unless it is a dry run, creates the
+/// missing ACLs alongside (an ACL alone grants nothing), so that every grant can go out with
+/// the secrets in one more round. Any failure here deletes those ACLs again before returning.
+async fn observe(
     session: &Session,
     ui: &Ui,
     job: &Onboarding,
-    report: &mut S3Report,
-) -> exit::Result<()> {
-    let principal = Principal::User(job.account.clone());
-    let values = job.keys.values();
-    let paths = job.paths.both();
-    let rids = job.paths.rids(job.grant_value_read)?;
-
-    // Round 0: what is there. Nothing is written before all of it checks out.
-    let principal = &principal;
+    principal: &Principal,
+    rids: &[Rid],
+    register: bool,
+) -> exit::Result<Observed> {
     let user = session.iam.user(&job.account);
-    let (account, account_secret, current, states) = tokio::join!(
+    let (account, account_secret, current, states, registered) = tokio::join!(
         user.get_opt(),
         read_secret(session, &job.account_secret),
-        try_join_all(paths.iter().map(|p| read_secret(session, p))),
+        try_join_all(job.paths.both().map(|p| read_secret(session, p))),
         try_join_all(rids.iter().map(|rid| grant_state(session, principal, rid))),
+        join_all(rids.iter().map(|rid| async move {
+            if !register {
+                return Ok(false);
+            }
+            let created = session.iam.acl(rid).create(&acl_description(rid)).await;
+            created.map(|outcome| outcome == CreateOutcome::Created)
+        })),
     );
-    let account = account.context(format!("read the account `{}`", job.account))?;
+    // A creation that failed may have landed before the failure: its ACL counts as this run's
+    // (it is deleted only while empty, so no grant is ever lost with it).
+    let created: Vec<&Rid> = rids
+        .iter()
+        .zip(&registered)
+        .filter(|(_, r)| !matches!(r, Ok(false)))
+        .map(|(rid, _)| rid)
+        .collect();
+    let checked = (|| {
+        let account = account.context(format!("read the account `{}`", job.account))?;
+        check_account(job, account.as_ref())?;
+        if matches!(account_secret, Ok(None)) {
+            ui.warn(format!(
+                "the login secret `{}` does not exist yet; the service cannot start without it",
+                job.account_secret
+            ));
+        }
+        let current = current.context("read the secrets")?;
+        let states = states.context("read the grants")?;
+        let registered = registered
+            .into_iter()
+            .zip(rids)
+            .map(|(r, rid)| r.context(format!("create the ACL {rid}")))
+            .collect::<exit::Result<Vec<bool>>>()?;
+        Ok(Observed {
+            current,
+            states,
+            registered,
+        })
+    })();
+    match checked {
+        Ok(observed) => Ok(observed),
+        Err(failure) => Err(unregister(session, &created, failure).await),
+    }
+}
+
+/// Deletes the ACLs a failed round 0 created; says so only if one of them stays.
+async fn unregister(session: &Session, created: &[&Rid], failure: Failure) -> Failure {
+    let results = join_all(created.iter().map(|rid| delete_if_empty(session, rid))).await;
+    let left: Vec<String> = created
+        .iter()
+        .zip(results)
+        .filter_map(|(rid, r)| r.err().map(|e| format!("the empty ACL {rid} ({e})")))
+        .collect();
+    undone_failure(failure, &[], &left)
+}
+
+/// The account must exist and be a service account.
+fn check_account(job: &Onboarding, account: Option<&User>) -> exit::Result<()> {
     let Some(account) = account else {
         return Err(Failure::new(
             exit::NOT_FOUND,
@@ -539,39 +641,72 @@ async fn onboard_steps(
             job.account
         )));
     }
-    if matches!(account_secret, Ok(None)) {
-        ui.warn(format!(
-            "the login secret `{}` does not exist yet; the service cannot start without it",
-            job.account_secret
-        ));
+    Ok(())
+}
+
+async fn onboard_steps(
+    session: &Session,
+    ui: &Ui,
+    job: &Onboarding,
+    report: &mut S3Report,
+) -> exit::Result<()> {
+    let principal = Principal::User(job.account.clone());
+    let rids = job.rids()?;
+    let observed = observe(session, ui, job, &principal, &rids, !report.dry_run).await?;
+    let planned = plan(job, &rids, &observed, report.dry_run);
+    if let Err(failure) = check_conflicts(&planned.steps) {
+        let created: Vec<&Rid> = rids
+            .iter()
+            .zip(&observed.registered)
+            .filter(|(_, r)| **r)
+            .map(|(rid, _)| rid)
+            .collect();
+        report.steps = planned.steps;
+        return Err(unregister(session, &created, failure).await);
     }
-    let current = current.context("read the secrets")?;
-    let states = states.context("read the grants")?;
-    let planned = plan(job, &values, &current, &rids, &states, report.dry_run);
-    report.steps = planned.steps;
-    let conflicts: Vec<String> = report
-        .steps
+    execute(session, job, &rids, planned, report).await
+}
+
+/// Exit 3 when a secret holds a different value and overwriting was not allowed.
+fn check_conflicts(steps: &[Step]) -> exit::Result<()> {
+    let conflicts: Vec<String> = steps
         .iter()
         .filter(|s| s.error.is_some())
         .map(|s| format!("`{}`", s.target))
         .collect();
-    if !conflicts.is_empty() {
-        return Err(Failure::new(
-            exit::CONFLICT,
-            format!(
-                "{} already {} a different value; nothing was changed",
-                conflicts.join(" and "),
-                if conflicts.len() == 1 {
-                    "holds"
-                } else {
-                    "hold"
-                }
-            ),
-        )
-        .hint(
-            "pass --overwrite to replace it, or use `dcos-creds s3 rotate` to replace the pair",
-        ));
+    if conflicts.is_empty() {
+        return Ok(());
     }
+    Err(Failure::new(
+        exit::CONFLICT,
+        format!(
+            "{} already {} a different value; nothing was changed",
+            conflicts.join(" and "),
+            if conflicts.len() == 1 {
+                "holds"
+            } else {
+                "hold"
+            }
+        ),
+    )
+    .hint("pass --overwrite to replace it, or use `dcos-creds s3 rotate` to replace the pair"))
+}
+
+/// Carries a plan out: the secrets, the missing ACLs and the grants whose ACL exists together,
+/// then the grants on the ACLs just created, then the options file. On a failure, undoes what
+/// the run changed. With a dry run, only records the options step.
+pub async fn execute(
+    session: &Session,
+    job: &Onboarding,
+    rids: &[Rid],
+    planned: Planned,
+    report: &mut S3Report,
+) -> exit::Result<()> {
+    let principal = &Principal::User(job.account.clone());
+    let values = job.keys.values();
+    let paths = job.paths.both();
+    report.steps = planned.steps;
+    check_conflicts(&report.steps)?;
     let options_step = job.options.file().map(|file| {
         let outcome = match (job.options.change, report.dry_run) {
             (FileChange::Write, true) => "would_write",
@@ -585,7 +720,6 @@ async fn onboard_steps(
         return Ok(());
     }
 
-    // Round 1: both secrets, the missing ACLs, and the grants whose ACL exists.
     let mut touched = Vec::new();
     for (i, before) in &planned.secret_writes {
         touched.push(Touched::Secret {
@@ -596,27 +730,27 @@ async fn onboard_steps(
         });
     }
     let grant_step = |g: usize| paths.len() + g;
-    for (g, acl_existed) in &planned.grants {
+    for (g, acl) in &planned.grants {
         touched.push(Touched::Grant {
             step: grant_step(*g),
             rid: &rids[*g],
-            acl_existed: *acl_existed,
+            acl_existed: *acl == AclAt::Existed,
         });
     }
-    // The grants on ACLs that exist (`true`) or were just created (`false`).
-    let rids = &rids;
-    let grants_where = |existed: bool| {
+    // The grants whose ACL is in place now (`true`), or is created in round 1 (`false`).
+    let grants_where = |ready: bool| {
         join_all(
             planned
                 .grants
                 .iter()
-                .filter(move |(_, e)| *e == existed)
+                .filter(move |(_, acl)| (*acl != AclAt::Missing) == ready)
                 .map(|(g, _)| async move {
                     let result = grant_read(session, principal, &rids[*g]).await;
                     (grant_step(*g), result)
                 }),
         )
     };
+    // Round 1: both secrets, the missing ACLs, and the grants whose ACL exists.
     let (secret_results, acl_results, grant_results) = tokio::join!(
         join_all(planned.secret_writes.iter().map(|(i, before)| async {
             let result = write_secret(session, paths[*i], &values[*i], before.as_ref()).await;
@@ -626,7 +760,7 @@ async fn onboard_steps(
             planned
                 .grants
                 .iter()
-                .filter(|(_, existed)| !existed)
+                .filter(|(_, acl)| *acl == AclAt::Missing)
                 .map(|(g, _)| async {
                     let rid = &rids[*g];
                     let result = session.iam.acl(rid).create(&acl_description(rid)).await;
@@ -668,25 +802,19 @@ async fn onboard_steps(
 }
 
 /// Compares what is there with what the onboarding wants.
-fn plan(
-    job: &Onboarding,
-    values: &[SecretValue; 2],
-    current: &[Option<SecretValue>],
-    rids: &[Rid],
-    states: &[GrantState],
-    dry_run: bool,
-) -> Planned {
+pub fn plan(job: &Onboarding, rids: &[Rid], observed: &Observed, dry_run: bool) -> Planned {
     let mut planned = Planned {
         steps: Vec::new(),
         secret_writes: Vec::new(),
         grants: Vec::new(),
     };
     let to_do = |word: &'static str| if dry_run { word } else { "not_run" };
+    let values = job.keys.values();
     for (i, (path, (value, now))) in job
         .paths
         .both()
         .into_iter()
-        .zip(values.iter().zip(current))
+        .zip(values.iter().zip(&observed.current))
         .enumerate()
     {
         let mut step = Step::secret(path, "unchanged");
@@ -710,12 +838,21 @@ fn plan(
         }
         planned.steps.push(step);
     }
-    for (g, (rid, state)) in rids.iter().zip(states).enumerate() {
+    for (g, (rid, state)) in rids.iter().zip(&observed.states).enumerate() {
         let mut step = Step::grant(rid, Action::Read, &job.account);
-        step.outcome = match state {
-            GrantState::Granted => "already_granted",
-            GrantState::NotGranted | GrantState::NoAcl => {
-                planned.grants.push((g, *state == GrantState::NotGranted));
+        let registered = observed.registered.get(g).copied().unwrap_or(false);
+        step.outcome = match (state, registered) {
+            (GrantState::Granted, _) => "already_granted",
+            (_, true) => {
+                planned.grants.push((g, AclAt::Registered));
+                to_do("would_grant")
+            }
+            (GrantState::NotGranted, false) => {
+                planned.grants.push((g, AclAt::Existed));
+                to_do("would_grant")
+            }
+            (GrantState::NoAcl, false) => {
+                planned.grants.push((g, AclAt::Missing));
                 to_do("would_grant")
             }
         };
