@@ -136,6 +136,41 @@ pub enum Command {
     /// HDFS settings for the Data Science Engine
     #[command(subcommand)]
     Hdfs(HdfsCommand),
+    /// Converge the cluster to a manifest of accounts, secrets, grants and S3 onboardings
+    #[command(
+        long_about = "Converge the cluster to a manifest (TOML, or JSON for a .json file) of \
+        service accounts, secrets, grants and S3 onboardings.\n\n\
+        Reads the current state first and shows the plan, without values: secrets are compared \
+        by fingerprint, grants as the IAM API lists them. --dry-run stops there. Then the \
+        accounts are created, and every other item applied at once, at most --concurrency \
+        requests in flight. Each item stands alone: a failing item is undone and reported, the \
+        others go on, and the exit code is 7. Applying the same manifest again changes nothing.\n\n\
+        Values never appear in a manifest: a secret names a file (from_file), an environment \
+        variable (from_env) or an AWS profile (aws_profile with aws_key). Relative file names \
+        are relative to the manifest's folder.",
+        after_help = "Manifest:\n  \
+        [[service_account]]\n  \
+        uid = \"dse\"\n  \
+        private_key_out = \"dse.pem\"     # read if it exists, else generated (0600)\n  \
+        login_secret = \"data-science-engine/sa\"\n\n  \
+        [[secret]]\n  \
+        path = \"team/db-password\"\n  \
+        from_env = \"DB_PASSWORD\"         # or from_file = \"db.txt\"\n\n  \
+        [[grant]]\n  \
+        group = \"data-team\"              # or user = \"alice\"\n  \
+        rid = \"dcos:secrets:default:team/db-password\"\n  \
+        action = \"read\"\n\n  \
+        [[s3]]\n  \
+        service_account = \"dse\"\n  \
+        service_account_secret = \"data-science-engine/sa\"\n  \
+        credentials = { aws_profile = \"dse\" }\n  \
+        out = \"dse-options.json\"\n\n\
+        Examples:\n  \
+        dcos-creds apply -f cluster.toml --dry-run\n  \
+        dcos-creds apply -f cluster.toml --concurrency 32 -o json > report.json\n  \
+        dcos-creds apply -f cluster.toml --prune"
+    )]
+    Apply(ApplyArgs),
     /// Run the whole onboarding against an emulated cluster on this machine
     #[command(
         long_about = "Run the whole onboarding against an emulated cluster on this machine.\n\n\
@@ -459,6 +494,25 @@ pub enum S3Command {
         dcos-creds s3 options --service-account dse --service-account-secret data-science-engine/sa \\\n      \
         --aws-region eu-west-1 --merge-into options.json")]
     Options(S3OptionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The manifest: TOML, or JSON when the name ends in .json
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// At most this many requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+
+    /// Also revoke grants on the manifest's resource ids that the manifest does not declare
+    #[arg(long)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]

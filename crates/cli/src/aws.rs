@@ -144,22 +144,27 @@ pub fn source(from_env: bool, profile: Option<&str>, from_stdin: bool) -> exit::
 }
 
 fn from_env(warn: &impl Fn(&str)) -> exit::Result<KeyPair> {
+    let pair = from_env_vars("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "--from-env")?;
+    if std::env::var_os("AWS_SESSION_TOKEN").is_some() {
+        warn(
+            "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes no session token",
+        );
+    }
+    Ok(pair)
+}
+
+/// The pair from two environment variables; `what` names the source in messages.
+pub fn from_env_vars(id_var: &str, secret_var: &str, what: &str) -> exit::Result<KeyPair> {
     let var = |name: &str| {
         std::env::var(name).map_err(|e| {
             let problem = match e {
                 std::env::VarError::NotPresent => "is not set",
                 std::env::VarError::NotUnicode(_) => "is not valid UTF-8",
             };
-            Failure::usage(format!("--from-env: {name} {problem}"))
+            Failure::usage(format!("{what}: {name} {problem}"))
         })
     };
-    let (id, secret) = (var("AWS_ACCESS_KEY_ID")?, var("AWS_SECRET_ACCESS_KEY")?);
-    if std::env::var_os("AWS_SESSION_TOKEN").is_some() {
-        warn(
-            "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes no session token",
-        );
-    }
-    KeyPair::new(id, secret, "the environment")
+    KeyPair::new(var(id_var)?, var(secret_var)?, "the environment")
 }
 
 /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
@@ -176,7 +181,8 @@ fn credentials_file() -> exit::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".aws").join("credentials"))
 }
 
-fn from_profile(name: &str) -> exit::Result<KeyPair> {
+/// The pair of profile `name` in the shared credentials file.
+pub fn from_profile(name: &str) -> exit::Result<KeyPair> {
     let file = credentials_file()?;
     let text = std::fs::read_to_string(&file)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
@@ -217,7 +223,7 @@ fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
 
 /// The JSON of `aws iam create-access-key` (`{"AccessKey":{"AccessKeyId","SecretAccessKey"}}`)
 /// or `{"aws_access_key_id","aws_secret_access_key"}`.
-fn from_json(bytes: &[u8]) -> exit::Result<KeyPair> {
+pub fn from_json(bytes: &[u8]) -> exit::Result<KeyPair> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         Failure::usage(format!(
             "standard input is not JSON (line {}, column {})",

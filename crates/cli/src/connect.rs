@@ -41,6 +41,8 @@ pub struct Cluster {
     timeout: Duration,
     allow_http: bool,
     attached: Option<AttachedCluster>,
+    /// At most this many requests in flight at once (`apply --concurrency`).
+    max_in_flight: Option<usize>,
 }
 
 /// Where the token came from, for `whoami` and for messages.
@@ -209,6 +211,7 @@ impl Cluster {
             timeout: Duration::from_secs(global.timeout),
             allow_http: global.allow_http,
             attached,
+            max_in_flight: None,
         };
         if from_dcos {
             tracing::info!(
@@ -261,13 +264,22 @@ impl Cluster {
 
     /// A transport with this cluster's trust and time-out and no token.
     pub fn transport(&self) -> exit::Result<Transport> {
-        let builder = Transport::builder(&self.url).request_timeout(self.timeout);
+        let mut builder = Transport::builder(&self.url).request_timeout(self.timeout);
+        if let Some(n) = self.max_in_flight {
+            builder = builder.max_in_flight(n);
+        }
         let builder = match &self.trust {
             Trust::WebRoots => builder,
             Trust::Pinned(pem) => builder.pin_ca_pem(pem),
             Trust::Insecure => builder.danger_accept_invalid_certs(),
         };
         Ok(builder.build()?)
+    }
+
+    /// Sends at most `requests` at a time, however many tasks ask.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = Some(requests);
+        self
     }
 
     /// Refuses to send credentials or secrets over plain http to a host beyond loopback,
@@ -430,6 +442,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             allow_http,
             attached: None,
+            max_in_flight: None,
         };
         assert!(cluster("http://127.0.0.1:8080", false).check_http().is_ok());
         assert!(cluster("http://localhost:8080", false).check_http().is_ok());

@@ -9,6 +9,7 @@ mod dse;
 mod exit;
 mod input;
 mod keyring_store;
+mod manifest;
 mod output;
 
 use std::process::ExitCode;

@@ -29,6 +29,11 @@ impl Ui {
     }
 
     /// A progress or status message on standard error (not with `-q`).
+    /// Whether `-q` asked for errors only.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn info(&self, message: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("{message}");
@@ -271,7 +276,8 @@ impl Step {
         Self::new("options", file.to_string(), outcome)
     }
 
-    fn new(kind: &'static str, target: String, outcome: &'static str) -> Self {
+    /// A step of another `kind` (`account`, `key_file`, ...).
+    pub fn new(kind: &'static str, target: String, outcome: &'static str) -> Self {
         Self {
             kind,
             target,
@@ -351,6 +357,78 @@ impl S3Report {
             (false, false, true) => "changed",
         };
     }
+}
+
+/// One item of an `apply` manifest and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    /// `service_account`, `secret`, `grant`, `s3` or `prune`.
+    pub kind: &'static str,
+    /// The account, the secret's path, the grant, the service name, or the pruned resource.
+    pub name: String,
+    /// `changed`, `unchanged` or `failed`; with `--dry-run`, `would_change` or `unchanged`.
+    pub result: &'static str,
+    pub steps: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ItemReport {
+    pub fn new(kind: &'static str, name: String) -> Self {
+        Self {
+            kind,
+            name,
+            result: "unchanged",
+            steps: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Settles `result` from the steps and the error.
+    pub fn settle(&mut self, dry_run: bool) {
+        let changes = self.steps.iter().any(Step::changes);
+        self.result = match (self.error.is_some(), dry_run, changes) {
+            (true, _, _) => "failed",
+            (false, _, false) => "unchanged",
+            (false, true, true) => "would_change",
+            (false, false, true) => "changed",
+        };
+    }
+
+    /// How many steps change (or would change) something.
+    pub fn changes(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.changes() && s.outcome != "failed")
+            .count()
+    }
+
+    /// `changed    s3 data-science-engine`, and the reason when it failed.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{:<16} {} {}",
+            self.result.replace('_', " "),
+            self.kind,
+            self.name
+        );
+        if let Some(error) = &self.error {
+            line.push_str(&format!(": {error}"));
+        }
+        line
+    }
+}
+
+/// `apply`.
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    pub manifest: String,
+    pub dry_run: bool,
+    /// `changed`, `unchanged`, `would_change` or `failed` (some items failed).
+    pub result: &'static str,
+    /// Steps that changed (or would change) something.
+    pub changes: usize,
+    pub failed: usize,
+    pub items: Vec<ItemReport>,
 }
 
 /// `s3 options` and `hdfs options`.

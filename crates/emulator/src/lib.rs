@@ -211,6 +211,11 @@ impl Emulator {
         self.app.faults.add_rule(rule);
     }
 
+    /// Removes every scripted fault.
+    pub fn clear_faults(&self) {
+        self.app.faults.clear_rules();
+    }
+
     /// Replaces the random fault settings.
     pub fn set_faults(&self, config: FaultConfig) {
         self.app.faults.set_config(config);

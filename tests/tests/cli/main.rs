@@ -3,6 +3,7 @@
 mod harness;
 
 mod access;
+mod apply;
 mod auth;
 mod commands;
 mod demo;

@@ -1,6 +1,7 @@
 //! One module per command group; each takes the parsed options and prints its result.
 
 pub mod access;
+pub mod apply;
 pub mod ca;
 pub mod demo;
 pub mod grant;
@@ -63,6 +64,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
         Command::Demo => demo::run(&ui).await,
+        Command::Apply(args) => apply::run(Cluster::resolve(global, &ui).await?, &ui, args).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
             service_account::create(&session(global, &ui).await?, &ui, args).await
         }

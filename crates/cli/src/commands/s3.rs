@@ -6,9 +6,7 @@
 //! an ACL the run created (and nobody else uses) deleted. Undo compares before it acts, so it
 //! never removes what someone else wrote meanwhile.
 
-use dcos_iam_client::{
-    Action, CreateOutcome, GrantState, Principal, RevokeOutcome, Rid, Uid, User,
-};
+use dcos_iam_client::{Action, CreateOutcome, GrantState, Principal, RevokeOutcome, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use dcos_transport::Error as ApiError;
 use futures::future::{join_all, try_join_all};
@@ -58,7 +56,7 @@ impl Paths {
         })
     }
 
-    fn both(&self) -> [&SecretPath; 2] {
+    pub fn both(&self) -> [&SecretPath; 2] {
         [&self.key_id, &self.secret_key]
     }
 
@@ -194,23 +192,43 @@ pub struct Onboarding {
 impl Onboarding {
     /// Checks everything that can be checked without the cluster, and reads the key pair.
     pub fn from_args(args: &OnboardArgs, ui: &Ui) -> exit::Result<Self> {
-        let (account, account_secret) = account(&args.account)?;
-        let paths = Paths::new(&args.paths)?;
-        let options = prepare_options(
+        Self::from_parts(
             ui,
-            (&account, &account_secret),
-            &paths,
+            &args.account,
+            Paths::new(&args.paths)?,
             &args.layout,
             &args.destination,
-        )?;
-        let keys = key_pair(&args.credentials, ui)?;
+            || key_pair(&args.credentials, ui),
+            args.grant_value_read,
+            args.overwrite,
+        )
+    }
+
+    /// From the parts of `s3 onboard`'s options (an `apply` manifest's items have the same).
+    /// Everything is checked before `keys` is called.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        ui: &Ui,
+        account_args: &AccountArgs,
+        paths: Paths,
+        layout: &LayoutArgs,
+        destination: &DestinationArgs,
+        keys: impl FnOnce() -> exit::Result<KeyPair>,
+        grant_value_read: bool,
+        overwrite: bool,
+    ) -> exit::Result<Self> {
+        let (account, account_secret) = account(account_args)?;
+        let options =
+            prepare_options(ui, (&account, &account_secret), &paths, layout, destination)?;
+        // Asked for last, so that a bad option fails before a prompt.
+        let keys = keys()?;
         Ok(Self {
             account,
             account_secret,
             paths,
             keys,
-            grant_value_read: args.grant_value_read,
-            overwrite: args.overwrite,
+            grant_value_read,
+            overwrite,
             options,
         })
     }
@@ -323,7 +341,7 @@ async fn restore_grant(
 }
 
 /// Deletes an ACL nobody holds anything on; whether it did.
-async fn delete_if_empty(session: &Session, rid: &Rid) -> Result<bool, ApiError> {
+pub async fn delete_if_empty(session: &Session, rid: &Rid) -> Result<bool, ApiError> {
     let acl = session.iam.acl(rid);
     match acl.holders().await {
         Ok(h) if h.users.is_empty() && h.groups.is_empty() => match acl.delete().await {
@@ -452,7 +470,7 @@ async fn grant_state(
 
 /// Creates or updates a secret as planned. A create answered 409 is ours when the secret now
 /// holds exactly our value (a retry of a request that had landed).
-async fn write_secret(
+pub async fn write_secret(
     session: &Session,
     path: &SecretPath,
     value: &SecretValue,
@@ -517,9 +535,14 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// Whether the plan changes anything (a dry run's `would_*` steps).
-    pub fn changes(&self) -> usize {
-        self.secret_writes.len() + self.grants.len()
+    /// Whether the plan writes nothing to the cluster.
+    pub fn is_empty(&self) -> bool {
+        self.secret_writes.is_empty() && self.grants.is_empty()
+    }
+
+    /// The planned steps.
+    pub fn into_steps(self) -> Vec<Step> {
+        self.steps
     }
 }
 
@@ -586,7 +609,7 @@ async fn observe(
         .collect();
     let checked = (|| {
         let account = account.context(format!("read the account `{}`", job.account))?;
-        check_account(job, account.as_ref())?;
+        check_account(job, account.map(|a| a.is_service))?;
         if matches!(account_secret, Ok(None)) {
             ui.warn(format!(
                 "the login secret `{}` does not exist yet; the service cannot start without it",
@@ -623,25 +646,23 @@ async fn unregister(session: &Session, created: &[&Rid], failure: Failure) -> Fa
     undone_failure(failure, &[], &left)
 }
 
-/// The account must exist and be a service account.
-fn check_account(job: &Onboarding, account: Option<&User>) -> exit::Result<()> {
-    let Some(account) = account else {
-        return Err(Failure::new(
+/// The account must exist (`is_service` is `None` when it does not) and be a service account.
+pub fn check_account(job: &Onboarding, is_service: Option<bool>) -> exit::Result<()> {
+    match is_service {
+        None => Err(Failure::new(
             exit::NOT_FOUND,
             format!("the service account `{}` does not exist", job.account),
         )
         .hint(format!(
             "create it with `dcos-creds service-account create {} --private-key-out {}.pem --secret {}`",
             job.account, job.account, job.account_secret
-        )));
-    };
-    if !account.is_service {
-        return Err(Failure::usage(format!(
+        ))),
+        Some(false) => Err(Failure::usage(format!(
             "`{}` is a user, not a service account: the service logs in with a key pair",
             job.account
-        )));
+        ))),
+        Some(true) => Ok(()),
     }
-    Ok(())
 }
 
 async fn onboard_steps(

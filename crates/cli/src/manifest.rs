@@ -1,0 +1,627 @@
+//! The `apply` manifest: service accounts, secrets, grants and S3 onboardings, declared in TOML
+//! (or JSON), read and checked as a whole before the cluster is asked anything.
+//!
+//! Values never appear in a manifest: a secret names a file, an environment variable or an AWS
+//! profile. Relative file names are relative to the manifest's folder. Errors name the item
+//! (`secret #2 (team/db)`) and never quote a value.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use dcos_iam_client::{Action, DEFAULT_LOGIN_ENDPOINT, Gid, KeyPair, Principal, Rid, Uid};
+use dcos_secrets_client::{SecretPath, SecretValue};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::args::{AccountArgs, DestinationArgs, LayoutArgs, S3Paths};
+use crate::aws;
+use crate::commands::s3::{Onboarding, Paths};
+use crate::dse::{DEFAULT_SERVICE_NAME, Layout};
+use crate::exit::{self, Context, Failure};
+use crate::input;
+use crate::output::Ui;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(default)]
+    service_account: Vec<AccountDecl>,
+    #[serde(default)]
+    secret: Vec<SecretDecl>,
+    #[serde(default)]
+    grant: Vec<GrantDecl>,
+    #[serde(default)]
+    s3: Vec<S3Decl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountDecl {
+    uid: String,
+    #[serde(default)]
+    description: Option<String>,
+    /// The account's public key (PEM); the private key stays with whoever made it.
+    #[serde(default)]
+    public_key_file: Option<PathBuf>,
+    /// Where the private key is: read if the file exists, else generated and written (0600).
+    #[serde(default)]
+    private_key_out: Option<PathBuf>,
+    /// Store the login secret services mount at this path (needs `private_key_out`).
+    #[serde(default)]
+    login_secret: Option<String>,
+    #[serde(default)]
+    login_endpoint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretDecl {
+    path: String,
+    #[serde(default)]
+    from_file: Option<PathBuf>,
+    #[serde(default)]
+    from_env: Option<String>,
+    #[serde(default)]
+    aws_profile: Option<String>,
+    /// With `aws_profile`: `aws_access_key_id` or `aws_secret_access_key`.
+    #[serde(default)]
+    aws_key: Option<String>,
+    #[serde(default)]
+    binary: bool,
+    /// Refused: values never go in a manifest.
+    #[serde(default)]
+    value: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantDecl {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    rid: String,
+    action: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct S3Decl {
+    service_account: String,
+    service_account_secret: String,
+    #[serde(default)]
+    service_name: Option<String>,
+    #[serde(default)]
+    key_id_secret: Option<String>,
+    #[serde(default)]
+    secret_key_secret: Option<String>,
+    credentials: CredentialsDecl,
+    #[serde(default)]
+    layout: Option<String>,
+    #[serde(default)]
+    aws_region: Option<String>,
+    #[serde(default)]
+    s3_endpoint: Option<String>,
+    #[serde(default)]
+    grant_value_read: bool,
+    #[serde(default)]
+    allow_outside_space: bool,
+    /// Replace secrets holding another pair (default: yes, the manifest is the truth).
+    #[serde(default = "yes")]
+    overwrite: bool,
+    #[serde(default)]
+    out: Option<PathBuf>,
+    #[serde(default)]
+    merge_into: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where an S3 onboarding's key pair comes from: exactly one of these.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsDecl {
+    #[serde(default)]
+    aws_profile: Option<String>,
+    /// Two environment variable names: the key id's and the secret key's.
+    #[serde(default)]
+    key_id_env: Option<String>,
+    #[serde(default)]
+    secret_key_env: Option<String>,
+    /// The JSON of `aws iam create-access-key`.
+    #[serde(default)]
+    file: Option<PathBuf>,
+}
+
+/// A service account the manifest declares.
+#[derive(Debug)]
+pub struct AccountItem {
+    pub uid: Uid,
+    pub description: String,
+    pub key: AccountKey,
+    /// The login secret's path and login endpoint.
+    pub login: Option<(SecretPath, String)>,
+}
+
+/// What is known of a declared account's key.
+#[derive(Debug)]
+pub enum AccountKey {
+    /// Only the public key (PEM).
+    Public(String),
+    /// The pair, from the existing private key file.
+    Pair(KeyPair),
+    /// Nothing yet: generated, and written to this file, if the account must be created.
+    Generate(PathBuf),
+}
+
+impl AccountKey {
+    /// The private key file, for messages.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            AccountKey::Generate(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// A secret the manifest declares, with its value.
+#[derive(Debug)]
+pub struct SecretItem {
+    pub path: SecretPath,
+    pub value: SecretValue,
+}
+
+/// A grant the manifest declares.
+#[derive(Debug, Clone)]
+pub struct GrantItem {
+    pub principal: Principal,
+    pub rid: Rid,
+    pub action: Action,
+}
+
+/// The manifest, checked, with every value read.
+#[derive(Debug)]
+pub struct Desired {
+    pub accounts: Vec<AccountItem>,
+    pub secrets: Vec<SecretItem>,
+    pub grants: Vec<GrantItem>,
+    pub onboardings: Vec<Onboarding>,
+}
+
+impl Desired {
+    /// Every secret path the manifest writes.
+    pub fn secret_paths(&self) -> Vec<&SecretPath> {
+        let mut paths: Vec<&SecretPath> = self.secrets.iter().map(|s| &s.path).collect();
+        paths.extend(
+            self.accounts
+                .iter()
+                .filter_map(|a| a.login.as_ref().map(|l| &l.0)),
+        );
+        for job in &self.onboardings {
+            paths.extend([&job.paths.key_id, &job.paths.secret_key]);
+        }
+        paths
+    }
+}
+
+/// Reads the manifest at `file` and everything it names.
+pub fn load(file: &Path, ui: &Ui) -> exit::Result<Desired> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::usage(format!("cannot read the manifest {}: {e}", file.display())))?;
+    let manifest = parse(&text, file)?;
+    let base = file.parent().unwrap_or(Path::new("")).to_owned();
+    resolve(manifest, &base, ui)
+}
+
+/// TOML, or JSON for a `.json` file. Errors give the line, never the text there.
+fn parse(text: &str, file: &Path) -> exit::Result<Manifest> {
+    let json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let name = file.display();
+    if json {
+        return serde_json::from_str(text).map_err(|e| {
+            Failure::usage(format!(
+                "the manifest {name} is not valid (line {}, column {}): {}",
+                e.line(),
+                e.column(),
+                strip_position(&e.to_string())
+            ))
+        });
+    }
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        Failure::usage(format!(
+            "the manifest {name} is not valid{at}: {}",
+            e.message()
+        ))
+    })
+}
+
+/// serde_json's message without its trailing ` at line L column C`.
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// Names an item in messages: `secret #2 (team/db)`.
+fn item(kind: &str, index: usize, name: &str) -> String {
+    format!("{kind} #{} ({name})", index + 1)
+}
+
+fn relative(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
+}
+
+fn resolve(manifest: Manifest, base: &Path, ui: &Ui) -> exit::Result<Desired> {
+    let mut desired = Desired {
+        accounts: Vec::new(),
+        secrets: Vec::new(),
+        grants: Vec::new(),
+        onboardings: Vec::new(),
+    };
+    for (i, decl) in manifest.service_account.into_iter().enumerate() {
+        let at = item("service_account", i, &decl.uid);
+        desired.accounts.push(account(decl, base).context(&at)?);
+    }
+    let mut profiles = Profiles::default();
+    for (i, decl) in manifest.secret.into_iter().enumerate() {
+        let at = item("secret", i, &decl.path);
+        desired
+            .secrets
+            .push(secret(decl, base, &mut profiles).context(&at)?);
+    }
+    for (i, decl) in manifest.grant.into_iter().enumerate() {
+        let at = item("grant", i, &decl.rid);
+        desired.grants.push(grant(decl).context(&at)?);
+    }
+    for (i, decl) in manifest.s3.into_iter().enumerate() {
+        let name = decl.service_name.as_deref().unwrap_or(DEFAULT_SERVICE_NAME);
+        let at = item("s3", i, name);
+        let job = onboarding(decl, base, &mut profiles, ui).context(&at)?;
+        desired.onboardings.push(job);
+    }
+    check_unique(&desired)?;
+    Ok(desired)
+}
+
+/// Each account, secret, grant and options file is declared once.
+fn check_unique(desired: &Desired) -> exit::Result<()> {
+    let twice = |what: &str, name: &dyn std::fmt::Display| {
+        Failure::usage(format!("the manifest declares {what} `{name}` twice"))
+            .hint("declare each account, secret, grant and options file once")
+    };
+    let mut uids = HashSet::new();
+    for a in &desired.accounts {
+        if !uids.insert(&a.uid) {
+            return Err(twice("the service account", &a.uid));
+        }
+    }
+    let mut paths = HashSet::new();
+    for path in desired.secret_paths() {
+        if !paths.insert(path) {
+            return Err(twice("the secret", path));
+        }
+    }
+    let mut grants = HashSet::new();
+    for g in &desired.grants {
+        if !grants.insert((&g.principal, g.rid.as_str(), g.action)) {
+            return Err(twice(
+                "the grant",
+                &format!("{} on {} to {}", g.action, g.rid, g.principal),
+            ));
+        }
+    }
+    let mut files = HashSet::new();
+    for job in &desired.onboardings {
+        if let Some(file) = job.options.file()
+            && !files.insert(file.to_owned())
+        {
+            return Err(twice("the options file", &file.display()));
+        }
+    }
+    Ok(())
+}
+
+fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
+    let uid = Uid::new(&decl.uid).context("uid")?;
+    let key = match (decl.public_key_file, decl.private_key_out) {
+        (Some(file), None) => {
+            let file = relative(base, &file);
+            let pem = std::fs::read_to_string(&file).map_err(|e| {
+                Failure::usage(format!(
+                    "cannot read public_key_file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+                return Err(Failure::usage(format!(
+                    "public_key_file {} is not a PEM public key (BEGIN PUBLIC KEY)",
+                    file.display()
+                )));
+            }
+            AccountKey::Public(pem)
+        }
+        (None, Some(file)) => {
+            let file = relative(base, &file);
+            if file.exists() {
+                let pem = input::private_key(&file)?;
+                AccountKey::Pair(
+                    KeyPair::from_private_pem(&pem)
+                        .context(format!("private_key_out {}", file.display()))?,
+                )
+            } else {
+                AccountKey::Generate(file)
+            }
+        }
+        _ => {
+            return Err(Failure::usage(
+                "give exactly one of public_key_file and private_key_out",
+            ));
+        }
+    };
+    let login = match decl.login_secret {
+        None => None,
+        Some(_) if matches!(key, AccountKey::Public(_)) => {
+            return Err(Failure::usage(
+                "login_secret needs private_key_out: the login secret holds the private key",
+            ));
+        }
+        Some(path) => {
+            let path = SecretPath::new(&path).context("login_secret")?;
+            let endpoint = decl
+                .login_endpoint
+                .unwrap_or_else(|| DEFAULT_LOGIN_ENDPOINT.to_owned());
+            url::Url::parse(&endpoint).map_err(|e| {
+                Failure::usage(format!("login_endpoint `{endpoint}` is not a URL: {e}"))
+            })?;
+            Some((path, endpoint))
+        }
+    };
+    Ok(AccountItem {
+        uid,
+        description: decl.description.unwrap_or_default(),
+        key,
+        login,
+    })
+}
+
+/// AWS profiles read so far: a manifest of many onboardings reads each once.
+#[derive(Debug, Default)]
+struct Profiles(HashMap<String, aws::KeyPair>);
+
+impl Profiles {
+    fn get(&mut self, name: &str) -> exit::Result<aws::KeyPair> {
+        if let Some(pair) = self.0.get(name) {
+            return Ok(pair.clone());
+        }
+        let pair = aws::from_profile(name)?;
+        self.0.insert(name.to_owned(), pair.clone());
+        Ok(pair)
+    }
+}
+
+fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Result<SecretItem> {
+    let path = SecretPath::new(&decl.path).context("path")?;
+    if decl.value.is_some() {
+        return Err(Failure::usage(
+            "a literal value is not allowed in a manifest",
+        )
+        .hint("name a file (from_file), an environment variable (from_env) or an AWS profile (aws_profile with aws_key)"));
+    }
+    let value = match (decl.from_file, decl.from_env, decl.aws_profile) {
+        (Some(file), None, None) => {
+            let file = relative(base, &file);
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Failure::usage(format!("cannot read from_file {}: {e}", file.display()))
+            })?;
+            SecretValue::from_bytes(bytes, decl.binary).context("from_file")?
+        }
+        (None, Some(var), None) => {
+            let text = std::env::var(&var)
+                .map_err(|_| Failure::usage(format!("from_env: {var} is not set or not UTF-8")))?;
+            SecretValue::text(text)
+        }
+        (None, None, Some(profile)) => {
+            let pair = profiles.get(&profile)?;
+            let [id, secret] = pair.values();
+            match decl.aws_key.as_deref() {
+                Some("aws_access_key_id") => id,
+                Some("aws_secret_access_key") => secret,
+                _ => {
+                    return Err(Failure::usage(
+                        "aws_profile needs aws_key = \"aws_access_key_id\" or \"aws_secret_access_key\"",
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(Failure::usage(
+                "give exactly one of from_file, from_env and aws_profile",
+            ));
+        }
+    };
+    value.check_size().context("the value")?;
+    Ok(SecretItem { path, value })
+}
+
+fn grant(decl: GrantDecl) -> exit::Result<GrantItem> {
+    let principal = match (decl.user, decl.group) {
+        (Some(uid), None) => Principal::User(Uid::new(&uid).context("user")?),
+        (None, Some(gid)) => Principal::Group(Gid::new(&gid).context("group")?),
+        _ => return Err(Failure::usage("give exactly one of user and group")),
+    };
+    Ok(GrantItem {
+        principal,
+        rid: Rid::new(&decl.rid).context("rid")?,
+        action: decl.action.parse().context("action")?,
+    })
+}
+
+fn onboarding(
+    decl: S3Decl,
+    base: &Path,
+    profiles: &mut Profiles,
+    ui: &Ui,
+) -> exit::Result<Onboarding> {
+    let c = &decl.credentials;
+    let keys = || match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
+        (Some(profile), None, None, None) => profiles.get(profile),
+        (None, Some(id), Some(secret), None) => aws::from_env_vars(id, secret, "credentials"),
+        (None, None, None, Some(file)) => {
+            let file = relative(base, file);
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Failure::usage(format!(
+                    "cannot read credentials file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            aws::from_json(&bytes)
+        }
+        _ => Err(Failure::usage(
+            "credentials: give aws_profile, or key_id_env with secret_key_env, or file",
+        )),
+    };
+    let layout = match decl.layout.as_deref() {
+        None | Some("schema") => Layout::Schema,
+        Some("docs") => Layout::Docs,
+        Some(other) => {
+            return Err(Failure::usage(format!(
+                "layout `{other}` is not schema or docs"
+            )));
+        }
+    };
+    let paths = Paths::new(&S3Paths {
+        service_name: decl
+            .service_name
+            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned()),
+        key_id_secret: decl.key_id_secret,
+        secret_key_secret: decl.secret_key_secret,
+    })?;
+    Onboarding::from_parts(
+        ui,
+        &AccountArgs {
+            service_account: decl.service_account,
+            service_account_secret: decl.service_account_secret,
+        },
+        paths,
+        &LayoutArgs {
+            layout,
+            aws_region: decl.aws_region,
+            s3_endpoint: decl.s3_endpoint,
+            allow_outside_space: decl.allow_outside_space,
+        },
+        &DestinationArgs {
+            out: decl.out.map(|f| relative(base, &f)),
+            merge_into: decl.merge_into.map(|f| relative(base, &f)),
+        },
+        keys,
+        decl.grant_value_read,
+        decl.overwrite,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_toml(text: &str) -> exit::Result<Manifest> {
+        parse(text, Path::new("m.toml"))
+    }
+
+    #[test]
+    fn every_section_parses_from_toml_and_json() {
+        let toml = r#"
+            [[service_account]]
+            uid = "dse"
+            private_key_out = "dse.pem"
+            login_secret = "dse/sa"
+
+            [[secret]]
+            path = "team/db"
+            from_env = "DB_PASSWORD"
+
+            [[grant]]
+            group = "data"
+            rid = "dcos:secrets:default:team/db"
+            action = "read"
+
+            [[s3]]
+            service_account = "dse"
+            service_account_secret = "dse/sa"
+            credentials = { aws_profile = "prod" }
+        "#;
+        let m = parse_toml(toml).unwrap();
+        assert_eq!(
+            (
+                m.service_account.len(),
+                m.secret.len(),
+                m.grant.len(),
+                m.s3.len()
+            ),
+            (1, 1, 1, 1)
+        );
+        let json = r#"{"grant":[{"user":"u","rid":"dcos:x","action":"full"}]}"#;
+        let m = parse(json, Path::new("m.json")).unwrap();
+        assert_eq!(m.grant[0].action, "full");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let err = parse_toml("[[secret]]\npath = \"a\"\nfrom_envv = \"X\"\n")
+            .err()
+            .unwrap();
+        assert!(err.message.contains("line 3"), "{}", err.message);
+        assert!(err.message.contains("from_envv"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_literal_value_is_refused_without_quoting_it() {
+        let m = parse_toml("[[secret]]\npath = \"a\"\nvalue = \"hunter2-canary\"\n").unwrap();
+        let decl = m.secret.into_iter().next().unwrap();
+        let err = secret(decl, Path::new("."), &mut Profiles::default())
+            .err()
+            .unwrap();
+        assert!(err.message.contains("literal value"), "{}", err.message);
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+
+        let err = parse("{\"secret\":[{\"path\":1}]", Path::new("m.json"))
+            .err()
+            .unwrap();
+        assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn secrets_need_exactly_one_source() {
+        for text in [
+            "[[secret]]\npath = \"a\"\n",
+            "[[secret]]\npath = \"a\"\nfrom_env = \"X\"\nfrom_file = \"f\"\n",
+        ] {
+            let decl = parse_toml(text).unwrap().secret.remove(0);
+            let err = secret(decl, Path::new("."), &mut Profiles::default())
+                .err()
+                .unwrap();
+            assert!(err.message.contains("exactly one"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn grants_need_one_principal_and_a_known_action() {
+        let decl = |t: &str| parse_toml(t).unwrap().grant.remove(0);
+        let both =
+            decl("[[grant]]\nuser = \"a\"\ngroup = \"b\"\nrid = \"dcos:x\"\naction = \"read\"\n");
+        assert!(grant(both).is_err());
+        let bad = decl("[[grant]]\nuser = \"a\"\nrid = \"dcos:x\"\naction = \"fly\"\n");
+        let err = grant(bad).err().unwrap();
+        assert!(err.message.contains("fly"), "{}", err.message);
+    }
+}
