@@ -134,3 +134,51 @@ async fn the_readme_s3_walkthrough_runs_as_written() {
     let list = &state.acls["dcos:secrets:list:default:data-science-engine/aws_access_key_id"];
     assert!(list.users.get("dse").is_none_or(|a| a.is_empty()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_apply_walkthrough_runs_as_written() {
+    let cluster = Cluster::start().await;
+    let script = walkthrough("apply-walkthrough");
+    assert!(script.contains("apply -f cluster.toml"), "{script}");
+    let bin_dir = binary().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut bash = cluster.command_for("bash");
+    bash.env("PATH", path)
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .args(["-c", &format!("set -euo pipefail\n{script}")]);
+    let out = run(bash, None);
+    assert_eq!(
+        out.code,
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout(),
+        out.stderr
+    );
+    for expected in [
+        "would create     secret analytics/db_password (sha256:",
+        "4 items, 4 changed, 0 unchanged, 0 failed",
+        "4 items, 0 changed, 4 unchanged, 0 failed",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "{expected:?}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("correct-horse"), "{}", out.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("report.json")).unwrap()).unwrap();
+    assert_eq!(report["changes"], 0);
+    let state = cluster.emulator.state();
+    assert_eq!(
+        state.secrets.get("analytics/db_password"),
+        Some(&Secret::Text("correct-horse-battery".into()))
+    );
+    assert!(state.accounts["analytics"].is_service());
+    assert!(cluster.path("analytics.pem").is_file());
+    assert!(cluster.path("analytics-options.json").is_file());
+}
