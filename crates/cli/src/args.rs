@@ -463,8 +463,10 @@ pub enum S3Command {
     #[command(
         long_about = "Store an AWS key pair as two secrets, grant the service account read \
         permission on them, and print the service options the Data Science Engine reads.\n\n\
-        Everything is checked before the first write: the paths, the service account, and that \
-        app /<service-name> may mount the secrets. Safe to re-run: what is in place is left \
+        Everything is checked before a secret or grant is written: the paths, the service \
+        account, and that app /<service-name> may mount the secrets (the grants' ACLs are \
+        created alongside these reads, and deleted again if a check fails). Two round trips on \
+        a fresh cluster. Safe to re-run: what is in place is left \
         alone and reported unchanged. A secret holding a different value is a conflict (exit 3) \
         unless --overwrite. If a step fails, every change of this run is undone before it exits.",
         after_help = "Examples:\n  \

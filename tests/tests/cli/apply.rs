@@ -454,4 +454,15 @@ async fn bad_manifests_are_refused_before_any_request() {
         "{}",
         run.stderr
     );
+    let run = cluster.run_with(
+        &["apply", "-f", "cluster.toml", "--concurrency", "0"],
+        &[("DCOS_ACS_TOKEN", &cluster.admin_token)],
+        None,
+    );
+    let run = run.expect(2);
+    assert!(
+        run.stderr.contains("--concurrency must be at least 1"),
+        "{}",
+        run.stderr
+    );
 }
