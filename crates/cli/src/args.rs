@@ -512,6 +512,11 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
 
+    /// Retries of a request answered 429, 502, 503 or 504, or whose connection was lost, with
+    /// exponential back-off; an unattended run of many items needs more than one command
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub retries: u32,
+
     /// Also revoke grants on the manifest's resource ids that the manifest does not declare
     #[arg(long)]
     pub prune: bool,

@@ -43,6 +43,8 @@ pub struct Cluster {
     attached: Option<AttachedCluster>,
     /// At most this many requests in flight at once (`apply --concurrency`).
     max_in_flight: Option<usize>,
+    /// Retries of a failed request, when not the transport's default (`apply --retries`).
+    retries: Option<u32>,
 }
 
 /// Where the token came from, for `whoami` and for messages.
@@ -212,6 +214,7 @@ impl Cluster {
             allow_http: global.allow_http,
             attached,
             max_in_flight: None,
+            retries: None,
         };
         if from_dcos {
             tracing::info!(
@@ -268,6 +271,9 @@ impl Cluster {
         if let Some(n) = self.max_in_flight {
             builder = builder.max_in_flight(n);
         }
+        if let Some(n) = self.retries {
+            builder = builder.max_retries(n);
+        }
         let builder = match &self.trust {
             Trust::WebRoots => builder,
             Trust::Pinned(pem) => builder.pin_ca_pem(pem),
@@ -279,6 +285,13 @@ impl Cluster {
     /// Sends at most `requests` at a time, however many tasks ask.
     pub fn max_in_flight(mut self, requests: usize) -> Self {
         self.max_in_flight = Some(requests);
+        self
+    }
+
+    /// Retries a failed request (a 429, 502, 503, 504 or a lost connection) up to `retries`
+    /// times.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
         self
     }
 
@@ -443,6 +456,7 @@ mod tests {
             allow_http,
             attached: None,
             max_in_flight: None,
+            retries: None,
         };
         assert!(cluster("http://127.0.0.1:8080", false).check_http().is_ok());
         assert!(cluster("http://localhost:8080", false).check_http().is_ok());

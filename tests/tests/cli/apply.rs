@@ -466,3 +466,64 @@ async fn bad_manifests_are_refused_before_any_request() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_converges_through_injected_errors_and_dropped_connections() {
+    let manifest: String = (1..=40)
+        .map(|i| {
+            format!(
+                "[[s3]]\nservice_account = \"dse\"\nservice_account_secret = \"svc-{i}/sa\"\n\
+                 service_name = \"svc-{i}\"\n\
+                 credentials = {{ key_id_env = \"KEY_ID\", secret_key_env = \"SECRET_KEY\" }}\n\n"
+            )
+        })
+        .collect();
+    for seed in [1, 2, 3] {
+        let cluster = Cluster::with(
+            dcos_emulator::Emulator::builder()
+                .tls(true)
+                .seed(seed)
+                .control_api(true),
+        )
+        .await;
+        cluster.service_account("dse").await;
+        std::fs::write(cluster.path("cluster.toml"), &manifest).unwrap();
+        let faults: dcos_emulator::FaultConfig = serde_json::from_value(json!({
+            "error_rate": 0.1, "error_statuses": [503, 429], "drop_rate": 0.02
+        }))
+        .unwrap();
+        cluster.emulator.set_faults(faults);
+        let run = apply(&cluster, &["--concurrency", "8", "-o", "json"]);
+        let injected = cluster.emulator.counters().faults_injected;
+        let run = run.expect(0);
+        assert!(injected > 0, "seed {seed}: no fault was injected");
+        assert_eq!(run.json()["failed"], 0);
+
+        cluster
+            .emulator
+            .set_faults(serde_json::from_value(json!({})).unwrap());
+        let state = cluster.emulator.state();
+        for i in 1..=40 {
+            let (id, key) = (
+                format!("svc-{i}/aws_access_key_id"),
+                format!("svc-{i}/aws_secret_access_key"),
+            );
+            assert_eq!(text(&state, &id).as_deref(), Some(KEY_ID), "seed {seed}");
+            assert_eq!(
+                text(&state, &key).as_deref(),
+                Some(SECRET_KEY),
+                "seed {seed}"
+            );
+            for path in [&id, &key] {
+                let rid = format!("dcos:secrets:list:default:{path}");
+                assert!(
+                    user_holds(&state, &rid, "dse", "read"),
+                    "seed {seed}: {rid}"
+                );
+            }
+        }
+        assert_eq!(state.secrets.len(), 80, "seed {seed}: nothing else");
+        let again = apply(&cluster, &["-o", "json"]).expect(0).json();
+        assert_eq!(again["changes"], 0, "seed {seed}");
+    }
+}

@@ -797,7 +797,11 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         return Err(Failure::usage("--concurrency must be at least 1"));
     }
     let desired = manifest::load(&args.file, ui)?;
-    let session = cluster.max_in_flight(args.concurrency).session().await?;
+    let session = cluster
+        .max_in_flight(args.concurrency)
+        .retries(args.retries)
+        .session()
+        .await?;
     let state = read_state(&session, &desired, args.prune).await?;
     let mut items = plan(&desired, &state, args.dry_run, args.prune);
     let state_names = state.names;
