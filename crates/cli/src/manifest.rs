@@ -427,6 +427,7 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Resul
             SecretValue::from_bytes(bytes, decl.binary).context("from_file")?
         }
         (None, Some(var), None) => {
+            env_name("from_env", &var)?;
             let text = std::env::var(&var)
                 .map_err(|_| Failure::usage(format!("from_env: {var} is not set or not UTF-8")))?;
             SecretValue::text(text)
@@ -454,6 +455,23 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Resul
     Ok(SecretItem { path, value })
 }
 
+/// A field that names an environment variable must hold a name, not a value: a value put
+/// there by mistake is refused without being quoted.
+fn env_name(field: &str, name: &str) -> exit::Result<()> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!(
+            "{field} must name an environment variable (letters, digits and _), not hold a value"
+        )))
+    }
+}
+
 fn grant(decl: GrantDecl) -> exit::Result<GrantItem> {
     let principal = match (decl.user, decl.group) {
         (Some(uid), None) => Principal::User(Uid::new(&uid).context("user")?),
@@ -476,7 +494,11 @@ fn onboarding(
     let c = &decl.credentials;
     let keys = || match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
         (Some(profile), None, None, None) => profiles.get(profile),
-        (None, Some(id), Some(secret), None) => aws::from_env_vars(id, secret, "credentials"),
+        (None, Some(id), Some(secret), None) => {
+            env_name("key_id_env", id)?;
+            env_name("secret_key_env", secret)?;
+            aws::from_env_vars(id, secret, "credentials")
+        }
         (None, None, None, Some(file)) => {
             let file = relative(base, file);
             let bytes = std::fs::read(&file).map_err(|e| {
@@ -598,6 +620,24 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_value_in_place_of_a_variable_name_is_not_quoted() {
+        let text = "[[secret]]\npath = \"a\"\nfrom_env = \"s3cr3t/canary+\"\n";
+        let decl = parse_toml(text).unwrap().secret.remove(0);
+        let err = secret(decl, Path::new("."), &mut Profiles::default())
+            .err()
+            .unwrap();
+        assert!(
+            err.message.contains("must name an environment variable"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("canary"), "{}", err.message);
+        assert!(env_name("f", "DB_PASSWORD_2").is_ok());
+        assert!(env_name("f", "2DB").is_err());
+        assert!(env_name("f", "").is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use dcos_emulator::state::Secret;
 
-use crate::harness::{Cluster, binary, run};
+use std::process::Command;
+
+use crate::harness::{Cluster, Run, binary, run};
 
 /// The bash between the `<!-- {name}:start -->` and `end` markers, without its code fence.
 fn walkthrough(name: &str) -> String {
@@ -21,11 +23,8 @@ fn walkthrough(name: &str) -> String {
         .join("\n")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_walkthrough_runs_as_written() {
-    let cluster = Cluster::start().await;
-    let script = walkthrough("walkthrough");
-    assert!(script.contains("dcos-creds access"), "{script}");
+/// bash running `script` in the cluster's environment, the built binary first on PATH.
+fn bash_with_binary(cluster: &Cluster, script: &str) -> Command {
     let bin_dir = binary().parent().unwrap().to_owned();
     let path = format!(
         "{}:{}",
@@ -33,10 +32,13 @@ async fn the_readme_walkthrough_runs_as_written() {
         std::env::var("PATH").unwrap_or_default()
     );
     let mut bash = cluster.command_for("bash");
-    bash.env_remove("DCOS_TLS_CA_PATH")
-        .env("PATH", path)
-        .env("ADMIN_PASSWORD", "deleteme")
+    bash.env("PATH", path)
         .args(["-c", &format!("set -euo pipefail\n{script}")]);
+    bash
+}
+
+/// Runs `bash` and asserts it succeeded, showing its output when not.
+fn run_ok(bash: Command) -> Run {
     let out = run(bash, None);
     assert_eq!(
         out.code,
@@ -45,6 +47,18 @@ async fn the_readme_walkthrough_runs_as_written() {
         out.stdout(),
         out.stderr
     );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_runs_as_written() {
+    let cluster = Cluster::start().await;
+    let script = walkthrough("walkthrough");
+    assert!(script.contains("dcos-creds access"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env_remove("DCOS_TLS_CA_PATH")
+        .env("ADMIN_PASSWORD", "deleteme");
+    let out = run_ok(bash);
 
     let stdout = out.stdout();
     assert!(stdout.contains("unchanged team/db_password"), "{stdout}");
@@ -77,24 +91,9 @@ async fn the_readme_s3_walkthrough_runs_as_written() {
     let cluster = Cluster::start().await;
     let script = walkthrough("s3-walkthrough");
     assert!(script.contains("s3 rotate"), "{script}");
-    let bin_dir = binary().parent().unwrap().to_owned();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut bash = cluster.command_for("bash");
-    bash.env("PATH", path)
-        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
-        .args(["-c", &format!("set -euo pipefail\n{script}")]);
-    let out = run(bash, None);
-    assert_eq!(
-        out.code,
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout(),
-        out.stderr
-    );
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
+    let out = run_ok(bash);
     for expected in [
         "would create     secret data-science-engine/aws_access_key_id",
         "onboard: unchanged",
@@ -140,24 +139,9 @@ async fn the_readme_apply_walkthrough_runs_as_written() {
     let cluster = Cluster::start().await;
     let script = walkthrough("apply-walkthrough");
     assert!(script.contains("apply -f cluster.toml"), "{script}");
-    let bin_dir = binary().parent().unwrap().to_owned();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut bash = cluster.command_for("bash");
-    bash.env("PATH", path)
-        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
-        .args(["-c", &format!("set -euo pipefail\n{script}")]);
-    let out = run(bash, None);
-    assert_eq!(
-        out.code,
-        0,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout(),
-        out.stderr
-    );
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
+    let out = run_ok(bash);
     for expected in [
         "would create     secret analytics/db_password (sha256:",
         "4 items, 4 changed, 0 unchanged, 0 failed",

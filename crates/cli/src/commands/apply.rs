@@ -449,16 +449,17 @@ fn login_value(uid: &Uid, pair: &KeyPair, endpoint: &str) -> SecretValue {
     SecretValue::text(json.expose_secret())
 }
 
-/// `None` when the principal exists or is declared; else why the item cannot go on.
-fn missing(
+/// Whether the item's principal is there: `Ok(None)` it exists, `Ok(Some(uid))` it is an account
+/// the manifest declares (created first), `Err` why the item cannot run.
+fn presence(
     principal: &Principal,
     state: &ClusterState,
     declared: &HashSet<&Uid>,
-) -> Option<(Option<Uid>, Option<String>)> {
+) -> Result<Option<Uid>, String> {
     match (principal, state.principals.get(principal)) {
-        (_, Some(Some(_))) => None,
-        (Principal::User(uid), _) if declared.contains(uid) => Some((Some(uid.clone()), None)),
-        (p, _) => Some((None, Some(format!("{p} does not exist")))),
+        (_, Some(Some(_))) => Ok(None),
+        (Principal::User(uid), _) if declared.contains(uid) => Ok(Some(uid.clone())),
+        (p, _) => Err(format!("{p} does not exist")),
     }
 }
 
@@ -478,20 +479,19 @@ fn plan_grant<'a>(
         ),
     );
     let mut step = Step::grant(&grant.rid, grant.action, principal_name(&grant.principal));
-    let mut needs = None;
-    if let Some((account, error)) = missing(&grant.principal, state, declared) {
-        needs = account;
-        if let Some(error) = error {
+    let needs = match presence(&grant.principal, state, declared) {
+        Ok(needs) => needs,
+        Err(error) => {
             step.outcome = "failed";
             report.steps.push(step);
             report.error = Some(error);
             return Item {
                 report,
                 work: Work::Done,
-                needs,
+                needs: None,
             };
         }
-    }
+    };
     let work = match state.grant_state(&grant.principal, &grant.rid, grant.action) {
         GrantState::Granted => {
             step.outcome = "already_granted";
@@ -893,12 +893,8 @@ async fn execute(session: &Session, ui: &Ui, items: &mut [Item<'_>], concurrency
     bar.finish_and_clear();
 }
 
-fn report(ui: &Ui, file: &Path, dry_run: bool, mut items: Vec<Item<'_>>) -> exit::Result<()> {
-    for item in &mut items {
-        if item.report.result == "unchanged" {
-            item.report.settle(dry_run);
-        }
-    }
+/// Prints the results (every item was settled when it ran) and the summary; exit 7 if any failed.
+fn report(ui: &Ui, file: &Path, dry_run: bool, items: Vec<Item<'_>>) -> exit::Result<()> {
     let reports: Vec<ItemReport> = items.into_iter().map(|i| i.report).collect();
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
     let changes = reports.iter().map(ItemReport::changes).sum();
