@@ -183,6 +183,21 @@ pub enum Error {
         message: String,
     },
 
+    /// The answer's body was larger than the transport reads.
+    #[error(
+        "{method} {path}: the answer ({status}) is larger than {limit} bytes, more than any answer of the API; not read"
+    )]
+    TooLarge {
+        /// The method of the request.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// The answer's status.
+        status: StatusCode,
+        /// The limit it exceeded.
+        limit: usize,
+    },
+
     /// Input that was refused before anything was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -47,6 +47,9 @@ pub use token::{StaticToken, TokenSource};
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one attempt of a request may take by default, answer included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer body read by default. The biggest documented answer is a secret of 1 MiB
+/// (at most 6 MiB as a JSON string, every byte escaped); anything larger is not the API.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("dcos-creds/", env!("CARGO_PKG_VERSION"));
 
@@ -75,6 +78,7 @@ pub struct TransportBuilder {
     request_timeout: Duration,
     retry: RetryPolicy,
     max_in_flight: Option<usize>,
+    max_response_bytes: usize,
 }
 
 impl std::fmt::Debug for Trust {
@@ -103,6 +107,13 @@ impl TransportBuilder {
     /// Sends requests with a fixed token.
     pub fn token(self, token: SecretString) -> Self {
         self.token_source(Arc::new(StaticToken::new(token)))
+    }
+
+    /// Reads answers of at most `bytes` bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a
+    /// larger one fails with [`Error::TooLarge`] without being read to the end.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
     }
 
     /// Gets tokens from `source`, which may log in again after a 401.
@@ -225,6 +236,7 @@ impl TransportBuilder {
                 base,
                 retry: self.retry,
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
+                max_response_bytes: self.max_response_bytes,
             }),
             token: self.token,
         })
@@ -239,6 +251,8 @@ struct Inner {
     retry: RetryPolicy,
     /// Places for requests in flight, when they are limited.
     in_flight: Option<Arc<Semaphore>>,
+    /// The largest answer body read; a larger one is an error, read no further.
+    max_response_bytes: usize,
 }
 
 /// A connection to one cluster. Cheap to clone: clones share one connection pool.
@@ -256,6 +270,8 @@ enum Attempt {
         bytes::Bytes,
     ),
     Failed(reqwest::Error),
+    /// The body was larger than the limit; the rest was not read.
+    TooLarge(reqwest::StatusCode),
 }
 
 impl Transport {
@@ -269,6 +285,7 @@ impl Transport {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
             max_in_flight: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -334,6 +351,10 @@ impl Transport {
                     method = %request.method, path = %request.path, elapsed_ms,
                     attempt = attempts, error = %e, "failed"
                 ),
+                Attempt::TooLarge(status) => tracing::debug!(
+                    method = %request.method, path = %request.path, status = status.as_u16(),
+                    elapsed_ms, attempt = attempts, "answer too large"
+                ),
             }
             let outcome = match outcome {
                 Attempt::Answer(status, headers, body) if status.is_success() => {
@@ -348,13 +369,24 @@ impl Transport {
                         body,
                     });
                 }
-                other => other,
+                // The same server would send the same answer again: not retried.
+                Attempt::TooLarge(status) => {
+                    return Err(Error::TooLarge {
+                        method: request.method.clone(),
+                        path: request.path.clone(),
+                        status,
+                        limit: self.inner.max_response_bytes,
+                    });
+                }
+                // An error answer, or no answer.
+                Attempt::Answer(status, headers, body) => Ok((status, headers, body)),
+                Attempt::Failed(e) => Err(e),
             };
             let failure = match &outcome {
-                Attempt::Answer(status, headers, _) => {
+                Ok((status, headers, _)) => {
                     retry::Failure::Status(*status, retry::retry_after(headers))
                 }
-                Attempt::Failed(e) => classify(e),
+                Err(e) => classify(e),
             };
             if let (retry::Failure::Status(StatusCode::UNAUTHORIZED, _), Some(source), Some(tok)) =
                 (failure, &self.token, &token)
@@ -378,10 +410,10 @@ impl Transport {
                 continue;
             }
             return Err(match outcome {
-                Attempt::Answer(status, _, body) => ApiError::from_body(status, &body)
+                Ok((status, _, body)) => ApiError::from_body(status, &body)
                     .for_request(&request.method, &request.path, attempts)
                     .into(),
-                Attempt::Failed(source) => {
+                Err(source) => {
                     let (method, path) = (request.method.clone(), request.path.clone());
                     if source.is_timeout() {
                         Error::Timeout {
@@ -432,11 +464,33 @@ impl Transport {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        match response.bytes().await {
-            Ok(body) => Attempt::Answer(status, headers, body),
+        match read_body(response, self.inner.max_response_bytes).await {
+            Ok(Some(body)) => Attempt::Answer(status, headers, body),
+            Ok(None) => Attempt::TooLarge(status),
             Err(e) => Attempt::Failed(e),
         }
     }
+}
+
+/// The whole body, or `None` as soon as it proves longer than `limit` bytes.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<bytes::Bytes>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|declared| declared > limit as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }
 
 fn classify(e: &reqwest::Error) -> retry::Failure {

@@ -197,6 +197,7 @@ impl Response {
 
     /// Decodes the JSON body; a mismatch names the JSON path and what was expected.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        self.refuse_html()?;
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let json_path = e.path().to_string();
@@ -207,9 +208,24 @@ impl Response {
     /// Decodes the JSON body of a response that carries a secret: on failure the error names
     /// the JSON path and `expected`, never the serde message (which may quote the value).
     pub fn json_secret<T: DeserializeOwned>(&self, expected: &str) -> Result<T, Error> {
+        self.refuse_html()?;
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(de)
             .map_err(|e| self.decode_error(e.path().to_string(), format!("expected {expected}")))
+    }
+
+    /// A web page where JSON belongs is a proxy's or a login page, not the API: said plainly
+    /// rather than as a JSON syntax error.
+    fn refuse_html(&self) -> Result<(), Error> {
+        let html = self.media_type().as_deref() == Some("text/html")
+            || self.body.trim_ascii_start().starts_with(b"<");
+        if html {
+            return Err(self.decode_error(
+                ".",
+                "expected JSON, got an HTML page: is the URL the cluster's, and not a proxy's or a login page?",
+            ));
+        }
+        Ok(())
     }
 
     /// A [`Error::Decode`] for this response.

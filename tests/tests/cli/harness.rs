@@ -259,3 +259,46 @@ pub fn run(mut command: Command, stdin: Option<&[u8]>) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// One row of the reliability table: a kind of trial, how many were run, how many faults they
+/// injected, how many of those the tool came through as designed, and how many declared items
+/// were lost or altered. Called once a test's assertions passed; appended as a JSON line to the
+/// file named by `RELIABILITY_REPORT` (set by `scripts/reliability.sh`), else nothing.
+pub fn record(case: &str, tried: u64, injected: u64, survived: u64, lost: u64) {
+    let Some(file) = std::env::var_os("RELIABILITY_REPORT") else {
+        return;
+    };
+    let line = serde_json::json!({
+        "case": case, "tried": tried, "injected": injected, "survived": survived, "lost": lost,
+    });
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("the reliability report opens");
+    writeln!(out, "{line}").expect("the reliability report is written");
+}
+
+/// A count from the environment (`RELIABILITY_SEEDS`, `RELIABILITY_SIZE`, ...), or `default`:
+/// CI runs the small defaults, `scripts/reliability.sh` the full sizes.
+pub fn scale(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, not `{v}`")),
+        Err(_) => default,
+    }
+}
+
+/// Asserts a run ended as a documented failure: the exit code is in the README's table (not a
+/// panic's 101 or a signal), and nothing panicked.
+#[track_caller]
+pub fn assert_clean_failure(run: &Run, label: &str) {
+    assert!(
+        (1..=7).contains(&run.code),
+        "{label}: exit {} is not a documented failure\n{}",
+        run.code,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{label}: {}", run.stderr);
+}

@@ -7,6 +7,7 @@ mod apply;
 mod auth;
 mod commands;
 mod demo;
+mod hostile;
 mod leaks;
 mod options;
 mod readme;

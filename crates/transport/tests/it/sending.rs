@@ -181,3 +181,48 @@ async fn a_second_401_is_returned_not_looped() {
     let err = t.send(Request::get("/x")).await.unwrap_err();
     assert!(err.is_unauthorized());
 }
+
+#[tokio::test]
+async fn an_answer_over_the_limit_is_refused_once_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 1025]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/fits"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 1024]))
+        .mount(&server)
+        .await;
+    let t = fast(&server.uri())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let err = t.send(Request::get("/big")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TooLarge { limit: 1024, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("larger than 1024 bytes"), "{err}");
+    let fits = t.send(Request::get("/fits")).await.unwrap();
+    assert_eq!(fits.into_bytes().len(), 1024);
+}
+
+#[tokio::test]
+async fn a_web_page_where_json_belongs_is_named_as_such() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<html>sign in</html>"),
+        )
+        .mount(&server)
+        .await;
+    let t = fast(&server.uri()).build().unwrap();
+    let answer = t.send(Request::get("/x")).await.unwrap();
+    let err = answer.json::<serde_json::Value>().unwrap_err();
+    assert!(err.to_string().contains("got an HTML page"), "{err}");
+}

@@ -1,0 +1,198 @@
+//! A server that answers badly: broken or mistyped JSON, a huge body, a web page, a truncated
+//! body, a body that stops halfway. Each is a clear error with a documented exit code, in bounded
+//! time, never a panic.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::harness::{Cluster, assert_clean_failure, record};
+
+/// How the server answers every request.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// A complete answer: status line, headers and body, then the connection closes.
+    Full(&'static str, &'static str),
+    /// `n` bytes of a JSON array with no `Content-Length`, then the connection closes.
+    Huge(usize),
+    /// Headers promising 1,000 bytes, 100 of them, then the connection closes.
+    Truncated,
+    /// Headers promising 1,000 bytes, 100 of them, then nothing more for a long time.
+    Stalled,
+}
+
+/// Serves `answer` on loopback; returns the URL and a count of the requests seen.
+async fn serve(answer: Answer) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                // Read the request head; no request of these tests has a body.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let partial = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"array\": [{}",
+                    "\"a\",".repeat(22)
+                );
+                let _ = match answer {
+                    Answer::Full(content_type, body) => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        socket.write_all(head.as_bytes()).await.ok();
+                        socket.write_all(body.as_bytes()).await
+                    }
+                    Answer::Huge(n) => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[";
+                        socket.write_all(head.as_bytes()).await.ok();
+                        let chunk =
+                            "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+                                .repeat(1024);
+                        let mut sent = 0;
+                        while sent < n {
+                            if socket.write_all(chunk.as_bytes()).await.is_err() {
+                                break;
+                            }
+                            sent += chunk.len();
+                        }
+                        socket.write_all(b"\"\"]").await
+                    }
+                    Answer::Truncated => socket.write_all(partial.as_bytes()).await,
+                    Answer::Stalled => {
+                        socket.write_all(partial.as_bytes()).await.ok();
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                        Ok(())
+                    }
+                };
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_answers_are_clear_errors_with_documented_codes() {
+    // (label, answer, command, exit code, what stderr says, at most how many requests)
+    let cases: [(&str, Answer, &[&str], i32, &str, u64); 9] = [
+        (
+            "invalid JSON",
+            Answer::Full("application/json", r#"{"array": ["a", "#),
+            &["secret", "list"],
+            1,
+            "unexpected response body",
+            1,
+        ),
+        (
+            "wrong types",
+            Answer::Full("application/json", r#"{"array": 42}"#),
+            &["secret", "list"],
+            1,
+            "unexpected response body at `array`",
+            1,
+        ),
+        (
+            "wrong types in a secret",
+            Answer::Full("application/json", r#"{"value": 42}"#),
+            &["secret", "get", "a/b"],
+            1,
+            "unexpected response body at `value`",
+            1,
+        ),
+        (
+            "wrong types in IAM",
+            Answer::Full("application/json", r#"{"array": [{"rid": 7}]}"#),
+            &["access", "a/b"],
+            1,
+            "unexpected response body",
+            // Its reads go out together.
+            8,
+        ),
+        (
+            "empty body",
+            Answer::Full("application/json", ""),
+            &["secret", "list"],
+            1,
+            "unexpected response body",
+            1,
+        ),
+        (
+            "HTML with status 200",
+            Answer::Full(
+                "text/html; charset=utf-8",
+                "<!DOCTYPE html><html><body>Please sign in</body></html>",
+            ),
+            &["secret", "list"],
+            1,
+            "got an HTML page",
+            1,
+        ),
+        (
+            "a 10 MB body",
+            Answer::Huge(10 << 20),
+            &["secret", "list"],
+            1,
+            "is larger than 8388608 bytes",
+            1,
+        ),
+        (
+            "a truncated body",
+            Answer::Truncated,
+            &["secret", "list"],
+            6,
+            "could not talk to the server (4 attempts)",
+            4,
+        ),
+        (
+            "a body that stops halfway",
+            Answer::Stalled,
+            &["secret", "list"],
+            6,
+            "timed out (4 attempts)",
+            4,
+        ),
+    ];
+    let cluster = Cluster::start().await;
+    let tried = cases.len() as u64;
+    for (label, answer, command, code, says, requests) in cases {
+        let (url, seen) = serve(answer).await;
+        let mut args = vec!["--timeout", "1"];
+        args.extend_from_slice(command);
+        let started = Instant::now();
+        let run = cluster.run_with(
+            &args,
+            &[
+                ("DCOS_URL", &url),
+                ("DCOS_TLS_CA_PATH", ""),
+                ("DCOS_ACS_TOKEN", "t"),
+            ],
+            None,
+        );
+        let took = started.elapsed();
+        assert_clean_failure(&run, label);
+        assert_eq!(run.code, code, "{label}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{label}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{label}: printed {}", run.stdout());
+        let seen = seen.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(seen <= requests, "{label}: {seen} requests");
+        // Four attempts of one second each, and the backoff between them (0.2 + 0.4 + 0.8 s
+        // at most, jittered), bound the stalled case; a hang would run to the server's 600 s.
+        assert!(took < Duration::from_secs(15), "{label}: took {took:?}");
+    }
+    record("malformed server answers", tried, tried, tried, 0);
+}
