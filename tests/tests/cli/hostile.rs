@@ -86,10 +86,20 @@ async fn serve(answer: Answer) -> (String, std::sync::Arc<std::sync::atomic::Ato
     (url, seen)
 }
 
+/// A label, the answer, the command, its exit code, what stderr says, and at most how many
+/// requests it may send.
+type Case = (
+    &'static str,
+    Answer,
+    &'static [&'static str],
+    i32,
+    &'static str,
+    u64,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_answers_are_clear_errors_with_documented_codes() {
-    // (label, answer, command, exit code, what stderr says, at most how many requests)
-    let cases: [(&str, Answer, &[&str], i32, &str, u64); 9] = [
+    let cases: [Case; 9] = [
         (
             "invalid JSON",
             Answer::Full("application/json", r#"{"array": ["a", "#),

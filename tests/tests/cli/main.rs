@@ -12,3 +12,4 @@ mod leaks;
 mod options;
 mod readme;
 mod s3;
+mod soak;

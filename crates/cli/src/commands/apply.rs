@@ -672,7 +672,8 @@ async fn apply_account(
 ) -> exit::Result<()> {
     let uid = &account.uid;
     // The key pair: known, generated now, or (for an existing account) not needed.
-    let generated;
+    let (generated, theirs);
+    let mut wrote_key = false;
     let (public, pair): (Option<&str>, Option<&KeyPair>) = match &account.key {
         AccountKey::Public(pem) => (Some(pem), None),
         AccountKey::Pair(pair) => (Some(&pair.public_key_pem), Some(pair)),
@@ -682,40 +683,62 @@ async fn apply_account(
                 .await
                 .map_err(|e| Failure::new(exit::FAILURE, format!("key generation stopped: {e}")))?
                 .context("generate the key pair")?;
-            if let Err(e) = input::write_new(
+            match input::write_new(
                 file,
                 generated.private_key_pem.expose_secret().as_bytes(),
                 true,
             ) {
-                mark(report, "key_file", "failed");
-                return Err(e);
+                Ok(()) => {
+                    wrote_key = true;
+                    mark(report, "key_file", "written");
+                    (Some(&generated.public_key_pem), Some(&generated))
+                }
+                // Another run of this manifest wrote it first: its key is the account's.
+                Err(_) if file.exists() => {
+                    let pem = input::private_key(file)?;
+                    theirs = KeyPair::from_private_pem(&pem)
+                        .context(format!("private_key_out {}", file.display()))?;
+                    mark(report, "key_file", "unchanged");
+                    (Some(&theirs.public_key_pem), Some(&theirs))
+                }
+                Err(e) => {
+                    mark(report, "key_file", "failed");
+                    return Err(e);
+                }
             }
-            mark(report, "key_file", "written");
-            (Some(&generated.public_key_pem), Some(&generated))
         }
     };
     let remove_key = |report: &mut ItemReport| {
         if let AccountKey::Generate(file) = &account.key
-            && plan.create
+            && wrote_key
             && std::fs::remove_file(file).is_ok()
         {
             mark(report, "key_file", "undone");
         }
     };
+    let mut created = false;
     if plan.create
         && let Some(public) = public
     {
-        let created = session
+        match session
             .iam
             .user(uid)
             .create_service_account(&account.description, public)
-            .await;
-        if let Err(e) = created {
-            mark(report, "account", "failed");
-            remove_key(report);
-            return Err(Failure::from(e).context(format!("create the account `{uid}`")));
+            .await
+        {
+            Ok(()) => {
+                created = true;
+                mark(report, "account", "created");
+            }
+            // Created meanwhile (another apply of this manifest): it exists, which is what
+            // the manifest asks; an existing account's key is never compared.
+            Err(e) if e.is_conflict() => mark(report, "account", "unchanged"),
+            Err(e) => {
+                mark(report, "account", "failed");
+                remove_key(report);
+                return Err(Failure::from(e).context(format!("create the account `{uid}`")));
+            }
         }
-        mark(report, "account", "created");
     }
     let (Some(write), Some((path, endpoint)), Some(pair)) =
         (plan.login_write, &account.login, pair)
@@ -740,7 +763,7 @@ async fn apply_account(
             failure
         }
     };
-    if plan.create {
+    if created {
         match session.iam.user(uid).delete().await {
             Ok(()) => mark(report, "account", "undone"),
             Err(e) => return Err(failure.context(format!("the account `{uid}` is left ({e})"))),
@@ -770,12 +793,12 @@ fn warn_missing_login_secrets(ui: &Ui, desired: &Desired, names: &HashSet<String
     missing.sort_unstable();
     missing.dedup();
     if let Some(first) = missing.first() {
-        let more = match missing.len() {
-            1 => String::new(),
-            n => format!(" and {} more", n - 1),
+        let (more, verb) = match missing.len() {
+            1 => (String::new(), "does"),
+            n => (format!(" and {} more", n - 1), "do"),
         };
         ui.warn(format!(
-            "the login secret `{first}`{more} does not exist; those services cannot start without it"
+            "the login secret `{first}`{more} {verb} not exist; those services cannot start without it"
         ));
     }
 }
