@@ -8,6 +8,7 @@ mod auth;
 mod commands;
 mod demo;
 mod hostile;
+mod interrupt;
 mod leaks;
 mod options;
 mod readme;

@@ -8,11 +8,11 @@ use serde_json::json;
 use crate::harness::{Cluster, Run};
 
 /// AWS's documented example pair, and two more pairs of the right shape.
-const PAIR_A: (&str, &str) = (
+pub(crate) const PAIR_A: (&str, &str) = (
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 );
-const PAIR_B: (&str, &str) = (
+pub(crate) const PAIR_B: (&str, &str) = (
     "AKIAZZZZ1111BBBB2222",
     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 );
@@ -21,9 +21,9 @@ const PAIR_C: (&str, &str) = (
     "cccccccccccccccccccccccccccccccccccccccc",
 );
 
-const KEY_ID: &str = "data-science-engine/aws_access_key_id";
-const SECRET_KEY: &str = "data-science-engine/aws_secret_access_key";
-const LOGIN: &str = "data-science-engine/sa";
+pub(crate) const KEY_ID: &str = "data-science-engine/aws_access_key_id";
+pub(crate) const SECRET_KEY: &str = "data-science-engine/aws_secret_access_key";
+pub(crate) const LOGIN: &str = "data-science-engine/sa";
 
 fn onboard_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -39,7 +39,7 @@ fn onboard_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// `s3 onboard` with the pair in the environment.
-fn onboard(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
+pub(crate) fn onboard(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
     let mut args = onboard_args(&["--from-env"]);
     args.extend_from_slice(extra);
     cluster.run_with(
@@ -54,20 +54,20 @@ fn onboard(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run
 }
 
 /// A cluster with the service account `dse`.
-async fn cluster() -> Cluster {
+pub(crate) async fn cluster() -> Cluster {
     let cluster = Cluster::start().await;
     cluster.service_account("dse").await;
     cluster
 }
 
-fn text(state: &State, path: &str) -> Option<String> {
+pub(crate) fn text(state: &State, path: &str) -> Option<String> {
     state.secrets.get(path).map(|s| match s {
         Secret::Text(t) => t.clone(),
         Secret::Binary(_) => panic!("{path} is binary"),
     })
 }
 
-fn pair_of(state: &State) -> (Option<String>, Option<String>) {
+pub(crate) fn pair_of(state: &State) -> (Option<String>, Option<String>) {
     (text(state, KEY_ID), text(state, SECRET_KEY))
 }
 
@@ -79,7 +79,7 @@ fn holds(state: &State, rid: &str, uid: &str) -> bool {
         .is_some_and(|actions| actions.contains("read"))
 }
 
-fn list_rid(path: &str) -> String {
+pub(crate) fn list_rid(path: &str) -> String {
     format!("dcos:secrets:list:default:{path}")
 }
 
@@ -88,7 +88,7 @@ fn value_rid(path: &str) -> String {
 }
 
 /// The rid as it appears in a request path.
-fn rid_url(rid: &str) -> String {
+pub(crate) fn rid_url(rid: &str) -> String {
     format!("/acs/api/v1/acls/{}", rid.replace('/', "%252F"))
 }
 
@@ -533,7 +533,7 @@ async fn credentials_come_from_each_source() {
     assert_eq!(stored(&cluster), expect(PAIR_A));
 }
 
-fn rotate(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
+pub(crate) fn rotate(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
     let mut args = vec!["s3", "rotate", "--from-stdin"];
     args.extend_from_slice(extra);
     let input = format!(r#"{{"aws_access_key_id": "{id}", "aws_secret_access_key": "{secret}"}}"#);
