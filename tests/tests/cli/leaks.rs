@@ -228,7 +228,7 @@ fn watch(mut command: std::process::Command, stdin: Option<&[u8]>) -> Watched {
     let mut child = command.spawn().expect("the binary starts");
     let cmdline = format!("/proc/{}/cmdline", child.id());
     let mut argv = Vec::new();
-    let mut sample = |argv: &mut Vec<String>| {
+    let sample = |argv: &mut Vec<String>| {
         if let Ok(bytes) = std::fs::read(&cmdline) {
             let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
             if !line.is_empty() && !argv.contains(&line) {
