@@ -263,3 +263,45 @@ async fn transient_faults_are_retried_to_success() {
     assert_eq!(emulator.counters().faults_injected, 3);
     emulator.shutdown().await;
 }
+
+/// Any resource id the client accepts is stored by the emulator under exactly that id, and
+/// any secret path under exactly that path: the encodings of both readings of the contract
+/// agree.
+#[test]
+fn any_accepted_rid_and_path_arrive_as_themselves() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime
+        .block_on(Emulator::builder().start())
+        .expect("the emulator starts");
+    let iam = IamClient::with_login(transport(&emulator), root());
+    let secrets = SecretsClient::new(iam.transport().clone());
+    let alice = Principal::User(Uid::new("bootstrapuser").unwrap());
+    let rid_text = "[!-~]{1,12}(/[!-~]{1,8}){0,3}";
+    let path_text = "/?[A-Za-z0-9._-]{1,12}(/[A-Za-z0-9._-]{1,12}){0,3}";
+    let config = ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(rid in rid_text, path in path_text)| {
+        if let Ok(rid) = Rid::new(&rid) {
+            runtime.block_on(async {
+                let acl = iam.acl(&rid);
+                acl.create("prop").await.unwrap();
+                acl.grant(&alice, Action::Read).await.unwrap();
+            });
+            let state = emulator.state();
+            prop_assert!(state.acls[rid.as_str()].users["bootstrapuser"].contains("read"));
+            runtime.block_on(iam.acl(&rid).delete()).unwrap();
+        }
+        if let Ok(path) = SecretPath::new(&path) {
+            let value = SecretValue::text("v");
+            runtime.block_on(secrets.secret(&path).put(&value, Overwrite::Allow)).unwrap();
+            prop_assert!(emulator.state().secrets.contains_key(path.as_str()));
+            let listed = runtime.block_on(secrets.list(None)).unwrap();
+            prop_assert!(listed.iter().any(|p| p == path.as_str()), "{listed:?}");
+            runtime.block_on(secrets.secret(&path).delete()).unwrap();
+        }
+    });
+}

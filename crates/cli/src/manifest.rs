@@ -664,4 +664,115 @@ mod tests {
         let err = grant(bad).err().unwrap();
         assert!(err.message.contains("fly"), "{}", err.message);
     }
+
+    /// A manifest of every kind of item whose files exist, for the damage test.
+    const SAMPLE: &str = r#"
+[[service_account]]
+uid = "dse"
+public_key_file = "dse.pub"
+
+[[secret]]
+path = "team/db"
+from_file = "value.txt"
+
+[[grant]]
+user = "dse"
+rid = "dcos:secrets:default:team/db"
+action = "read"
+
+[[s3]]
+service_account = "dse"
+service_account_secret = "data-science-engine/sa"
+credentials = { file = "keys.json" }
+out = "options.json"
+"#;
+
+    const CANARIES: [&str; 3] = [
+        "value-canary-5150",
+        "AKIACANARYPROPTEST01",
+        "canary/proptest+secret/key0000000000000",
+    ];
+
+    /// Writes the files SAMPLE names into a new folder.
+    fn sample_folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("value.txt", CANARIES[0]);
+        write(
+            "dse.pub",
+            "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+        );
+        write(
+            "keys.json",
+            &format!(
+                r#"{{"AccessKey": {{"AccessKeyId": "{}", "SecretAccessKey": "{}"}}}}"#,
+                CANARIES[1], CANARIES[2]
+            ),
+        );
+        dir
+    }
+
+    /// Applies byte edits (delete, insert, replace at an index) to `text`.
+    fn damage(text: &str, edits: &[(proptest::sample::Index, u8, u8)]) -> Vec<u8> {
+        let mut bytes = text.as_bytes().to_vec();
+        for (at, byte, op) in edits {
+            let i = at.index(bytes.len().max(1)).min(bytes.len());
+            match op {
+                0 if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                1 => bytes.insert(i, *byte),
+                _ if i < bytes.len() => bytes[i] = *byte,
+                _ => bytes.push(*byte),
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn the_sample_manifest_loads() {
+        let dir = sample_folder();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, SAMPLE).unwrap();
+        let desired = load(&file, &Ui::new(crate::args::Output::Text, true)).unwrap();
+        assert_eq!(desired.onboardings.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// A damaged manifest, TOML or JSON, loads or is refused with exit 2, naming no value;
+        /// never a panic.
+        #[test]
+        fn a_damaged_manifest_loads_or_is_refused_with_exit_2(
+            edits in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<proptest::sample::Index>(),
+                    proptest::sample::select(b"[]{}=\"\n,.#:x0 -\\\xff".to_vec()),
+                    0u8..3,
+                ),
+                1..6,
+            ),
+            json in proptest::prelude::any::<bool>(),
+        ) {
+            let dir = sample_folder();
+            let (name, text) = if json {
+                let value: toml::Value = toml::from_str(SAMPLE).unwrap();
+                ("m.json", serde_json::to_string_pretty(&value).unwrap())
+            } else {
+                ("m.toml", SAMPLE.to_owned())
+            };
+            let file = dir.path().join(name);
+            std::fs::write(&file, damage(&text, &edits)).unwrap();
+            match load(&file, &Ui::new(crate::args::Output::Text, true)) {
+                Ok(_) => {}
+                Err(failure) => {
+                    proptest::prop_assert_eq!(failure.code, exit::USAGE, "{}", failure.message);
+                    for canary in CANARIES {
+                        proptest::prop_assert!(!failure.message.contains(canary), "{}", failure.message);
+                        let hint = failure.hint.as_deref().unwrap_or_default();
+                        proptest::prop_assert!(!hint.contains(canary), "{}", hint);
+                    }
+                }
+            }
+        }
+    }
 }

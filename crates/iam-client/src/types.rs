@@ -90,7 +90,8 @@ id_type!(
 
 id_type!(
     /// A protected resource id, such as `dcos:secrets:default:team/aws_key`: non-empty, without
-    /// whitespace or control characters.
+    /// whitespace or control characters, without `%2F` (which the service reads as `/`), and
+    /// not `.` or `..`.
     Rid,
     "resource id",
     |id| {
@@ -101,6 +102,18 @@ id_type!(
             return Err(Error::InvalidInput(format!(
                 "resource id `{}`: character {c:?} is not allowed",
                 id.escape_debug()
+            )));
+        }
+        // The service turns `%2F` in a decoded rid into `/`, so such an id can never be
+        // addressed as itself; and a URL path segment `.` or `..` is resolved away.
+        if id.to_ascii_uppercase().contains("%2F") {
+            return Err(Error::InvalidInput(format!(
+                "resource id `{id}`: `%2F` is not allowed (the IAM service reads it as `/`)"
+            )));
+        }
+        if id == "." || id == ".." {
+            return Err(Error::InvalidInput(format!(
+                "resource id `{id}` is not allowed"
             )));
         }
         Ok(())

@@ -2,6 +2,7 @@
 
 mod acls;
 mod login;
+mod props;
 mod users_groups;
 
 use std::sync::OnceLock;

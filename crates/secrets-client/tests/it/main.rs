@@ -1,6 +1,7 @@
 //! The Secrets client against a mock server: wire format, error mapping, `put`.
 
 mod errors;
+mod props;
 mod put;
 mod wire;
 
