@@ -226,11 +226,37 @@ pub async fn login(transport: &Transport, credentials: &Credentials) -> Result<T
 }
 
 /// A [`TokenSource`] that logs in with stored credentials: before first use, when the token
-/// expires within [`REFRESH_MARGIN`], and once after the server refuses it.
+/// is about to expire (within [`REFRESH_MARGIN`], or a quarter of its lifetime when that is
+/// shorter), and once after the server refuses it.
 pub struct LoginSource {
     transport: Transport,
     credentials: Credentials,
-    current: Mutex<Option<Token>>,
+    current: Mutex<Option<Held>>,
+}
+
+/// A token, and how long before its expiry it is replaced.
+struct Held {
+    token: Token,
+    margin: Duration,
+}
+
+impl Held {
+    /// A token of unknown age, given by the caller: replaced within [`REFRESH_MARGIN`] of its
+    /// expiry.
+    fn given(token: Token) -> Self {
+        Self {
+            token,
+            margin: REFRESH_MARGIN,
+        }
+    }
+
+    /// A token just obtained, whose lifetime is known: a token that lives two seconds is not
+    /// "about to expire" from its first moment, as a fixed minute's margin would make it.
+    fn obtained(token: Token) -> Self {
+        let left = token.exp.map_or(0, |exp| exp.saturating_sub(now_secs()));
+        let margin = REFRESH_MARGIN.min(Duration::from_secs(left / 4));
+        Self { token, margin }
+    }
 }
 
 impl fmt::Debug for LoginSource {
@@ -257,7 +283,7 @@ impl LoginSource {
         Self {
             transport,
             credentials,
-            current: Mutex::new(Some(token)),
+            current: Mutex::new(Some(Held::given(token))),
         }
     }
 
@@ -265,10 +291,10 @@ impl LoginSource {
     pub async fn current(&self) -> Result<Token, Error> {
         let mut current = self.current.lock().await;
         match current.as_ref() {
-            Some(token) if !token.expires_within(REFRESH_MARGIN) => Ok(token.clone()),
+            Some(held) if !held.token.expires_within(held.margin) => Ok(held.token.clone()),
             _ => {
                 let token = self.login().await?;
-                *current = Some(token.clone());
+                *current = Some(Held::obtained(token.clone()));
                 Ok(token)
             }
         }
@@ -294,13 +320,13 @@ impl TokenSource for LoginSource {
     async fn refresh(&self, rejected: &SecretString) -> Result<bool, Error> {
         let mut current = self.current.lock().await;
         // Another request may have logged in already while this one waited.
-        if let Some(token) = current.as_ref()
-            && token.value.expose_secret() != rejected.expose_secret()
+        if let Some(held) = current.as_ref()
+            && held.token.value.expose_secret() != rejected.expose_secret()
         {
             return Ok(true);
         }
         let token = self.login().await?;
-        *current = Some(token);
+        *current = Some(Held::obtained(token));
         Ok(true)
     }
 }

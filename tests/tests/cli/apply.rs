@@ -6,7 +6,7 @@ use dcos_emulator::FaultRule;
 use dcos_emulator::state::{Secret, State};
 use serde_json::json;
 
-use crate::harness::{Cluster, Run};
+use crate::harness::{Cluster, Run, record};
 
 const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -434,6 +434,7 @@ async fn bad_manifests_are_refused_before_any_request() {
         ),
         ("[[secret]\n", "is not valid"),
     ];
+    let tried = cases.len() as u64;
     for (manifest, expected) in cases {
         let cluster = cluster(manifest).await;
         let requests = cluster.emulator.counters().total;
@@ -464,5 +465,12 @@ async fn bad_manifests_are_refused_before_any_request() {
         run.stderr.contains("--concurrency must be at least 1"),
         "{}",
         run.stderr
+    );
+    record(
+        "malformed manifests refused with exit 2 before any request",
+        tried,
+        tried,
+        tried,
+        0,
     );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dcos_emulator::Emulator;
 
-use crate::harness::{Cluster, run};
+use crate::harness::{Cluster, record, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_exits_4_with_a_hint() {
@@ -286,9 +286,19 @@ async fn ca_fetch_prints_the_fingerprint_and_pinning_checks_it() {
             None,
         )
         .expect(0);
-    // Without any trust setting the self-signed cluster is refused, with a hint.
+    // Without any trust setting the self-signed cluster is refused, with a hint, and no
+    // request gets through the handshake.
+    let requests = cluster.emulator.counters().total;
     let refused = cluster.run_with(&["secret", "list"], &env, None).expect(6);
     assert!(refused.stderr.contains("--ca-cert"), "{}", refused.stderr);
+    assert_eq!(cluster.emulator.counters().total, requests);
+    record(
+        "TLS: a self-signed cluster without its CA is refused, with a hint",
+        1,
+        1,
+        1,
+        0,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,6 +327,13 @@ async fn a_fingerprint_mismatch_is_refused_before_any_token_is_sent() {
         counters.requests.keys().collect::<Vec<_>>(),
         ["GET /ca/dcos-ca.crt"]
     );
+    record(
+        "TLS: a wrong CA fingerprint is refused before any token is sent",
+        1,
+        1,
+        1,
+        0,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,4 +356,11 @@ async fn plain_http_beyond_loopback_needs_allow_http() {
     // A cluster that is not there is exit 6 too.
     let env = [("DCOS_ACS_TOKEN", "t"), ("DCOS_URL", "https://127.0.0.1:9")];
     cluster.run_with(&["secret", "list"], &env, None).expect(6);
+    record(
+        "TLS: plain http beyond loopback needs --allow-http",
+        1,
+        1,
+        1,
+        0,
+    );
 }

@@ -262,21 +262,20 @@ pub fn run(mut command: Command, stdin: Option<&[u8]>) -> Run {
 
 /// One row of the reliability table: a kind of trial, how many were run, how many faults they
 /// injected, how many of those the tool came through as designed, and how many declared items
-/// were lost or altered. Called once a test's assertions passed; appended as a JSON line to the
-/// file named by `RELIABILITY_REPORT` (set by `scripts/reliability.sh`), else nothing.
+/// were lost or altered. Called once a test's assertions passed; appended as a tab-separated
+/// line to the file named by `RELIABILITY_REPORT` (set by `scripts/reliability.sh`), else
+/// nothing.
 pub fn record(case: &str, tried: u64, injected: u64, survived: u64, lost: u64) {
     let Some(file) = std::env::var_os("RELIABILITY_REPORT") else {
         return;
     };
-    let line = serde_json::json!({
-        "case": case, "tried": tried, "injected": injected, "survived": survived, "lost": lost,
-    });
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(file)
         .expect("the reliability report opens");
-    writeln!(out, "{line}").expect("the reliability report is written");
+    writeln!(out, "{case}\t{tried}\t{injected}\t{survived}\t{lost}")
+        .expect("the reliability report is written");
 }
 
 /// A count from the environment (`RELIABILITY_SEEDS`, `RELIABILITY_SIZE`, ...), or `default`:

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The reliability suite at full size: the fault soak (20 seeds x 200 onboardings), a failure at
+# every write step, SIGKILL trials, two applies at once, tokens expiring mid-run, canary leak
+# checks, hostile server answers, TLS refusals and the property tests. Prints the table that
+# RELIABILITY.md records. The same tests run in CI at small sizes (`cargo test --workspace`).
+#
+#   scripts/reliability.sh            # full size
+#   RELIABILITY_SEEDS=3 RELIABILITY_SIZE=40 RELIABILITY_KILLS=12 scripts/reliability.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export RELIABILITY_SEEDS="${RELIABILITY_SEEDS:-20}"
+export RELIABILITY_SIZE="${RELIABILITY_SIZE:-200}"
+export RELIABILITY_KILLS="${RELIABILITY_KILLS:-100}"
+export RELIABILITY_KILL_SEED="${RELIABILITY_KILL_SEED:-7}"
+export RELIABILITY_TRIALS="${RELIABILITY_TRIALS:-10}"
+export RELIABILITY_TOKEN_SIZE="${RELIABILITY_TOKEN_SIZE:-80}"
+export PROPTEST_CASES="${PROPTEST_CASES:-2048}"
+
+report="$(mktemp)"
+log="$(mktemp)"
+trap 'rm -f "$report" "$log"' EXIT
+export RELIABILITY_REPORT="$report"
+
+started=$(date +%s)
+echo "building (release) ..." >&2
+cargo build --release --quiet -p dcos-creds -p dcos-emulator
+
+run() {
+  # Each group's output goes to a log shown only when it fails.
+  if ! cargo test --release --quiet "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "FAILED: cargo test --release $*" >&2
+    exit 1
+  fi
+}
+
+echo "end-to-end trials ..." >&2
+run -p dcos-creds-e2e --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
+  apply::bad_manifests --test-threads 2
+
+echo "property tests ($PROPTEST_CASES cases each) ..." >&2
+# How many tests the last group passed.
+passed() { sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }'; }
+run -p dcos-iam-client -p dcos-secrets-client --test it -- props::valid props::any \
+  props::ascii props::near props::rids_survive props::secret_rids
+properties=$(passed)
+run -p dcos-creds --bin dcos-creds -- manifest::tests::a_damaged
+properties=$((properties + $(passed)))
+run -p dcos-creds-e2e --test clients -- any_accepted
+printf 'property tests: %s properties x %s cases, and rid/path round trips through the emulator (64)\t%s\t%s\t%s\t0\n' \
+  "$properties" "$PROPTEST_CASES" $((properties * PROPTEST_CASES + 64)) \
+  $((properties * PROPTEST_CASES + 64)) $((properties * PROPTEST_CASES + 64)) >>"$report"
+
+elapsed=$(($(date +%s) - started))
+total() { awk -F'\t' -v c="$1" '{ s += $c } END { print s }' "$report"; }
+printf '| case | tried | faults injected | faults survived | items lost or altered |\n'
+printf '|---|---:|---:|---:|---:|\n'
+sort "$report" | while IFS=$'\t' read -r case tried injected survived lost; do
+  printf '| %s | %s | %s | %s | %s |\n' "$case" "$tried" "$injected" "$survived" "$lost"
+done
+printf '| **total** | %s | %s | %s | %s |\n' "$(total 2)" "$(total 3)" "$(total 4)" "$(total 5)"
+printf '\n%s seeds x %s onboardings, %s kills (seed %s), %s race trials; %s s on %s cores, %s.\n' \
+  "$RELIABILITY_SEEDS" "$RELIABILITY_SIZE" "$RELIABILITY_KILLS" "$RELIABILITY_KILL_SEED" \
+  "$RELIABILITY_TRIALS" "$elapsed" "$(nproc)" "$(date -u +%Y-%m-%d)"
