@@ -6,6 +6,8 @@
 #
 #   scripts/reliability.sh            # full size
 #   RELIABILITY_SEEDS=3 RELIABILITY_SIZE=40 RELIABILITY_KILLS=12 scripts/reliability.sh
+#
+# RELIABILITY_PROFILE=dev uses the debug build `cargo test` made (CI runs a tiny size so).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,20 +19,26 @@ export RELIABILITY_TRIALS="${RELIABILITY_TRIALS:-10}"
 export RELIABILITY_TOKEN_SIZE="${RELIABILITY_TOKEN_SIZE:-80}"
 export PROPTEST_CASES="${PROPTEST_CASES:-2048}"
 
+case "${RELIABILITY_PROFILE:-release}" in
+  release) profile=(--release) ;;
+  dev) profile=() ;;
+  *) echo "RELIABILITY_PROFILE must be release or dev" >&2; exit 2 ;;
+esac
+
 report="$(mktemp)"
 log="$(mktemp)"
 trap 'rm -f "$report" "$log"' EXIT
 export RELIABILITY_REPORT="$report"
 
 started=$(date +%s)
-echo "building (release) ..." >&2
-cargo build --release --quiet -p dcos-creds -p dcos-emulator
+echo "building (${RELIABILITY_PROFILE:-release}) ..." >&2
+cargo build "${profile[@]}" --quiet -p dcos-creds -p dcos-emulator
 
 run() {
   # Each group's output goes to a log shown only when it fails.
-  if ! cargo test --release --quiet "$@" >"$log" 2>&1; then
+  if ! cargo test "${profile[@]}" --quiet "$@" >"$log" 2>&1; then
     cat "$log" >&2
-    echo "FAILED: cargo test --release $*" >&2
+    echo "FAILED: cargo test ${profile[*]} $*" >&2
     exit 1
   fi
 }
