@@ -11,6 +11,7 @@ use dcos_secrets_client::SecretPath;
 use serde_json::{Map, Value, json};
 
 use crate::exit::{self, Failure};
+use crate::input::{self, folder};
 
 /// The package's default service name, and so its default app id `/data-science-engine`.
 pub const DEFAULT_SERVICE_NAME: &str = "data-science-engine";
@@ -337,31 +338,12 @@ impl PreparedOptions {
             .map_err(failed)?;
         match std::fs::metadata(path) {
             Ok(meta) => file.as_file().set_permissions(meta.permissions()),
-            Err(_) => shareable(file.as_file()),
+            // A new options file names secrets but holds none.
+            Err(_) => input::shareable(file.as_file()),
         }
         .map_err(failed)?;
         file.persist(path).map_err(|e| failed(e.error))?;
         Ok(())
-    }
-}
-
-/// A new options file is readable by everyone, like any configuration file: it names secrets
-/// but holds none.
-#[cfg(unix)]
-fn shareable(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn shareable(_: &std::fs::File) -> std::io::Result<()> {
-    Ok(())
-}
-
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
     }
 }
 

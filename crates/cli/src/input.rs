@@ -2,7 +2,7 @@
 //!
 //! Nothing here puts a value in an error message: errors name the file and the problem.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
@@ -103,24 +103,6 @@ pub fn private_key(path: &Path) -> exit::Result<SecretString> {
     Ok(SecretString::from(text))
 }
 
-/// Creates `path` for writing; an existing file is a conflict, never overwritten. `private`
-/// files get mode 0600 from the start (on Unix).
-pub fn create_new(path: &Path, private: bool) -> exit::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => exists(path),
-        _ => Failure::usage(format!("cannot create {}: {e}", path.display())),
-    })
-}
-
 /// An existing file that this tool will not overwrite: a conflict.
 fn exists(path: &Path) -> Failure {
     Failure::new(
@@ -141,17 +123,51 @@ pub fn ensure_absent(path: &Path) -> exit::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to a file created with [`create_new`], and flushes it to disk.
+/// Writes `bytes` to the new file `path`, never replacing one (an existing file is a
+/// conflict). The bytes go to a temporary file beside it, flushed, then linked into place only
+/// if `path` still does not exist: a reader (another run racing for the same file) sees no
+/// file or the whole file, and a run killed midway leaves no partial one. `private` files are
+/// 0600 from the start, others 0644 (on Unix).
 pub fn write_new(path: &Path, bytes: &[u8], private: bool) -> exit::Result<()> {
-    let mut file = create_new(path, private)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(path);
-        return Err(Failure::new(
+    let failed = |e: std::io::Error| {
+        Failure::new(
             exit::FAILURE,
             format!("cannot write {}: {e}", path.display()),
-        ));
+        )
+    };
+    let mut file = tempfile::NamedTempFile::new_in(folder(path))
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))?;
+    if !private {
+        shareable(file.as_file()).map_err(failed)?;
     }
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(failed)?;
+    file.persist_noclobber(path)
+        .map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => exists(path),
+            _ => failed(e.error),
+        })?;
+    Ok(())
+}
+
+/// The folder a file goes in (`.` for a bare name): where its temporary file is made.
+pub fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes a file readable by everyone, like any configuration file.
+#[cfg(unix)]
+pub fn shareable(file: &File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+pub fn shareable(_: &File) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -188,6 +204,16 @@ mod tests {
         assert_eq!(e.code, exit::CONFLICT);
         assert_eq!(std::fs::read(&file).unwrap(), b"one");
         assert_eq!(ensure_absent(&file).unwrap_err().code, exit::CONFLICT);
+        // Nothing else is left in the folder: the temporary file became the file.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let public = dir.path().join("ca.pem");
+        write_new(&public, b"cert", false).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&public).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
     }
 
     #[test]

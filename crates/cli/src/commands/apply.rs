@@ -694,7 +694,7 @@ async fn apply_account(
                     (Some(&generated.public_key_pem), Some(&generated))
                 }
                 // Another run of this manifest wrote it first: its key is the account's.
-                Err(_) if file.exists() => {
+                Err(e) if e.code == exit::CONFLICT => {
                     let pem = input::private_key(file)?;
                     theirs = KeyPair::from_private_pem(&pem)
                         .context(format!("private_key_out {}", file.display()))?;
