@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dcos_iam_client::{Credentials, IamClient, LoginSource, Token, Uid};
-use dcos_secrets_client::SecretsClient;
-use dcos_transport::{Request, StaticToken, TokenSource, Transport};
+use dcos_iam_client::{Credentials, LoginSource, Token, Uid};
+use dcos_ops::Clients;
+use dcos_transport::{Request, StaticToken, TokenSource, Transport, Trust};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -20,17 +20,6 @@ use crate::output::Ui;
 
 /// The path of the cluster's CA bundle.
 pub const CA_PATH: &str = "/ca/dcos-ca.crt";
-
-/// Where TLS trust comes from.
-#[derive(Debug, Clone)]
-enum Trust {
-    /// The built-in web roots.
-    WebRoots,
-    /// Only these CA certificates (PEM).
-    Pinned(Vec<u8>),
-    /// No verification.
-    Insecure,
-}
 
 /// A cluster whose URL and TLS trust are settled; no token yet.
 #[derive(Debug)]
@@ -82,10 +71,8 @@ pub struct Session {
     pub url: String,
     /// Where the token came from.
     pub origin: Origin,
-    /// The IAM API.
-    pub iam: IamClient,
-    /// The Secrets API.
-    pub secrets: SecretsClient,
+    /// The Secrets and IAM APIs.
+    pub clients: Clients,
     token: Tokens,
 }
 
@@ -105,8 +92,7 @@ impl Session {
         Ok(Self {
             url: url.to_owned(),
             origin: Origin::Login,
-            iam: IamClient::new(transport.clone()),
-            secrets: SecretsClient::new(transport),
+            clients: Clients::new(transport),
             token: Tokens::Login(source),
         })
     }
@@ -149,27 +135,7 @@ pub fn parse_fingerprint(text: &str) -> exit::Result<String> {
 
 /// The certificates of a PEM bundle, as DER.
 pub fn pem_certificates(pem: &[u8]) -> exit::Result<Vec<Vec<u8>>> {
-    let certs: Vec<Vec<u8>> = rustls_pemfile::certs(&mut &pem[..])
-        .map(|c| c.map(|c| c.as_ref().to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| Failure::usage(format!("not a PEM certificate bundle: {e}")))?;
-    if certs.is_empty() {
-        return Err(Failure::usage("no certificate in the PEM bundle"));
-    }
-    Ok(certs)
-}
-
-/// One DER certificate as PEM.
-fn to_pem(der: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem.into_bytes()
+    Ok(dcos_transport::pem_certificates(pem)?)
 }
 
 fn is_loopback(url: &url::Url) -> bool {
@@ -224,15 +190,13 @@ impl Cluster {
         }
         cluster.trust = if let Some(file) = &global.ca_cert {
             let pem = std::fs::read(file).context(format!("--ca-cert {}", file.display()))?;
-            pem_certificates(&pem)
-                .map_err(|e| e.context(format!("--ca-cert {}", file.display())))?;
-            Trust::Pinned(pem)
+            Trust::Pinned(pem_certificates(&pem).context(format!("--ca-cert {}", file.display()))?)
         } else if let Some(expected) = &global.ca_fingerprint {
             let expected = parse_fingerprint(expected)?;
             let bundle = cluster.fetch_ca(true).await?;
             let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
             match certs.iter().find(|der| fingerprint(der) == expected) {
-                Some(der) => Trust::Pinned(to_pem(der)),
+                Some(der) => Trust::Pinned(vec![der.clone()]),
                 None => {
                     let got: Vec<String> = certs.iter().map(|d| fingerprint(d)).collect();
                     return Err(Failure::new(
@@ -255,9 +219,9 @@ impl Cluster {
                     Trust::Insecure
                 }
                 Some(SslVerify::CaFile(path)) => {
-                    let pem = std::fs::read(path)
-                        .context(format!("the dcos CLI's ssl_verify CA {}", path.display()))?;
-                    Trust::Pinned(pem)
+                    let what = format!("the dcos CLI's ssl_verify CA {}", path.display());
+                    let pem = std::fs::read(path).context(&what)?;
+                    Trust::Pinned(pem_certificates(&pem).context(&what)?)
                 }
                 Some(SslVerify::Yes) | None => Trust::WebRoots,
             }
@@ -274,12 +238,7 @@ impl Cluster {
         if let Some(n) = self.retries {
             builder = builder.max_retries(n);
         }
-        let builder = match &self.trust {
-            Trust::WebRoots => builder,
-            Trust::Pinned(pem) => builder.pin_ca_pem(pem),
-            Trust::Insecure => builder.danger_accept_invalid_certs(),
-        };
-        Ok(builder.build()?)
+        Ok(builder.trust(self.trust.clone()).build()?)
     }
 
     /// Sends at most `requests` at a time, however many tasks ask.
@@ -389,8 +348,7 @@ impl Cluster {
         Ok(Session {
             url: self.url.clone(),
             origin,
-            iam: IamClient::new(transport.clone()),
-            secrets: SecretsClient::new(transport),
+            clients: Clients::new(transport),
             token: tokens,
         })
     }
@@ -437,14 +395,6 @@ mod tests {
             exit::USAGE
         );
         assert!(parse_fingerprint(&format!("sha256:{}", "zz".repeat(32))).is_err());
-    }
-
-    #[test]
-    fn a_certificate_survives_the_pem_round_trip() {
-        let der = vec![0x30, 0x82, 1, 2, 3, 4, 5];
-        let certs = pem_certificates(&to_pem(&der)).unwrap();
-        assert_eq!(certs, vec![der]);
-        assert!(pem_certificates(b"not pem").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use dcos_ops::{ErrorKind, Remedy};
 use dcos_transport::Error as ApiError;
 
 /// Success, including "nothing to change".
@@ -173,6 +174,76 @@ impl From<ApiError> for Failure {
     }
 }
 
+/// Words a workflow's remedy for people at this command line, naming its flags and commands.
+fn remedy_hint(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::CreateServiceAccount { uid, login_secret } => format!(
+            "create it with `dcos-creds service-account create {uid} --private-key-out {uid}.pem --secret {login_secret}`"
+        ),
+        Remedy::AllowOverwrite => {
+            "pass --overwrite to replace it, or use `dcos-creds s3 rotate` to replace the pair"
+                .into()
+        }
+        Remedy::StayInSpace { service } => format!(
+            "keep the defaults (`{service}/aws_access_key_id` ...), pick paths under `{service}/`, or pass \
+             --allow-outside-space if another mechanism gives the service the secrets"
+        ),
+        Remedy::UseSchemaLayout => "use --layout schema, which the package reads".into(),
+        Remedy::OnboardFirst => "store the first pair with `dcos-creds s3 onboard`".into(),
+        Remedy::RunAgain => "run the same command again to finish, or inspect with \
+            `dcos-creds secret list` and `dcos-creds access`"
+            .into(),
+        Remedy::FinishPartial => "the steps marked revoked or deleted were done; run the same \
+            command again to finish"
+            .into(),
+        Remedy::OptionsFileMissing => {
+            "--merge-into updates an existing file; use --out to write a new one".into()
+        }
+        Remedy::OptionsFileDiffers => {
+            "use --merge-into to update an options file, or remove it first".into()
+        }
+        Remedy::AccountExists => "choose another id, or delete the old account first".into(),
+        Remedy::LoginSecretExists => {
+            "choose another --secret path; an existing login secret is never replaced".into()
+        }
+        Remedy::CheckPrincipal {
+            principal: dcos_iam_client::Principal::User(_),
+        } => "check the spelling; `dcos-creds service-account create` creates a service account"
+            .into(),
+        Remedy::CheckPrincipal { .. } => "check the spelling of the group id".into(),
+        Remedy::ReachableFromHere => "the URL must be reachable from here for --check; in-cluster \
+            names such as *.l4lb.thisdcos.directory resolve only on cluster nodes"
+            .into(),
+        Remedy::HadoopConfUrl => "the URL's base must serve both files; for the DC/OS HDFS \
+            package it is http://api.<hdfs-service>.marathon.l4lb.thisdcos.directory/v1/endpoints"
+            .into(),
+        other => other.to_string(),
+    }
+}
+
+impl From<dcos_ops::Error> for Failure {
+    fn from(error: dcos_ops::Error) -> Self {
+        let code = match (error.kind(), error.api_error()) {
+            (ErrorKind::Invalid, _) => USAGE,
+            (ErrorKind::Conflict, _) => CONFLICT,
+            (ErrorKind::NotFound, _) => NOT_FOUND,
+            (ErrorKind::Partial, _) => PARTIAL,
+            (ErrorKind::Api, Some(api)) => code_of(api),
+            _ => FAILURE,
+        };
+        let hint = match (error.remedy(), error.api_error()) {
+            (Some(remedy), _) => Some(remedy_hint(remedy)),
+            (None, Some(api)) => hint_of(api).map(str::to_owned),
+            (None, None) => None,
+        };
+        Failure {
+            code,
+            message: error.full_message(),
+            hint,
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
         Failure::new(FAILURE, error.to_string())
@@ -235,6 +306,17 @@ mod tests {
             let row = format!("| {code} | {meaning} |");
             assert!(readme.contains(&row), "README lacks the row `{row}`");
         }
+    }
+
+    #[test]
+    fn workflow_errors_keep_their_codes_and_hints() {
+        let refused = dcos_ops::Error::from(api(503, "")).to_string();
+        assert!(refused.contains("503"), "{refused}");
+        let failure = Failure::from(dcos_ops::Error::from(api(401, "<html>")));
+        assert_eq!(failure.code, AUTH);
+        assert!(failure.hint.unwrap().contains("dcos-creds login"));
+        let invalid = dcos_ops::Error::from(ApiError::InvalidInput("bad".into()));
+        assert_eq!(Failure::from(invalid).code, USAGE);
     }
 
     #[test]

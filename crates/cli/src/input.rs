@@ -1,14 +1,17 @@
-//! Secret input (files, standard input, hidden prompts) and files that must not be clobbered.
+//! Secret input: files, standard input and hidden prompts, for values, passwords, private keys
+//! and AWS key pairs.
 //!
 //! Nothing here puts a value in an error message: errors name the file and the problem.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
+use dcos_ops::{Reporter, aws};
 use dcos_secrets_client::SecretValue;
 use secrecy::SecretString;
 
+use crate::args::CredentialArgs;
 use crate::exit::{self, Failure};
 
 /// Whether a path argument means standard input.
@@ -91,84 +94,47 @@ pub fn password(from_stdin: bool, uid: &str) -> exit::Result<SecretString> {
 
 /// A private key in PEM form, from a file or `-`.
 pub fn private_key(path: &Path) -> exit::Result<SecretString> {
-    let bytes = read_all(path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Failure::usage(format!("{} is not a PEM private key", describe(path))))?;
-    if !text.contains("-----BEGIN") || !text.contains("PRIVATE KEY-----") {
-        return Err(Failure::usage(format!(
-            "{} is not a PEM private key",
-            describe(path)
-        )));
-    }
-    Ok(SecretString::from(text))
+    Ok(dcos_ops::files::private_key_pem(
+        read_all(path)?,
+        &describe(path),
+    )?)
 }
 
-/// An existing file that this tool will not overwrite: a conflict.
-fn exists(path: &Path) -> Failure {
-    Failure::new(
-        exit::CONFLICT,
-        format!(
-            "{} already exists; refusing to overwrite it",
-            path.display()
-        ),
-    )
-    .hint("choose another file name, or move the existing file away")
-}
+/// How each source is named in messages, and the ways to supply a pair.
+const HOW: &str = "pass --from-env (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), \
+     --aws-profile NAME (the shared credentials file), or --from-stdin (the JSON of \
+     `aws iam create-access-key`); keys are never taken as arguments";
 
-/// Fails early when `path` exists, before anything else is done.
-pub fn ensure_absent(path: &Path) -> exit::Result<()> {
-    if path.exists() {
-        return Err(exists(path));
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to the new file `path`, never replacing one (an existing file is a
-/// conflict). The bytes go to a temporary file beside it, flushed, then linked into place only
-/// if `path` still does not exist: a reader (another run racing for the same file) sees no
-/// file or the whole file, and a run killed midway leaves no partial one. `private` files are
-/// 0600 from the start, others 0644 (on Unix).
-pub fn write_new(path: &Path, bytes: &[u8], private: bool) -> exit::Result<()> {
-    let failed = |e: std::io::Error| {
-        Failure::new(
-            exit::FAILURE,
-            format!("cannot write {}: {e}", path.display()),
-        )
+/// The AWS key pair from the source the options name; without one, hidden prompts on a
+/// terminal, else a failure that says how.
+pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Result<aws::KeyPair> {
+    let pair = if args.from_env {
+        aws::from_env("the environment", reporter)?
+    } else if let Some(name) = &args.aws_profile {
+        aws::from_profile(name)?
+    } else if args.from_stdin {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+        aws::from_json(&bytes, "standard input")?
+    } else if std::io::stdin().is_terminal() {
+        let ask = |what: &str| {
+            rpassword::prompt_password(format!("{what} (hidden): ")).map_err(|e| {
+                Failure::usage(format!("cannot read the {what} from the terminal: {e}"))
+            })
+        };
+        let id = ask("AWS access key id")?;
+        let secret = ask("AWS secret access key")?;
+        aws::KeyPair::new(id, secret, "the terminal")?
+    } else {
+        return Err(
+            Failure::usage("no AWS credentials given, and there is no terminal to ask").hint(HOW),
+        );
     };
-    let mut file = tempfile::NamedTempFile::new_in(folder(path))
-        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", path.display())))?;
-    if !private {
-        shareable(file.as_file()).map_err(failed)?;
-    }
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(failed)?;
-    file.persist_noclobber(path)
-        .map_err(|e| match e.error.kind() {
-            std::io::ErrorKind::AlreadyExists => exists(path),
-            _ => failed(e.error),
-        })?;
-    Ok(())
-}
-
-/// The folder a file goes in (`.` for a bare name): where its temporary file is made.
-pub fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Makes a file readable by everyone, like any configuration file.
-#[cfg(unix)]
-pub fn shareable(file: &File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-pub fn shareable(_: &File) -> std::io::Result<()> {
-    Ok(())
+    pair.warn_if_temporary(reporter);
+    Ok(pair)
 }
 
 #[cfg(test)]
@@ -190,38 +156,12 @@ mod tests {
     }
 
     #[test]
-    fn new_files_are_private_and_never_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("key.pem");
-        write_new(&file, b"one", true).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let e = write_new(&file, b"two", true).unwrap_err();
-        assert_eq!(e.code, exit::CONFLICT);
-        assert_eq!(std::fs::read(&file).unwrap(), b"one");
-        assert_eq!(ensure_absent(&file).unwrap_err().code, exit::CONFLICT);
-        // Nothing else is left in the folder: the temporary file became the file.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        let public = dir.path().join("ca.pem");
-        write_new(&public, b"cert", false).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&public).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
-        }
-    }
-
-    #[test]
     fn private_keys_must_look_like_pem() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("k");
         std::fs::write(&file, "not a key").unwrap();
         let e = private_key(&file).unwrap_err();
+        assert_eq!(e.code, exit::USAGE);
         assert!(!e.message.contains("not a key"));
     }
 }

@@ -1,15 +1,12 @@
 //! `dcos-creds`: DC/OS Enterprise secrets, service accounts and permissions from one command.
 
 mod args;
-mod aws;
 mod commands;
 mod connect;
 mod dcos_config;
-mod dse;
 mod exit;
 mod input;
 mod keyring_store;
-mod manifest;
 mod output;
 
 use std::process::ExitCode;
@@ -31,6 +28,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = [
         "dcos_creds",
+        "dcos_ops",
         "dcos_transport",
         "dcos_iam_client",
         "dcos_secrets_client",

@@ -1,9 +1,12 @@
-//! What commands print: data on standard output (text, or JSON from the structs below),
-//! messages on standard error. No struct here holds a secret value except [`SecretOut`], which
-//! is what `secret get -o json` was asked for.
+//! What commands print: data on standard output (text, or JSON from the structs below and the
+//! workflows' reports), messages on standard error. No struct here holds a secret value except
+//! [`SecretOut`], which is what `secret get -o json` was asked for.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
+use dcos_ops::hdfs::ConfCheck;
+use dcos_ops::{ItemReport, Reporter, S3Report, Step, StepKind, Warning};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::args::Output;
@@ -185,250 +188,7 @@ pub struct GrantReport {
     pub rid: String,
     pub action: String,
     /// `granted`, `already_granted`, `revoked` or `not_granted`.
-    pub outcome: &'static str,
-}
-
-/// One way a principal reaches a secret.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct AccessEntry {
-    pub principal: String,
-    /// `user`, `service_account` or `group`.
-    pub principal_type: &'static str,
-    /// `direct`, `group` or `superuser`.
-    pub via: &'static str,
-    /// The group the permission comes through, for `via: group`.
-    pub group: Option<String>,
-    /// The resource id that gives it (none for members of `superusers`).
-    pub rid: Option<String>,
-    /// The action held on `rid`.
-    pub action: Option<String>,
-    /// How `rid` reaches the secret: `exact`, `ancestor`, `root`, `wildcard` or `superuser`.
-    pub reach: &'static str,
-}
-
-/// `access`.
-#[derive(Debug, Serialize)]
-pub struct AccessReport {
-    pub path: String,
-    /// Who can read the value.
-    pub value_readers: Vec<AccessEntry>,
-    /// Who can see the name when listing.
-    pub name_listers: Vec<AccessEntry>,
-}
-
-/// `service-account create`.
-#[derive(Debug, Serialize)]
-pub struct ServiceAccountReport {
-    pub uid: String,
-    pub private_key_file: String,
-    pub public_key_file: Option<String>,
-    /// Where the login secret was stored.
-    pub secret: Option<String>,
-    pub login_endpoint: Option<String>,
-}
-
-/// One step of `s3 onboard|rotate|offboard`: what it is about and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    /// `secret`, `grant` or `options`.
-    pub kind: &'static str,
-    /// The secret's path, the resource id, or the options file.
-    pub target: String,
-    /// For grants: the action.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    /// For grants: the service account.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub principal: Option<String>,
-    /// For secrets: the fingerprint of the value this run writes (never the value).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    /// For secrets: the fingerprint of the value it replaces.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_fingerprint: Option<String>,
-    /// `created`, `updated`, `unchanged`, `granted`, `already_granted`, `revoked`,
-    /// `not_granted`, `deleted`, `absent`, `kept`, `written`, `restored`, `undone`,
-    /// `undo_failed`, `failed`, `not_run`, or with `--dry-run` `would_create`, `would_update`,
-    /// `would_grant`, `would_revoke`, `would_delete`, `would_write`.
-    pub outcome: &'static str,
-    /// Why the step failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl Step {
-    /// A step on a secret.
-    pub fn secret(path: impl ToString, outcome: &'static str) -> Self {
-        Self::new("secret", path.to_string(), outcome)
-    }
-
-    /// A step on a grant of `action` on `rid` to `principal`.
-    pub fn grant(rid: impl ToString, action: impl ToString, principal: impl ToString) -> Self {
-        Self {
-            action: Some(action.to_string()),
-            principal: Some(principal.to_string()),
-            ..Self::new("grant", rid.to_string(), "not_run")
-        }
-    }
-
-    /// A step on the options file.
-    pub fn options(file: impl ToString, outcome: &'static str) -> Self {
-        Self::new("options", file.to_string(), outcome)
-    }
-
-    /// A step of another `kind` (`account`, `key_file`, ...).
-    pub fn new(kind: &'static str, target: String, outcome: &'static str) -> Self {
-        Self {
-            kind,
-            target,
-            action: None,
-            principal: None,
-            fingerprint: None,
-            previous_fingerprint: None,
-            outcome,
-            error: None,
-        }
-    }
-
-    /// Whether the step changes, or would change, something.
-    pub fn changes(&self) -> bool {
-        !matches!(
-            self.outcome,
-            "unchanged" | "already_granted" | "not_granted" | "absent" | "kept" | "not_run"
-        )
-    }
-
-    /// One line for people: `created  secret team/key (sha256:...)`.
-    pub fn line(&self) -> String {
-        let what = match self.kind {
-            "grant" => format!(
-                "{} on {} to {}",
-                self.action.as_deref().unwrap_or_default(),
-                self.target,
-                self.principal.as_deref().unwrap_or_default()
-            ),
-            kind => format!("{kind} {}", self.target),
-        };
-        let mut line = format!("{:<16} {what}", self.outcome.replace('_', " "));
-        match (&self.previous_fingerprint, &self.fingerprint) {
-            (Some(old), Some(new)) => line.push_str(&format!(" ({old} -> {new})")),
-            (None, Some(new)) => line.push_str(&format!(" ({new})")),
-            _ => {}
-        }
-        if let Some(error) = &self.error {
-            line.push_str(&format!(": {error}"));
-        }
-        line
-    }
-}
-
-/// `s3 onboard|rotate|offboard`.
-#[derive(Debug, Clone, Serialize)]
-pub struct S3Report {
-    /// `onboard`, `rotate` or `offboard`.
-    pub command: &'static str,
-    pub service_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<String>,
-    pub dry_run: bool,
-    /// `changed`, `unchanged` or `failed`; with `--dry-run`, `would_change` or `unchanged`.
-    pub result: &'static str,
-    pub steps: Vec<Step>,
-    /// The service options (for `--merge-into`, the whole merged file).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options_file: Option<String>,
-    /// `s3 rotate`: the last four characters of the access key id before and after.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_key_id: Option<String>,
-}
-
-impl S3Report {
-    /// Settles `result` from the steps.
-    pub fn settle(&mut self, failed: bool) {
-        let changes = self.steps.iter().any(Step::changes);
-        self.result = match (failed, self.dry_run, changes) {
-            (true, _, _) => "failed",
-            (false, _, false) => "unchanged",
-            (false, true, true) => "would_change",
-            (false, false, true) => "changed",
-        };
-    }
-}
-
-/// One item of an `apply` manifest and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ItemReport {
-    /// `service_account`, `secret`, `grant`, `s3` or `prune`.
-    pub kind: &'static str,
-    /// The account, the secret's path, the grant, the service name, or the pruned resource.
-    pub name: String,
-    /// `changed`, `unchanged` or `failed`; with `--dry-run`, `would_change` or `unchanged`.
-    pub result: &'static str,
-    pub steps: Vec<Step>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl ItemReport {
-    pub fn new(kind: &'static str, name: String) -> Self {
-        Self {
-            kind,
-            name,
-            result: "unchanged",
-            steps: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// Settles `result` from the steps and the error.
-    pub fn settle(&mut self, dry_run: bool) {
-        let changes = self.steps.iter().any(Step::changes);
-        self.result = match (self.error.is_some(), dry_run, changes) {
-            (true, _, _) => "failed",
-            (false, _, false) => "unchanged",
-            (false, true, true) => "would_change",
-            (false, false, true) => "changed",
-        };
-    }
-
-    /// How many steps change (or would change) something.
-    pub fn changes(&self) -> usize {
-        self.steps
-            .iter()
-            .filter(|s| s.changes() && s.outcome != "failed")
-            .count()
-    }
-
-    /// `changed    s3 data-science-engine`, and the reason when it failed.
-    pub fn line(&self) -> String {
-        let mut line = format!(
-            "{:<16} {} {}",
-            self.result.replace('_', " "),
-            self.kind,
-            self.name
-        );
-        if let Some(error) = &self.error {
-            line.push_str(&format!(": {error}"));
-        }
-        line
-    }
-}
-
-/// `apply`.
-#[derive(Debug, Serialize)]
-pub struct ApplyReport {
-    pub manifest: String,
-    pub dry_run: bool,
-    /// `changed`, `unchanged`, `would_change` or `failed` (some items failed).
-    pub result: &'static str,
-    /// Steps that changed (or would change) something.
-    pub changes: usize,
-    pub failed: usize,
-    pub items: Vec<ItemReport>,
+    pub outcome: dcos_ops::Outcome,
 }
 
 /// `s3 options` and `hdfs options`.
@@ -444,17 +204,6 @@ pub struct OptionsReport {
     pub checks: Vec<ConfCheck>,
 }
 
-/// One Hadoop configuration file checked by `hdfs options --check`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfCheck {
-    pub file: &'static str,
-    pub url: String,
-    /// How many `<property>` entries it has.
-    pub properties: usize,
-    /// What is missing or wrong; empty when the file is fine.
-    pub missing: Vec<String>,
-}
-
 /// `demo -o json`.
 #[derive(Debug, Serialize)]
 pub struct DemoReport {
@@ -466,8 +215,130 @@ pub struct DemoReport {
     pub onboarding: S3Report,
     /// The same onboarding run again: unchanged.
     pub rerun: S3Report,
-    pub access: AccessReport,
+    pub access: dcos_ops::access::AccessReport,
     pub options: serde_json::Value,
+}
+
+/// One line for people: `created          secret team/key (sha256:...)`.
+pub fn step_line(step: &Step) -> String {
+    let what = match step.kind {
+        StepKind::Grant => format!(
+            "{} on {} to {}",
+            step.action.as_deref().unwrap_or_default(),
+            step.target,
+            step.principal.as_deref().unwrap_or_default()
+        ),
+        kind => format!("{} {}", kind.as_str(), step.target),
+    };
+    let mut line = format!("{:<16} {what}", step.outcome.as_str().replace('_', " "));
+    match (&step.previous_fingerprint, &step.fingerprint) {
+        (Some(old), Some(new)) => line.push_str(&format!(" ({old} -> {new})")),
+        (None, Some(new)) => line.push_str(&format!(" ({new})")),
+        _ => {}
+    }
+    if let Some(error) = &step.error {
+        line.push_str(&format!(": {error}"));
+    }
+    line
+}
+
+/// `changed          s3 data-science-engine`, and the reason when it failed.
+pub fn item_line(item: &ItemReport) -> String {
+    let mut line = format!(
+        "{:<16} {} {}",
+        item.result.as_str().replace('_', " "),
+        item.kind.as_str(),
+        item.name
+    );
+    if let Some(error) = &item.error {
+        line.push_str(&format!(": {error}"));
+    }
+    line
+}
+
+/// A warning in this tool's words (naming its flags where the workflow names a setting).
+pub fn warning_text(warning: &Warning) -> String {
+    match warning {
+        Warning::DocsLayout => "the top-level `s3` block is the documentation's layout; every \
+            published Data Science Engine package reads `storage.s3` and silently ignores `s3`, \
+            so the service will not use these credentials (use --layout schema)"
+            .to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Reports a workflow's warnings and progress on standard error: a progress bar on a terminal
+/// while people read the output, the items that changed or failed as they finish.
+#[derive(Debug)]
+pub struct Progress {
+    ui: Ui,
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    pub fn new(ui: Ui) -> Self {
+        Self {
+            ui,
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
+        if let Ok(bar) = self.bar.lock()
+            && let Some(bar) = bar.as_ref()
+        {
+            f(bar);
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn warn(&self, warning: &Warning) {
+        self.ui.warn(warning_text(warning));
+    }
+
+    fn planned(&self, to_change: usize, total: usize, refused: usize) {
+        let refused = match refused {
+            0 => String::new(),
+            n => format!(", {n} refused"),
+        };
+        self.ui.info(format!(
+            "plan: {to_change} of {total} items to change{refused}"
+        ));
+    }
+
+    fn begin(&self, total: usize) {
+        let ui = &self.ui;
+        if ui.json() || ui.is_quiet() || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::new(total as u64);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} items {elapsed}") {
+            bar.set_style(style);
+        }
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn item_done(&self, item: &ItemReport) {
+        let show = item.result == dcos_ops::Status::Changed && !self.ui.json();
+        let mut shown = false;
+        self.with_bar(|bar| {
+            bar.inc(1);
+            if show {
+                bar.suspend(|| self.ui.info(item_line(item)));
+                shown = true;
+            }
+        });
+        if show && !shown {
+            self.ui.info(item_line(item));
+        }
+    }
+
+    fn end(&self) {
+        self.with_bar(ProgressBar::finish_and_clear);
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,21 @@ impl<'a> AclHandle<'a> {
             .await
     }
 
+    /// Grants `action` to `principal` unless it holds it already: a 409 (an earlier grant, or
+    /// an earlier attempt of this one whose answer was lost) is [`GrantOutcome::AlreadyGranted`].
+    /// The ACL must exist.
+    pub async fn grant_if_absent(
+        &self,
+        principal: &Principal,
+        action: Action,
+    ) -> Result<GrantOutcome, Error> {
+        match self.grant(principal, action).await {
+            Ok(()) => Ok(GrantOutcome::Granted),
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(GrantOutcome::AlreadyGranted),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Revokes `action` from `principal` (204). Not granted: 400 `ERR_ACTION_NOT_YET_STORED`.
     pub async fn revoke(&self, principal: &Principal, action: Action) -> Result<(), Error> {
         self.client
@@ -155,11 +170,7 @@ impl<'a> AclHandle<'a> {
         description: &str,
     ) -> Result<GrantOutcome, Error> {
         self.create(description).await?;
-        match self.grant(principal, action).await {
-            Ok(()) => Ok(GrantOutcome::Granted),
-            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(GrantOutcome::AlreadyGranted),
-            Err(e) => Err(e),
-        }
+        self.grant_if_absent(principal, action).await
     }
 
     /// Makes sure `principal` does not hold `action` directly. Safe to repeat.

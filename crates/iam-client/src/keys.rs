@@ -36,6 +36,7 @@ impl KeySize {
 
 /// A service-account key pair: the private key as PKCS#8 PEM, the public key as
 /// SubjectPublicKeyInfo PEM (what creating the account takes).
+#[derive(Clone)]
 pub struct KeyPair {
     /// The private key, `-----BEGIN PRIVATE KEY-----`.
     pub private_key_pem: SecretString,

@@ -53,16 +53,16 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("dcos-creds/", env!("CARGO_PKG_VERSION"));
 
-/// Which server certificates the transport trusts.
-#[derive(Clone, Default)]
-enum Trust {
+/// Which server certificates a transport trusts.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Trust {
     /// The usual web roots.
     #[default]
     WebRoots,
-    /// The web roots plus the certificates of a PEM bundle.
-    Extra(Vec<reqwest::Certificate>),
-    /// Only the certificates of a PEM bundle (the cluster CA).
-    Pinned(Vec<reqwest::Certificate>),
+    /// The web roots and these certificates (DER).
+    Extra(Vec<Vec<u8>>),
+    /// Only these certificates (DER), such as the cluster CA.
+    Pinned(Vec<Vec<u8>>),
     /// Anything: no verification at all.
     Insecure,
 }
@@ -92,8 +92,11 @@ impl std::fmt::Debug for Trust {
     }
 }
 
-fn parse_pem_bundle(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
-    let certs = reqwest::Certificate::from_pem_bundle(pem)
+/// The certificates of a PEM bundle, as DER. A bundle without one is an error.
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let certs: Vec<Vec<u8>> = rustls_pemfile::certs(&mut &pem[..])
+        .map(|c| c.map(|c| c.as_ref().to_vec()))
+        .collect::<Result<_, _>>()
         .map_err(|e| Error::InvalidInput(format!("the CA bundle is not valid PEM: {e}")))?;
     if certs.is_empty() {
         return Err(Error::InvalidInput(
@@ -101,6 +104,15 @@ fn parse_pem_bundle(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
         ));
     }
     Ok(certs)
+}
+
+fn certificates(ders: &[Vec<u8>]) -> Result<Vec<reqwest::Certificate>, Error> {
+    ders.iter()
+        .map(|der| {
+            reqwest::Certificate::from_der(der)
+                .map_err(|e| Error::InvalidInput(format!("not a certificate: {e}")))
+        })
+        .collect()
 }
 
 impl TransportBuilder {
@@ -122,23 +134,28 @@ impl TransportBuilder {
         self
     }
 
+    /// Which server certificates to trust.
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = Ok(trust);
+        self
+    }
+
     /// Trusts the certificates of a PEM bundle in addition to the web roots.
     pub fn add_ca_pem(mut self, pem: &[u8]) -> Self {
-        self.trust = parse_pem_bundle(pem).map(Trust::Extra);
+        self.trust = pem_certificates(pem).map(Trust::Extra);
         self
     }
 
     /// Trusts only the certificates of a PEM bundle, such as the cluster CA from
     /// `/ca/dcos-ca.crt`.
     pub fn pin_ca_pem(mut self, pem: &[u8]) -> Self {
-        self.trust = parse_pem_bundle(pem).map(Trust::Pinned);
+        self.trust = pem_certificates(pem).map(Trust::Pinned);
         self
     }
 
     /// Accepts any server certificate. Only for clusters whose CA cannot be had otherwise.
-    pub fn danger_accept_invalid_certs(mut self) -> Self {
-        self.trust = Ok(Trust::Insecure);
-        self
+    pub fn danger_accept_invalid_certs(self) -> Self {
+        self.trust(Trust::Insecure)
     }
 
     /// How long opening a connection may take.
@@ -214,13 +231,13 @@ impl TransportBuilder {
         match self.trust? {
             Trust::WebRoots => {}
             Trust::Extra(certs) => {
-                for cert in certs {
+                for cert in certificates(&certs)? {
                     http = http.add_root_certificate(cert);
                 }
             }
             Trust::Pinned(certs) => {
                 http = http.tls_built_in_root_certs(false);
-                for cert in certs {
+                for cert in certificates(&certs)? {
                     http = http.add_root_certificate(cert);
                 }
             }

@@ -5,12 +5,12 @@ use std::path::Path;
 use crate::args::Global;
 use crate::connect::{Cluster, fingerprint, pem_certificates};
 use crate::exit::{self, Context};
-use crate::input;
 use crate::output::{CaReport, Ui};
+use dcos_ops::files;
 
 pub async fn fetch(global: &Global, ui: &Ui, out: Option<&Path>) -> exit::Result<()> {
     if let Some(out) = out {
-        input::ensure_absent(out)?;
+        files::ensure_absent(out)?;
     }
     // With --ca-fingerprint, resolving has already downloaded and checked the bundle; the
     // download below then goes through the pinned CA.
@@ -20,7 +20,7 @@ pub async fn fetch(global: &Global, ui: &Ui, out: Option<&Path>) -> exit::Result
     let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
     let fingerprints: Vec<String> = certs.iter().map(|der| fingerprint(der)).collect();
     if let Some(out) = out {
-        input::write_new(out, &bundle, false)?;
+        files::write_new(out, &bundle, false)?;
         ui.info(format!("CA bundle written to {}", out.display()));
     }
     if !verified {

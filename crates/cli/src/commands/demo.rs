@@ -5,17 +5,18 @@
 
 use dcos_emulator::{DEFAULT_PASSWORD, DEFAULT_SUPERUSER, Emulator};
 use dcos_iam_client::{Credentials, KeyPair, KeySize, Uid};
+use dcos_ops::accounts::{self, LoginSecret};
+use dcos_ops::dse::{self, Destination, OptionsLayout, ServiceName};
+use dcos_ops::s3::{self, Onboarding, Paths};
+use dcos_ops::{Failed, S3Report, aws};
 use dcos_secrets_client::SecretPath;
 use dcos_transport::Transport;
 use secrecy::SecretString;
 
-use crate::aws;
-use crate::commands::s3::{self, Onboarding, Paths};
-use crate::commands::{access, service_account};
+use crate::commands::access;
 use crate::connect::{self, Session};
-use crate::dse::{self, ServiceName};
 use crate::exit::{self, Context, Failure};
-use crate::output::{DemoReport, S3Report, Ui, write_stdout};
+use crate::output::{DemoReport, Progress, Ui, step_line, write_stdout};
 
 /// AWS's documented example key pair: well known, and it opens nothing.
 const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -43,7 +44,7 @@ impl Narrator {
         let lines: String = report
             .steps
             .iter()
-            .map(|s| format!("     {}\n", s.line()))
+            .map(|s| format!("     {}\n", step_line(s)))
             .collect();
         self.say(lines.trim_end())
     }
@@ -68,6 +69,14 @@ pub async fn run(ui: &Ui) -> exit::Result<()> {
         ui.emit(&report, String::new)?;
     }
     Ok(())
+}
+
+/// The report of a run, and its failure.
+fn split(result: dcos_ops::RunResult<S3Report>) -> (S3Report, Option<Failure>) {
+    match result {
+        Ok(report) => (report, None),
+        Err(Failed { report, error }) => (report, Some(error.into())),
+    }
 }
 
 async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<DemoReport> {
@@ -96,37 +105,43 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
     let login_secret = SecretPath::new(LOGIN_SECRET)?;
     let keys = KeyPair::generate(KeySize::Rsa2048)?;
     let description = format!("Service account {ACCOUNT}, created by dcos-creds demo");
-    let endpoint = dcos_iam_client::DEFAULT_LOGIN_ENDPOINT;
-    service_account::register(
-        &session,
+    let login = LoginSecret {
+        path: login_secret.clone(),
+        endpoint: dcos_iam_client::DEFAULT_LOGIN_ENDPOINT.to_owned(),
+    };
+    accounts::register(
+        &session.clients,
         &account,
         &description,
         &keys,
-        Some((&login_secret, endpoint)),
+        Some(&login),
     )
-    .await
-    .map_err(|(failure, _)| failure)?;
+    .await?;
     out.say(format!(
         "3. Created the service account {ACCOUNT} and its login secret {LOGIN_SECRET}\n   \
          $ dcos-creds service-account create {ACCOUNT} --private-key-out {ACCOUNT}.pem --secret {LOGIN_SECRET}"
     ))?;
 
-    let service = ServiceName::new(dse::DEFAULT_SERVICE_NAME)?;
-    let paths = Paths {
-        key_id: service.secret_path("aws_access_key_id")?,
-        secret_key: service.secret_path("aws_secret_access_key")?,
-        service,
-    };
+    let paths = Paths::of(ServiceName::new(dse::DEFAULT_SERVICE_NAME)?)?;
     let pair = aws::KeyPair::new(
         EXAMPLE_KEY_ID.to_owned(),
         EXAMPLE_SECRET_KEY.to_owned(),
         "the demo",
     )?;
-    let job = Onboarding::new(account, login_secret, paths, pair)?;
+    let reporter = Progress::new(*ui);
+    let job = Onboarding::prepare(
+        account,
+        login_secret,
+        paths,
+        &OptionsLayout::default(),
+        &Destination::Report,
+        &reporter,
+    )?
+    .with_keys(pair);
     let command = format!(
         "$ dcos-creds s3 onboard --service-account {ACCOUNT} --service-account-secret {LOGIN_SECRET} --from-env"
     );
-    let (onboarding, failure) = s3::run_onboarding(&session, ui, &job, false).await;
+    let (onboarding, failure) = split(s3::onboard(&session.clients, &job, &reporter).await);
     out.say(format!(
         "4. Onboarded AWS's documented example key pair (it opens nothing): one round of\n   \
          reads, then both secrets and read permission on their names for {ACCOUNT} in two rounds\n   \
@@ -137,10 +152,10 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
         return Err(failure);
     }
 
-    let (rerun, failure) = s3::run_onboarding(&session, ui, &job, false).await;
+    let (rerun, failure) = split(s3::onboard(&session.clients, &job, &reporter).await);
     out.say(format!(
         "5. Ran the same onboarding again: {}, everything is in place\n   {command}",
-        rerun.result
+        rerun.result.as_str()
     ))?;
     out.steps(&rerun)?;
     if let Some(failure) = failure {
@@ -148,7 +163,7 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
     }
 
     let secret_key = &job.paths.secret_key;
-    let access = access::report(&session, secret_key)
+    let access = dcos_ops::access::report(&session.clients, secret_key)
         .await
         .context(format!("who can read `{secret_key}`"))?;
     let tables: String = access::render(&access)

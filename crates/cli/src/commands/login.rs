@@ -117,10 +117,10 @@ pub async fn whoami(global: &Global, ui: &Ui) -> exit::Result<()> {
     let uid = Uid::new(&uid).context("the token's uid")?;
     // Reading one's own record needs IAM permission; one's own permissions are always
     // readable, which also proves the token is accepted.
-    let service_account = match session.iam.user(&uid).get().await {
+    let service_account = match session.clients.iam.user(&uid).get().await {
         Ok(user) => Some(user.is_service),
         Err(e) if e.is_forbidden() => {
-            session.iam.user(&uid).permissions().await?;
+            session.clients.iam.user(&uid).permissions().await?;
             None
         }
         Err(e) => return Err(e.into()),

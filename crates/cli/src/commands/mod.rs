@@ -3,6 +3,7 @@
 pub mod access;
 pub mod apply;
 pub mod ca;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod grant;
 pub mod hdfs;
@@ -41,28 +42,22 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Grant(args) => grant::grant(&session(global, &ui).await?, &ui, args).await,
         Command::Revoke(args) => grant::revoke(&session(global, &ui).await?, &ui, args).await,
         Command::Access(args) => access::run(&session(global, &ui).await?, &ui, &args.path).await,
+        // Everything local is checked before the cluster is contacted.
         Command::S3(S3Command::Onboard(args)) => {
-            // Everything local is checked before the cluster is contacted.
-            let job = s3::Onboarding::from_args(args, &ui)?;
-            s3::onboard(&session(global, &ui).await?, &ui, job, args.dry_run).await
+            let job = s3::onboarding(args, &ui)?;
+            s3::onboard(&session(global, &ui).await?, &ui, job).await
         }
         Command::S3(S3Command::Rotate(args)) => {
-            let (paths, keys) = s3::rotation_input(args, &ui)?;
-            s3::rotate(
-                &session(global, &ui).await?,
-                &ui,
-                &paths,
-                &keys,
-                args.dry_run,
-            )
-            .await
+            let rotation = s3::rotation(args, &ui)?;
+            s3::rotate(&session(global, &ui).await?, &ui, rotation).await
         }
         Command::S3(S3Command::Offboard(args)) => {
-            let input = s3::offboard_input(args)?;
-            s3::offboard(&session(global, &ui).await?, &ui, input, args).await
+            let job = s3::offboarding(args)?;
+            s3::offboard(&session(global, &ui).await?, &ui, job).await
         }
         Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
+        #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
         Command::Apply(args) => apply::run(Cluster::resolve(global, &ui).await?, &ui, args).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {

@@ -28,6 +28,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             let path = path(p)?;
             let value = value(v, &path)?;
             session
+                .clients
                 .secrets
                 .secret(&path)
                 .create(&value)
@@ -47,6 +48,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             let path = path(p)?;
             let value = value(v, &path)?;
             session
+                .clients
                 .secrets
                 .secret(&path)
                 .update(&value)
@@ -58,6 +60,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             let path = path(p)?;
             let value = value(v, &path)?;
             let outcome = session
+                .clients
                 .secrets
                 .secret(&path)
                 .put(&value, Overwrite::Allow)
@@ -73,6 +76,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
         SecretCommand::Get { path: p } => {
             let path = path(p)?;
             let value = session
+                .clients
                 .secrets
                 .secret(&path)
                 .get()
@@ -97,6 +101,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
         SecretCommand::List { path: p } => {
             let folder = p.as_deref().map(path).transpose()?;
             let secrets = session
+                .clients
                 .secrets
                 .list(folder.as_ref())
                 .await
@@ -113,6 +118,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
         SecretCommand::Delete { path: p } => {
             let path = path(p)?;
             session
+                .clients
                 .secrets
                 .secret(&path)
                 .delete()

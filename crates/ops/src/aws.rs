@@ -1,29 +1,16 @@
-//! AWS key pairs: read from the environment, a profile of the shared credentials file, the JSON
-//! of `aws iam create-access-key` on standard input, or a hidden prompt, and checked before use.
+//! AWS key pairs: from environment variables, a profile of the shared credentials file, or the
+//! JSON of `aws iam create-access-key`, checked before use.
 //!
 //! No error here quotes a key: messages name the source and the problem.
 
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use dcos_secrets_client::SecretValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::exit::{self, Failure};
-
-/// Where the key pair comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
-    Env,
-    /// A profile of the shared credentials file.
-    Profile(String),
-    /// JSON on standard input.
-    Stdin,
-    /// A hidden prompt, when standard input is a terminal.
-    Prompt,
-}
+use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::reporter::{Reporter, Warning};
 
 /// An access key id and its secret access key.
 #[derive(Debug, Clone)]
@@ -32,15 +19,10 @@ pub struct KeyPair {
     secret_access_key: SecretString,
 }
 
-/// How each source is named in messages, and the ways to supply a pair.
-const HOW: &str = "pass --from-env (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), \
-     --aws-profile NAME (the shared credentials file), or --from-stdin (the JSON of \
-     `aws iam create-access-key`); keys are never taken as arguments";
-
 impl KeyPair {
     /// Checks a pair: the id is 16 to 128 word characters (AWS's rule), the secret is printable
     /// ASCII without spaces, and the two are not swapped.
-    pub fn new(access_key_id: String, secret_access_key: String, from: &str) -> exit::Result<Self> {
+    pub fn new(access_key_id: String, secret_access_key: String, from: &str) -> Result<Self> {
         let id_ok = (16..=128).contains(&access_key_id.len())
             && access_key_id
                 .bytes()
@@ -49,12 +31,12 @@ impl KeyPair {
             && secret_access_key.len() <= 1024
             && secret_access_key.bytes().all(|b| b.is_ascii_graphic());
         if !id_ok && looks_like_key_id(&secret_access_key) {
-            return Err(Failure::usage(format!(
+            return Err(Error::invalid(format!(
                 "the access key id and secret access key from {from} look swapped"
             )));
         }
         if !id_ok {
-            return Err(Failure::usage(format!(
+            return Err(Error::invalid(format!(
                 "the access key id from {from} is not one: AWS key ids are 16 to 128 letters, \
                  digits or underscores (like AKIA followed by 16 more)"
             )));
@@ -65,7 +47,7 @@ impl KeyPair {
             } else {
                 "holds spaces, line breaks or other characters no AWS secret key has"
             };
-            return Err(Failure::usage(format!(
+            return Err(Error::invalid(format!(
                 "the secret access key from {from} {problem}"
             )));
         }
@@ -75,28 +57,11 @@ impl KeyPair {
         })
     }
 
-    /// Reads the pair from `source`.
-    pub fn read(source: &Source, warn: impl Fn(&str)) -> exit::Result<Self> {
-        let pair = match source {
-            Source::Env => from_env(&warn)?,
-            Source::Profile(name) => from_profile(name)?,
-            Source::Stdin => {
-                let mut bytes = Vec::new();
-                std::io::stdin()
-                    .lock()
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
-                from_json(&bytes)?
-            }
-            Source::Prompt => from_prompt()?,
-        };
-        if pair.key_id().starts_with("ASIA") {
-            warn(
-                "the access key id starts with ASIA: temporary credentials need a session token, \
-                 which the Data Science Engine has no option for; use a long-term key (AKIA...)",
-            );
+    /// Warns when the pair is of temporary credentials, which a service cannot keep using.
+    pub fn warn_if_temporary(&self, reporter: &dyn Reporter) {
+        if self.key_id().starts_with("ASIA") {
+            reporter.warn(&Warning::TemporaryKey);
         }
-        Ok(pair)
     }
 
     fn key_id(&self) -> &str {
@@ -127,72 +92,61 @@ fn looks_like_key_id(text: &str) -> bool {
     text.len() == 20 && (text.starts_with("AKIA") || text.starts_with("ASIA"))
 }
 
-/// Whether a source was chosen; otherwise a prompt on a terminal, or an error saying how.
-pub fn source(from_env: bool, profile: Option<&str>, from_stdin: bool) -> exit::Result<Source> {
-    Ok(match (from_env, profile, from_stdin) {
-        (true, _, _) => Source::Env,
-        (_, Some(name), _) => Source::Profile(name.to_owned()),
-        (_, _, true) => Source::Stdin,
-        _ if std::io::stdin().is_terminal() => Source::Prompt,
-        _ => {
-            return Err(Failure::usage(
-                "no AWS credentials given, and there is no terminal to ask",
-            )
-            .hint(HOW));
-        }
-    })
-}
-
-fn from_env(warn: &impl Fn(&str)) -> exit::Result<KeyPair> {
-    let pair = from_env_vars("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "--from-env")?;
+/// The pair of `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; `what` names the source in
+/// messages. A session token is not stored, and says so.
+pub fn from_env(what: &str, reporter: &dyn Reporter) -> Result<KeyPair> {
+    let pair = from_env_vars("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", what)?;
     if std::env::var_os("AWS_SESSION_TOKEN").is_some() {
-        warn(
-            "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes no session token",
-        );
+        reporter.warn(&Warning::SessionTokenIgnored);
     }
     Ok(pair)
 }
 
 /// The pair from two environment variables; `what` names the source in messages.
-pub fn from_env_vars(id_var: &str, secret_var: &str, what: &str) -> exit::Result<KeyPair> {
+pub fn from_env_vars(id_var: &str, secret_var: &str, what: &str) -> Result<KeyPair> {
     let var = |name: &str| {
         std::env::var(name).map_err(|e| {
             let problem = match e {
                 std::env::VarError::NotPresent => "is not set",
                 std::env::VarError::NotUnicode(_) => "is not valid UTF-8",
             };
-            Failure::usage(format!("{what}: {name} {problem}"))
+            Error::invalid(format!("{what}: {name} {problem}"))
         })
     };
     KeyPair::new(var(id_var)?, var(secret_var)?, "the environment")
 }
 
 /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-fn credentials_file() -> exit::Result<PathBuf> {
+fn credentials_file() -> Result<PathBuf> {
     if let Some(file) = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
         return Ok(PathBuf::from(file));
     }
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .ok_or_else(|| {
-            Failure::usage("cannot find the AWS credentials file: HOME is not set")
-                .hint("set AWS_SHARED_CREDENTIALS_FILE")
+            Error::invalid("cannot find the AWS credentials file: HOME is not set")
+                .with_remedy(Remedy::Advice("set AWS_SHARED_CREDENTIALS_FILE".into()))
         })?;
     Ok(PathBuf::from(home).join(".aws").join("credentials"))
 }
 
 /// The pair of profile `name` in the shared credentials file.
-pub fn from_profile(name: &str) -> exit::Result<KeyPair> {
+pub fn from_profile(name: &str) -> Result<KeyPair> {
     let file = credentials_file()?;
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::io(
+            ErrorKind::Invalid,
+            format!("cannot read {}", file.display()),
+            e,
+        )
+    })?;
     parse_profile(&text, name, &file.display().to_string())
 }
 
 /// Finds `[name]` in the text of a credentials file. Parse errors give the line, never its text.
-fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
+fn parse_profile(text: &str, name: &str, file: &str) -> Result<KeyPair> {
     let ini = ini::Ini::load_from_str_noescape(text).map_err(|e| {
-        Failure::usage(format!(
+        Error::invalid(format!(
             "{file} is not a valid credentials file (line {})",
             e.line
         ))
@@ -204,7 +158,7 @@ fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
         } else {
             format!("it has: {}", known.join(", "))
         };
-        return Err(Failure::usage(format!(
+        return Err(Error::invalid(format!(
             "profile `{name}` is not in {file}; {known}"
         )));
     };
@@ -212,7 +166,7 @@ fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
         section
             .get(key)
             .map(str::to_owned)
-            .ok_or_else(|| Failure::usage(format!("profile `{name}` in {file} has no {key}")))
+            .ok_or_else(|| Error::invalid(format!("profile `{name}` in {file} has no {key}")))
     };
     KeyPair::new(
         key("aws_access_key_id")?,
@@ -222,15 +176,17 @@ fn parse_profile(text: &str, name: &str, file: &str) -> exit::Result<KeyPair> {
 }
 
 /// The JSON of `aws iam create-access-key` (`{"AccessKey":{"AccessKeyId","SecretAccessKey"}}`)
-/// or `{"aws_access_key_id","aws_secret_access_key"}`.
-pub fn from_json(bytes: &[u8]) -> exit::Result<KeyPair> {
+/// or `{"aws_access_key_id","aws_secret_access_key"}`, read from `what`.
+pub fn from_json(bytes: &[u8], what: &str) -> Result<KeyPair> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Failure::usage(format!(
-            "standard input is not JSON (line {}, column {})",
+        Error::invalid(format!(
+            "{what} is not JSON (line {}, column {})",
             e.line(),
             e.column()
         ))
-        .hint("pipe the output of `aws iam create-access-key`, or {\"aws_access_key_id\": ..., \"aws_secret_access_key\": ...}")
+        .with_remedy(Remedy::Advice(
+            "give the output of `aws iam create-access-key`, or {\"aws_access_key_id\": ..., \"aws_secret_access_key\": ...}".into(),
+        ))
     })?;
     let pair = |id: &str, secret: &str| {
         let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
@@ -239,23 +195,13 @@ pub fn from_json(bytes: &[u8]) -> exit::Result<KeyPair> {
     let found = pair("/AccessKey/AccessKeyId", "/AccessKey/SecretAccessKey")
         .or_else(|| pair("/aws_access_key_id", "/aws_secret_access_key"));
     let Some((id, secret)) = found else {
-        return Err(Failure::usage(
-            "standard input holds neither {\"AccessKey\": {\"AccessKeyId\", \"SecretAccessKey\"}} \
-             (from `aws iam create-access-key`) nor {\"aws_access_key_id\", \"aws_secret_access_key\"} \
-             as strings",
-        ));
+        return Err(Error::invalid(format!(
+            "{what} holds neither {{\"AccessKey\": {{\"AccessKeyId\", \"SecretAccessKey\"}}}} \
+             (from `aws iam create-access-key`) nor {{\"aws_access_key_id\", \"aws_secret_access_key\"}} \
+             as strings"
+        )));
     };
-    KeyPair::new(id, secret, "standard input")
-}
-
-fn from_prompt() -> exit::Result<KeyPair> {
-    let ask = |what: &str| {
-        rpassword::prompt_password(format!("{what} (hidden): "))
-            .map_err(|e| Failure::usage(format!("cannot read the {what} from the terminal: {e}")))
-    };
-    let id = ask("AWS access key id")?;
-    let secret = ask("AWS secret access key")?;
-    KeyPair::new(id, secret, "the terminal")
+    KeyPair::new(id, secret, what)
 }
 
 #[cfg(test)]
@@ -279,25 +225,33 @@ mod tests {
             r#"{{"AccessKey": {{"UserName": "dse", "AccessKeyId": "{ID}", "Status": "Active",
                 "SecretAccessKey": "{SECRET}", "CreateDate": "2026-11-24T10:00:00Z"}}}}"#
         );
-        check(from_json(cli.as_bytes()).unwrap());
+        check(from_json(cli.as_bytes(), "standard input").unwrap());
         let plain =
             format!(r#"{{"aws_access_key_id": "{ID}", "aws_secret_access_key": "{SECRET}"}}"#);
-        check(from_json(plain.as_bytes()).unwrap());
+        check(from_json(plain.as_bytes(), "standard input").unwrap());
     }
 
     #[test]
     fn bad_json_never_echoes_its_input() {
-        let e = from_json(format!("{{\"aws_access_key_id\": \"{SECRET}").as_bytes()).unwrap_err();
-        assert!(!e.message.contains(SECRET), "{}", e.message);
-        let e = from_json(format!(r#"{{"aws_secret_access_key": "{SECRET}"}}"#).as_bytes())
-            .unwrap_err();
-        assert!(!e.message.contains(SECRET), "{}", e.message);
+        let e = from_json(
+            format!("{{\"aws_access_key_id\": \"{SECRET}").as_bytes(),
+            "x",
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains(SECRET), "{e}");
+        let e = from_json(
+            format!(r#"{{"aws_secret_access_key": "{SECRET}"}}"#).as_bytes(),
+            "x",
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains(SECRET), "{e}");
         let e = from_json(
             format!(r#"{{"aws_access_key_id": 5, "aws_secret_access_key": "{SECRET}"}}"#)
                 .as_bytes(),
+            "x",
         )
         .unwrap_err();
-        assert!(e.message.contains("as strings"), "{}", e.message);
+        assert!(e.to_string().contains("as strings"), "{e}");
     }
 
     #[test]
@@ -308,7 +262,7 @@ mod tests {
         );
         check(parse_profile(&text, "dse", "creds").unwrap());
         let e = parse_profile(&text, "prod", "creds").unwrap_err();
-        assert!(e.message.contains("it has: default, dse"), "{}", e.message);
+        assert!(e.to_string().contains("it has: default, dse"), "{e}");
         let e = parse_profile(
             "[dse]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
             "dse",
@@ -316,21 +270,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.contains("has no aws_secret_access_key"),
+            e.to_string().contains("has no aws_secret_access_key"),
             "{}",
-            e.message
+            e.to_string()
         );
     }
 
     #[test]
     fn pairs_are_checked_without_quoting_them() {
         let e = KeyPair::new(SECRET.into(), ID.into(), "x").unwrap_err();
-        assert!(e.message.contains("swapped"), "{}", e.message);
+        assert!(e.to_string().contains("swapped"), "{e}");
         let e = KeyPair::new("AKIA-short".into(), SECRET.into(), "x").unwrap_err();
-        assert!(!e.message.contains("AKIA-short"));
+        assert!(!e.to_string().contains("AKIA-short"));
         let e = KeyPair::new(ID.into(), format!("{SECRET}\n"), "x").unwrap_err();
-        assert!(e.message.contains("line breaks"), "{}", e.message);
-        assert!(!e.message.contains(SECRET));
+        assert!(e.to_string().contains("line breaks"), "{e}");
+        assert!(!e.to_string().contains(SECRET));
         assert!(KeyPair::new(ID.into(), String::new(), "x").is_err());
         assert_eq!(tail("AB"), "...AB");
     }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use dcos_secrets_client::SecretPath;
 use serde_json::{Map, Value, json};
 
-use crate::exit::{self, Failure};
-use crate::input::{self, folder};
+use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::files::{folder, shareable};
+use crate::reporter::{Reporter, Warning};
 
 /// The package's default service name, and so its default app id `/data-science-engine`.
 pub const DEFAULT_SERVICE_NAME: &str = "data-science-engine";
@@ -24,10 +25,16 @@ pub const ENV_PROVIDER: &str = "com.amazonaws.auth.EnvironmentVariableCredential
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceName(String);
 
+impl std::fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl ServiceName {
     /// Checks the package's rule: words separated by `/`, each of dot-separated labels of
     /// lower-case letters, digits and inner dashes. A leading `/` is dropped.
-    pub fn new(text: &str) -> exit::Result<Self> {
+    pub fn new(text: &str) -> Result<Self> {
         let name = text.strip_prefix('/').unwrap_or(text);
         let label_ok = |label: &str| {
             !label.is_empty()
@@ -42,7 +49,7 @@ impl ServiceName {
                 .split('/')
                 .all(|word| word.split('.').all(label_ok) && word != "..");
         if !valid {
-            return Err(Failure::usage(format!(
+            return Err(Error::invalid(format!(
                 "`{text}` is not a valid service name: use words of lower-case letters, digits \
                  and dashes (not at either end), separated by `/`"
             )));
@@ -66,7 +73,7 @@ impl ServiceName {
     }
 
     /// A secret path below the service's own folder, such as `data-science-engine/<name>`.
-    pub fn secret_path(&self, name: &str) -> exit::Result<SecretPath> {
+    pub fn secret_path(&self, name: &str) -> Result<SecretPath> {
         Ok(SecretPath::new(&format!("{}/{name}", self.0))?)
     }
 }
@@ -83,13 +90,14 @@ pub fn in_space(secret: &SecretPath, service: &ServiceName) -> bool {
     folder.split('/').all(|segment| app.next() == Some(segment))
 }
 
-/// Refuses secrets that the app could not mount, unless the caller allowed it.
+/// Refuses secrets that the app could not mount, unless the caller allowed it; then it is a
+/// warning.
 pub fn check_spaces(
     secrets: &[&SecretPath],
     service: &ServiceName,
     allow_outside: bool,
-    warn: impl Fn(String),
-) -> exit::Result<()> {
+    reporter: &dyn Reporter,
+) -> Result<()> {
     let outside: Vec<String> = secrets
         .iter()
         .filter(|s| !in_space(s, service))
@@ -98,7 +106,7 @@ pub fn check_spaces(
     if outside.is_empty() {
         return Ok(());
     }
-    let message = format!(
+    let reason = format!(
         "app `{}` cannot use {}: a service may only mount secrets in its own folder (`{}/...`) \
          or an ancestor of it, and Marathon refuses the deploy otherwise",
         service.app_id(),
@@ -106,24 +114,101 @@ pub fn check_spaces(
         service.as_str(),
     );
     if allow_outside {
-        warn(message);
+        reporter.warn(&Warning::OutsideSpace { reason });
         return Ok(());
     }
-    Err(Failure::usage(message).hint(format!(
-        "keep the defaults (`{}/aws_access_key_id` ...), pick paths under `{}/`, or pass \
-         --allow-outside-space if another mechanism gives the service the secrets",
-        service.as_str(),
-        service.as_str()
-    )))
+    Err(Error::invalid(reason).with_remedy(Remedy::StayInSpace {
+        service: service.clone(),
+    }))
 }
 
 /// Where the options put the S3 settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// `storage.s3`, which the package reads
+    /// `storage.s3`, which the package reads.
+    #[default]
     Schema,
-    /// The documentation's top-level `s3` block, which the package ignores
+    /// The documentation's top-level `s3` block, which the package ignores.
     Docs,
+}
+
+/// An AWS region name, like `eu-west-1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsRegion(String);
+
+impl AwsRegion {
+    /// Checks the form: lower-case letters, digits and dashes.
+    pub fn new(text: &str) -> Result<Self> {
+        let valid = !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(Error::invalid(format!(
+                "`{text}` is not a region name like eu-west-1"
+            )));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An S3 endpoint: a host name without a scheme (the package's `storage.s3.use_https` decides
+/// the scheme).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Endpoint(String);
+
+impl S3Endpoint {
+    /// Checks the form: no scheme, no spaces.
+    pub fn new(text: &str) -> Result<Self> {
+        if text.is_empty() || text.contains("://") || text.contains(char::is_whitespace) {
+            return Err(Error::invalid(format!(
+                "`{text}` should be a host name, like s3.eu-west-1.amazonaws.com"
+            ))
+            .with_remedy(Remedy::Advice(
+                "without a scheme: the package's storage.s3.use_https decides it".into(),
+            )));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The host name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How the S3 options look, as asked for: checked by [`OptionsLayout::check`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionsLayout {
+    pub layout: Layout,
+    /// `storage.s3.aws_region`.
+    pub aws_region: Option<AwsRegion>,
+    /// `storage.s3.endpoint`.
+    pub s3_endpoint: Option<S3Endpoint>,
+    /// Accept secret paths the service cannot mount (with a warning).
+    pub allow_outside_space: bool,
+}
+
+impl OptionsLayout {
+    /// Checks that the layout has a place for the region and the endpoint, and warns about the
+    /// documentation's layout.
+    pub fn check(&self, reporter: &dyn Reporter) -> Result<()> {
+        if self.layout == Layout::Docs {
+            if self.aws_region.is_some() || self.s3_endpoint.is_some() {
+                return Err(Error::invalid(
+                    "a region and an endpoint have no place in the documentation's layout",
+                )
+                .with_remedy(Remedy::UseSchemaLayout));
+            }
+            reporter.warn(&Warning::DocsLayout);
+        }
+        Ok(())
+    }
 }
 
 /// Everything the S3 options say.
@@ -164,11 +249,6 @@ pub fn s3_options(settings: &S3Settings<'_>, layout: Layout) -> Value {
     }
 }
 
-/// What the package does with the documentation's layout, for a warning.
-pub const DOCS_LAYOUT_WARNING: &str = "the top-level `s3` block is the documentation's layout; \
-     every published Data Science Engine package reads `storage.s3` and silently ignores `s3`, \
-     so the service will not use these credentials (use --layout schema)";
-
 /// Merges `overlay` into `base`: objects key by key, recursively; anything else is replaced.
 pub fn merge(base: &mut Value, overlay: &Value) {
     match (base, overlay) {
@@ -193,41 +273,36 @@ pub fn render(options: &Value) -> String {
     text
 }
 
-/// Where the options go: standard output, a new file, or merged into an existing options file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the options go: nowhere (the caller has them in the report), a new file, or merged
+/// into an existing options file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Destination {
-    /// Standard output.
-    Stdout,
-    /// `--out FILE`: a file of its own.
+    /// No file: the options are only returned.
+    #[default]
+    Report,
+    /// A file of its own: created, left alone when it holds exactly these options, never
+    /// replaced when it holds others.
     Out(PathBuf),
-    /// `--merge-into FILE`: an existing options file, every other key kept.
+    /// An existing options file, every other key kept.
     MergeInto(PathBuf),
 }
 
 impl Destination {
-    /// From `--out` and `--merge-into` (clap lets only one through).
-    pub fn new(out: Option<&Path>, merge_into: Option<&Path>) -> Self {
-        match (out, merge_into) {
-            (Some(path), _) => Self::Out(path.to_owned()),
-            (None, Some(path)) => Self::MergeInto(path.to_owned()),
-            (None, None) => Self::Stdout,
-        }
-    }
-
-    /// The existing options of `--merge-into`, read and checked before anything else is done.
-    pub fn existing(&self) -> exit::Result<Option<Value>> {
+    /// The existing options of a merge, read and checked before anything else is done.
+    pub fn existing(&self) -> Result<Option<Value>> {
         let Self::MergeInto(path) = self else {
             return Ok(None);
         };
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read the options file {}: {e}",
-                path.display()
-            ))
-            .hint("--merge-into updates an existing file; use --out to write a new one")
+            Error::io(
+                ErrorKind::Invalid,
+                format!("cannot read the options file {}", path.display()),
+                e,
+            )
+            .with_remedy(Remedy::OptionsFileMissing)
         })?;
         let value: Value = serde_json::from_str(&text).map_err(|e| {
-            Failure::usage(format!(
+            Error::invalid(format!(
                 "{} is not valid JSON (line {}, column {})",
                 path.display(),
                 e.line(),
@@ -235,7 +310,7 @@ impl Destination {
             ))
         })?;
         if !value.is_object() {
-            return Err(Failure::usage(format!(
+            return Err(Error::invalid(format!(
                 "{} does not hold a JSON object of service options",
                 path.display()
             )));
@@ -244,32 +319,30 @@ impl Destination {
     }
 
     /// Settles what writing `options` will do, checking everything that can fail before the
-    /// cluster is touched: the file is readable, its folder writable, and `--out` would not
-    /// replace a different file. For `--merge-into`, `options` is the merged whole.
-    pub fn prepare(&self, options: Value) -> exit::Result<PreparedOptions> {
+    /// cluster is touched: the file is readable, its folder writable, and an `Out` file would
+    /// not replace a different one. For a merge, `options` is the merged whole.
+    pub fn prepare(&self, options: Value) -> Result<PreparedOptions> {
         let change = match self {
-            Self::Stdout => FileChange::None,
+            Self::Report => FileChange::None,
             Self::Out(path) => match std::fs::read(path) {
                 Ok(bytes) if bytes == render(&options).as_bytes() => FileChange::Unchanged,
                 Ok(_) => {
-                    return Err(Failure::new(
-                        exit::CONFLICT,
-                        format!(
-                            "{} exists with other content; refusing to replace it",
-                            path.display()
-                        ),
-                    )
-                    .hint("use --merge-into to update an options file, or remove it first"));
+                    return Err(Error::conflict(format!(
+                        "{} exists with other content; refusing to replace it",
+                        path.display()
+                    ))
+                    .with_remedy(Remedy::OptionsFileDiffers));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     check_writable(path)?;
                     FileChange::Write
                 }
                 Err(e) => {
-                    return Err(Failure::usage(format!(
-                        "cannot read {}: {e}",
-                        path.display()
-                    )));
+                    return Err(Error::io(
+                        ErrorKind::Invalid,
+                        format!("cannot read {}", path.display()),
+                        e,
+                    ));
                 }
             },
             Self::MergeInto(path) => {
@@ -293,7 +366,7 @@ impl Destination {
 /// What writing the options file will do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileChange {
-    /// Nothing: the options go to standard output.
+    /// Nothing: there is no file.
     None,
     /// The file already holds exactly these options.
     Unchanged,
@@ -314,7 +387,7 @@ impl PreparedOptions {
     /// The file, when the options go to one.
     pub fn file(&self) -> Option<&Path> {
         match &self.destination {
-            Destination::Stdout => None,
+            Destination::Report => None,
             Destination::Out(path) | Destination::MergeInto(path) => Some(path),
         }
     }
@@ -322,14 +395,15 @@ impl PreparedOptions {
     /// Writes the file when it changes: a temporary file in the same folder, flushed, then
     /// renamed over the old one, so a reader sees the old file or the new one, never a mix. A
     /// replaced file keeps its permissions.
-    pub fn commit(&self) -> exit::Result<()> {
+    pub fn commit(&self) -> Result<()> {
         let (FileChange::Write, Some(path)) = (self.change, self.file()) else {
             return Ok(());
         };
-        let failed = |e: std::io::Error| {
-            Failure::new(
-                exit::FAILURE,
-                format!("cannot write {}: {e}", path.display()),
+        let failed = |e| {
+            Error::io(
+                ErrorKind::Failed,
+                format!("cannot write {}", path.display()),
+                e,
             )
         };
         let mut file = tempfile::NamedTempFile::new_in(folder(path)).map_err(failed)?;
@@ -339,7 +413,7 @@ impl PreparedOptions {
         match std::fs::metadata(path) {
             Ok(meta) => file.as_file().set_permissions(meta.permissions()),
             // A new options file names secrets but holds none.
-            Err(_) => input::shareable(file.as_file()),
+            Err(_) => shareable(file.as_file()),
         }
         .map_err(failed)?;
         file.persist(path).map_err(|e| failed(e.error))?;
@@ -348,17 +422,18 @@ impl PreparedOptions {
 }
 
 /// Fails unless a file can be created beside `path`, the way [`PreparedOptions::commit`] will.
-fn check_writable(path: &Path) -> exit::Result<()> {
+fn check_writable(path: &Path) -> Result<()> {
     if path.is_dir() {
-        return Err(Failure::usage(format!("{} is a folder", path.display())));
+        return Err(Error::invalid(format!("{} is a folder", path.display())));
     }
     tempfile::NamedTempFile::new_in(folder(path))
         .map(drop)
         .map_err(|e| {
-            Failure::usage(format!(
-                "cannot write an options file in {}: {e}",
-                folder(path).display()
-            ))
+            Error::io(
+                ErrorKind::Invalid,
+                format!("cannot write an options file in {}", folder(path).display()),
+                e,
+            )
         })
 }
 
@@ -384,6 +459,17 @@ pub fn hdfs_options(conf_url: &str, existing: Option<&Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reporter::Silent;
+
+    /// Keeps the warnings it gets.
+    #[derive(Default)]
+    struct Collect(std::sync::Mutex<Vec<Warning>>);
+
+    impl Reporter for Collect {
+        fn warn(&self, warning: &Warning) {
+            self.0.lock().unwrap().push(warning.clone());
+        }
+    }
 
     fn path(s: &str) -> SecretPath {
         SecretPath::new(s).unwrap()
@@ -420,12 +506,16 @@ mod tests {
     fn outside_the_space_is_refused_or_warned() {
         let dse = ServiceName::new(DEFAULT_SERVICE_NAME).unwrap();
         let other = path("other/key");
-        let e = check_spaces(&[&other], &dse, false, |_| panic!("no warning")).unwrap_err();
-        assert_eq!(e.code, exit::USAGE);
-        assert!(e.message.contains("`other/key`"), "{}", e.message);
-        let warned = std::cell::Cell::new(false);
-        check_spaces(&[&other], &dse, true, |_| warned.set(true)).unwrap();
-        assert!(warned.get());
+        let e = check_spaces(&[&other], &dse, false, &Silent).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid);
+        assert!(e.full_message().contains("`other/key`"), "{e}");
+        assert!(matches!(e.remedy(), Some(Remedy::StayInSpace { .. })));
+        let warnings = Collect::default();
+        check_spaces(&[&other], &dse, true, &warnings).unwrap();
+        assert!(matches!(
+            warnings.0.lock().unwrap()[..],
+            [Warning::OutsideSpace { .. }]
+        ));
     }
 
     fn settings<'a>(
@@ -498,7 +588,7 @@ mod tests {
             FileChange::Unchanged
         );
         let other = out.prepare(json!({})).unwrap_err();
-        assert_eq!(other.code, exit::CONFLICT);
+        assert_eq!(other.kind(), ErrorKind::Conflict);
 
         std::fs::write(&file, "{\"service\": {\"cpus\": 1}, \"x\": true}").unwrap();
         let into = Destination::MergeInto(file.clone());
@@ -516,9 +606,9 @@ mod tests {
 
         std::fs::write(&file, "{not json").unwrap();
         let e = into.existing().unwrap_err();
-        assert!(e.message.contains("not valid JSON"), "{}", e.message);
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
         let missing = Destination::MergeInto(dir.path().join("none.json"));
-        assert_eq!(missing.existing().unwrap_err().code, exit::USAGE);
+        assert_eq!(missing.existing().unwrap_err().kind(), ErrorKind::Invalid);
     }
 
     #[test]

@@ -8,23 +8,25 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use dcos_iam_client::{Action, DEFAULT_LOGIN_ENDPOINT, Gid, KeyPair, Principal, Rid, Uid};
+use dcos_iam_client::{Action, DEFAULT_LOGIN_ENDPOINT, KeyPair, Principal, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::args::{AccountArgs, DestinationArgs, LayoutArgs, S3Paths};
 use crate::aws;
-use crate::commands::s3::{Onboarding, Paths};
-use crate::dse::{DEFAULT_SERVICE_NAME, Layout};
-use crate::exit::{self, Context, Failure};
-use crate::input;
-use crate::output::Ui;
+use crate::dse::{
+    AwsRegion, DEFAULT_SERVICE_NAME, Destination, Layout, OptionsLayout, S3Endpoint, ServiceName,
+};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result};
+use crate::files;
+use crate::grants;
+use crate::reporter::Reporter;
+use crate::s3::{Onboarding, Paths};
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Manifest {
+struct ManifestFile {
     #[serde(default)]
     service_account: Vec<AccountDecl>,
     #[serde(default)]
@@ -184,14 +186,47 @@ pub struct GrantItem {
 
 /// The manifest, checked, with every value read.
 #[derive(Debug)]
-pub struct Desired {
+pub struct Manifest {
+    /// Where it was read from, for reports.
+    pub source: String,
     pub accounts: Vec<AccountItem>,
     pub secrets: Vec<SecretItem>,
     pub grants: Vec<GrantItem>,
     pub onboardings: Vec<Onboarding>,
 }
 
-impl Desired {
+impl Manifest {
+    /// Every resource id the manifest grants on, each once.
+    pub fn declared_rids(&self) -> Vec<Rid> {
+        let mut seen = HashSet::new();
+        let from_jobs = self
+            .onboardings
+            .iter()
+            .flat_map(|j| j.rids().unwrap_or_default());
+        self.grants
+            .iter()
+            .map(|g| g.rid.clone())
+            .chain(from_jobs)
+            .filter(|rid| seen.insert(rid.as_str().to_owned()))
+            .collect()
+    }
+
+    /// The grants the manifest declares, as (resource id, principal, action).
+    pub fn declared_grants(&self) -> HashSet<(String, Principal, Action)> {
+        let mut declared: HashSet<(String, Principal, Action)> = self
+            .grants
+            .iter()
+            .map(|g| (g.rid.as_str().to_owned(), g.principal.clone(), g.action))
+            .collect();
+        for job in &self.onboardings {
+            let principal = Principal::User(job.account.clone());
+            for rid in job.rids().unwrap_or_default() {
+                declared.insert((rid.as_str().to_owned(), principal.clone(), Action::Read));
+            }
+        }
+        declared
+    }
+
     /// Every secret path the manifest writes.
     pub fn secret_paths(&self) -> Vec<&SecretPath> {
         let mut paths: Vec<&SecretPath> = self.secrets.iter().map(|s| &s.path).collect();
@@ -208,23 +243,30 @@ impl Desired {
 }
 
 /// Reads the manifest at `file` and everything it names.
-pub fn load(file: &Path, ui: &Ui) -> exit::Result<Desired> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Failure::usage(format!("cannot read the manifest {}: {e}", file.display())))?;
+pub fn load(file: &Path, reporter: &dyn Reporter) -> Result<Manifest> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Error::io(
+            ErrorKind::Invalid,
+            format!("cannot read the manifest {}", file.display()),
+            e,
+        )
+    })?;
     let manifest = parse(&text, file)?;
     let base = file.parent().unwrap_or(Path::new("")).to_owned();
-    resolve(manifest, &base, ui)
+    let mut manifest = resolve(manifest, &base, reporter)?;
+    manifest.source = file.display().to_string();
+    Ok(manifest)
 }
 
 /// TOML, or JSON for a `.json` file. Errors give the line, never the text there.
-fn parse(text: &str, file: &Path) -> exit::Result<Manifest> {
+fn parse(text: &str, file: &Path) -> Result<ManifestFile> {
     let json = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let name = file.display();
     if json {
         return serde_json::from_str(text).map_err(|e| {
-            Failure::usage(format!(
+            Error::invalid(format!(
                 "the manifest {name} is not valid (line {}, column {}): {}",
                 e.line(),
                 e.column(),
@@ -237,7 +279,7 @@ fn parse(text: &str, file: &Path) -> exit::Result<Manifest> {
             .span()
             .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-        Failure::usage(format!(
+        Error::invalid(format!(
             "the manifest {name} is not valid{at}: {}",
             e.message()
         ))
@@ -262,8 +304,9 @@ fn relative(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-fn resolve(manifest: Manifest, base: &Path, ui: &Ui) -> exit::Result<Desired> {
-    let mut desired = Desired {
+fn resolve(manifest: ManifestFile, base: &Path, reporter: &dyn Reporter) -> Result<Manifest> {
+    let mut desired = Manifest {
+        source: String::new(),
         accounts: Vec::new(),
         secrets: Vec::new(),
         grants: Vec::new(),
@@ -287,7 +330,7 @@ fn resolve(manifest: Manifest, base: &Path, ui: &Ui) -> exit::Result<Desired> {
     for (i, decl) in manifest.s3.into_iter().enumerate() {
         let name = decl.service_name.as_deref().unwrap_or(DEFAULT_SERVICE_NAME);
         let at = item("s3", i, name);
-        let job = onboarding(decl, base, &mut profiles, ui).context(&at)?;
+        let job = onboarding(decl, base, &mut profiles, reporter).context(&at)?;
         desired.onboardings.push(job);
     }
     check_unique(&desired)?;
@@ -295,10 +338,11 @@ fn resolve(manifest: Manifest, base: &Path, ui: &Ui) -> exit::Result<Desired> {
 }
 
 /// Each account, secret, grant and options file is declared once.
-fn check_unique(desired: &Desired) -> exit::Result<()> {
+fn check_unique(desired: &Manifest) -> Result<()> {
     let twice = |what: &str, name: &dyn std::fmt::Display| {
-        Failure::usage(format!("the manifest declares {what} `{name}` twice"))
-            .hint("declare each account, secret, grant and options file once")
+        Error::invalid(format!("the manifest declares {what} `{name}` twice")).with_remedy(
+            Remedy::Advice("declare each account, secret, grant and options file once".into()),
+        )
     };
     let mut uids = HashSet::new();
     for a in &desired.accounts {
@@ -332,19 +376,20 @@ fn check_unique(desired: &Desired) -> exit::Result<()> {
     Ok(())
 }
 
-fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
+fn account(decl: AccountDecl, base: &Path) -> Result<AccountItem> {
     let uid = Uid::new(&decl.uid).context("uid")?;
     let key = match (decl.public_key_file, decl.private_key_out) {
         (Some(file), None) => {
             let file = relative(base, &file);
             let pem = std::fs::read_to_string(&file).map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read public_key_file {}: {e}",
-                    file.display()
-                ))
+                Error::io(
+                    ErrorKind::Invalid,
+                    format!("cannot read public_key_file {}", file.display()),
+                    e,
+                )
             })?;
             if !pem.contains("-----BEGIN PUBLIC KEY-----") {
-                return Err(Failure::usage(format!(
+                return Err(Error::invalid(format!(
                     "public_key_file {} is not a PEM public key (BEGIN PUBLIC KEY)",
                     file.display()
                 )));
@@ -354,7 +399,7 @@ fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
         (None, Some(file)) => {
             let file = relative(base, &file);
             if file.exists() {
-                let pem = input::private_key(&file)?;
+                let pem = files::read_private_key(&file)?;
                 AccountKey::Pair(
                     KeyPair::from_private_pem(&pem)
                         .context(format!("private_key_out {}", file.display()))?,
@@ -364,7 +409,7 @@ fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
             }
         }
         _ => {
-            return Err(Failure::usage(
+            return Err(Error::invalid(
                 "give exactly one of public_key_file and private_key_out",
             ));
         }
@@ -372,7 +417,7 @@ fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
     let login = match decl.login_secret {
         None => None,
         Some(_) if matches!(key, AccountKey::Public(_)) => {
-            return Err(Failure::usage(
+            return Err(Error::invalid(
                 "login_secret needs private_key_out: the login secret holds the private key",
             ));
         }
@@ -382,7 +427,7 @@ fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
                 .login_endpoint
                 .unwrap_or_else(|| DEFAULT_LOGIN_ENDPOINT.to_owned());
             url::Url::parse(&endpoint).map_err(|e| {
-                Failure::usage(format!("login_endpoint `{endpoint}` is not a URL: {e}"))
+                Error::invalid(format!("login_endpoint `{endpoint}` is not a URL: {e}"))
             })?;
             Some((path, endpoint))
         }
@@ -400,7 +445,7 @@ fn account(decl: AccountDecl, base: &Path) -> exit::Result<AccountItem> {
 struct Profiles(HashMap<String, aws::KeyPair>);
 
 impl Profiles {
-    fn get(&mut self, name: &str) -> exit::Result<aws::KeyPair> {
+    fn get(&mut self, name: &str) -> Result<aws::KeyPair> {
         if let Some(pair) = self.0.get(name) {
             return Ok(pair.clone());
         }
@@ -410,26 +455,34 @@ impl Profiles {
     }
 }
 
-fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Result<SecretItem> {
+fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> Result<SecretItem> {
     let path = SecretPath::new(&decl.path).context("path")?;
     if decl.value.is_some() {
-        return Err(Failure::usage(
-            "a literal value is not allowed in a manifest",
-        )
-        .hint("name a file (from_file), an environment variable (from_env) or an AWS profile (aws_profile with aws_key)"));
+        return Err(
+            Error::invalid("a literal value is not allowed in a manifest")
+                .with_remedy(Remedy::Advice(
+                "name a file (from_file), an environment variable (from_env) or an AWS profile \
+                 (aws_profile with aws_key)"
+                    .into(),
+            )),
+        );
     }
     let value = match (decl.from_file, decl.from_env, decl.aws_profile) {
         (Some(file), None, None) => {
             let file = relative(base, &file);
             let bytes = std::fs::read(&file).map_err(|e| {
-                Failure::usage(format!("cannot read from_file {}: {e}", file.display()))
+                Error::io(
+                    ErrorKind::Invalid,
+                    format!("cannot read from_file {}", file.display()),
+                    e,
+                )
             })?;
             SecretValue::from_bytes(bytes, decl.binary).context("from_file")?
         }
         (None, Some(var), None) => {
             env_name("from_env", &var)?;
             let text = std::env::var(&var)
-                .map_err(|_| Failure::usage(format!("from_env: {var} is not set or not UTF-8")))?;
+                .map_err(|_| Error::invalid(format!("from_env: {var} is not set or not UTF-8")))?;
             SecretValue::text(text)
         }
         (None, None, Some(profile)) => {
@@ -439,14 +492,14 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Resul
                 Some("aws_access_key_id") => id,
                 Some("aws_secret_access_key") => secret,
                 _ => {
-                    return Err(Failure::usage(
+                    return Err(Error::invalid(
                         "aws_profile needs aws_key = \"aws_access_key_id\" or \"aws_secret_access_key\"",
                     ));
                 }
             }
         }
         _ => {
-            return Err(Failure::usage(
+            return Err(Error::invalid(
                 "give exactly one of from_file, from_env and aws_profile",
             ));
         }
@@ -457,7 +510,7 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> exit::Resul
 
 /// A field that names an environment variable must hold a name, not a value: a value put
 /// there by mistake is refused without being quoted.
-fn env_name(field: &str, name: &str) -> exit::Result<()> {
+fn env_name(field: &str, name: &str) -> Result<()> {
     let mut chars = name.chars();
     let valid = chars
         .next()
@@ -466,20 +519,15 @@ fn env_name(field: &str, name: &str) -> exit::Result<()> {
     if valid {
         Ok(())
     } else {
-        Err(Failure::usage(format!(
+        Err(Error::invalid(format!(
             "{field} must name an environment variable (letters, digits and _), not hold a value"
         )))
     }
 }
 
-fn grant(decl: GrantDecl) -> exit::Result<GrantItem> {
-    let principal = match (decl.user, decl.group) {
-        (Some(uid), None) => Principal::User(Uid::new(&uid).context("user")?),
-        (None, Some(gid)) => Principal::Group(Gid::new(&gid).context("group")?),
-        _ => return Err(Failure::usage("give exactly one of user and group")),
-    };
+fn grant(decl: GrantDecl) -> Result<GrantItem> {
     Ok(GrantItem {
-        principal,
+        principal: grants::principal(decl.user.as_deref(), decl.group.as_deref())?,
         rid: Rid::new(&decl.rid).context("rid")?,
         action: decl.action.parse().context("action")?,
     })
@@ -489,74 +537,93 @@ fn onboarding(
     decl: S3Decl,
     base: &Path,
     profiles: &mut Profiles,
-    ui: &Ui,
-) -> exit::Result<Onboarding> {
+    reporter: &dyn Reporter,
+) -> Result<Onboarding> {
+    let layout = OptionsLayout {
+        layout: match decl.layout.as_deref() {
+            None | Some("schema") => Layout::Schema,
+            Some("docs") => Layout::Docs,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "layout `{other}` is not schema or docs"
+                )));
+            }
+        },
+        aws_region: decl
+            .aws_region
+            .as_deref()
+            .map(AwsRegion::new)
+            .transpose()
+            .context("aws_region")?,
+        s3_endpoint: decl
+            .s3_endpoint
+            .as_deref()
+            .map(S3Endpoint::new)
+            .transpose()
+            .context("s3_endpoint")?,
+        allow_outside_space: decl.allow_outside_space,
+    };
+    let service_name = decl.service_name.as_deref().unwrap_or(DEFAULT_SERVICE_NAME);
+    let path =
+        |field: &str, text: Option<&str>| text.map(SecretPath::new).transpose().context(field);
+    let paths = Paths::new(
+        ServiceName::new(service_name).context("service_name")?,
+        path("key_id_secret", decl.key_id_secret.as_deref())?,
+        path("secret_key_secret", decl.secret_key_secret.as_deref())?,
+    )?;
+    let destination = match (decl.out, decl.merge_into) {
+        (None, None) => Destination::Report,
+        (Some(out), None) => Destination::Out(relative(base, &out)),
+        (None, Some(into)) => Destination::MergeInto(relative(base, &into)),
+        (Some(_), Some(_)) => return Err(Error::invalid("give at most one of out and merge_into")),
+    };
+    let prepared = Onboarding::prepare(
+        Uid::new(&decl.service_account).context("service_account")?,
+        SecretPath::new(&decl.service_account_secret).context("service_account_secret")?,
+        paths,
+        &layout,
+        &destination,
+        reporter,
+    )?;
+    // Read last, so that a bad option fails first.
     let c = &decl.credentials;
-    let keys = || match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
-        (Some(profile), None, None, None) => profiles.get(profile),
+    let keys = match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
+        (Some(profile), None, None, None) => profiles.get(profile)?,
         (None, Some(id), Some(secret), None) => {
             env_name("key_id_env", id)?;
             env_name("secret_key_env", secret)?;
-            aws::from_env_vars(id, secret, "credentials")
+            aws::from_env_vars(id, secret, "credentials")?
         }
         (None, None, None, Some(file)) => {
             let file = relative(base, file);
             let bytes = std::fs::read(&file).map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read credentials file {}: {e}",
-                    file.display()
-                ))
+                Error::io(
+                    ErrorKind::Invalid,
+                    format!("cannot read credentials file {}", file.display()),
+                    e,
+                )
             })?;
-            aws::from_json(&bytes)
+            aws::from_json(&bytes, &format!("credentials file {}", file.display()))?
         }
-        _ => Err(Failure::usage(
-            "credentials: give aws_profile, or key_id_env with secret_key_env, or file",
-        )),
-    };
-    let layout = match decl.layout.as_deref() {
-        None | Some("schema") => Layout::Schema,
-        Some("docs") => Layout::Docs,
-        Some(other) => {
-            return Err(Failure::usage(format!(
-                "layout `{other}` is not schema or docs"
-            )));
+        _ => {
+            return Err(Error::invalid(
+                "credentials: give aws_profile, or key_id_env with secret_key_env, or file",
+            ));
         }
     };
-    let paths = Paths::new(&S3Paths {
-        service_name: decl
-            .service_name
-            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned()),
-        key_id_secret: decl.key_id_secret,
-        secret_key_secret: decl.secret_key_secret,
-    })?;
-    Onboarding::from_parts(
-        ui,
-        &AccountArgs {
-            service_account: decl.service_account,
-            service_account_secret: decl.service_account_secret,
-        },
-        paths,
-        &LayoutArgs {
-            layout,
-            aws_region: decl.aws_region,
-            s3_endpoint: decl.s3_endpoint,
-            allow_outside_space: decl.allow_outside_space,
-        },
-        &DestinationArgs {
-            out: decl.out.map(|f| relative(base, &f)),
-            merge_into: decl.merge_into.map(|f| relative(base, &f)),
-        },
-        keys,
-        decl.grant_value_read,
-        decl.overwrite,
-    )
+    Ok(prepared
+        .grant_value_read(decl.grant_value_read)
+        .overwrite(decl.overwrite)
+        .with_keys(keys))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse_toml(text: &str) -> exit::Result<Manifest> {
+    use crate::reporter::Silent;
+
+    fn parse_toml(text: &str) -> Result<ManifestFile> {
         parse(text, Path::new("m.toml"))
     }
 
@@ -602,8 +669,8 @@ mod tests {
         let err = parse_toml("[[secret]]\npath = \"a\"\nfrom_envv = \"X\"\n")
             .err()
             .unwrap();
-        assert!(err.message.contains("line 3"), "{}", err.message);
-        assert!(err.message.contains("from_envv"), "{}", err.message);
+        assert!(err.full_message().contains("line 3"), "{err}");
+        assert!(err.full_message().contains("from_envv"), "{err}");
     }
 
     #[test]
@@ -613,13 +680,13 @@ mod tests {
         let err = secret(decl, Path::new("."), &mut Profiles::default())
             .err()
             .unwrap();
-        assert!(err.message.contains("literal value"), "{}", err.message);
-        assert!(!err.message.contains("hunter2"), "{}", err.message);
+        assert!(err.full_message().contains("literal value"), "{err}");
+        assert!(!err.full_message().contains("hunter2"), "{err}");
 
         let err = parse("{\"secret\":[{\"path\":1}]", Path::new("m.json"))
             .err()
             .unwrap();
-        assert!(err.message.contains("line 1"), "{}", err.message);
+        assert!(err.full_message().contains("line 1"), "{err}");
     }
 
     #[test]
@@ -630,11 +697,12 @@ mod tests {
             .err()
             .unwrap();
         assert!(
-            err.message.contains("must name an environment variable"),
+            err.full_message()
+                .contains("must name an environment variable"),
             "{}",
-            err.message
+            err.full_message()
         );
-        assert!(!err.message.contains("canary"), "{}", err.message);
+        assert!(!err.full_message().contains("canary"), "{err}");
         assert!(env_name("f", "DB_PASSWORD_2").is_ok());
         assert!(env_name("f", "2DB").is_err());
         assert!(env_name("f", "").is_err());
@@ -650,7 +718,7 @@ mod tests {
             let err = secret(decl, Path::new("."), &mut Profiles::default())
                 .err()
                 .unwrap();
-            assert!(err.message.contains("exactly one"), "{}", err.message);
+            assert!(err.full_message().contains("exactly one"), "{err}");
         }
     }
 
@@ -662,7 +730,7 @@ mod tests {
         assert!(grant(both).is_err());
         let bad = decl("[[grant]]\nuser = \"a\"\nrid = \"dcos:x\"\naction = \"fly\"\n");
         let err = grant(bad).err().unwrap();
-        assert!(err.message.contains("fly"), "{}", err.message);
+        assert!(err.full_message().contains("fly"), "{err}");
     }
 
     /// A manifest of every kind of item whose files exist, for the damage test.
@@ -734,7 +802,7 @@ out = "options.json"
         let dir = sample_folder();
         let file = dir.path().join("m.toml");
         std::fs::write(&file, SAMPLE).unwrap();
-        let desired = load(&file, &Ui::new(crate::args::Output::Text, true)).unwrap();
+        let desired = load(&file, &Silent).unwrap();
         assert_eq!(desired.onboardings.len(), 1);
     }
 
@@ -762,13 +830,14 @@ out = "options.json"
             };
             let file = dir.path().join(name);
             std::fs::write(&file, damage(&text, &edits)).unwrap();
-            match load(&file, &Ui::new(crate::args::Output::Text, true)) {
+            match load(&file, &Silent) {
                 Ok(_) => {}
                 Err(failure) => {
-                    proptest::prop_assert_eq!(failure.code, exit::USAGE, "{}", failure.message);
+                    let message = failure.full_message();
+                    proptest::prop_assert_eq!(failure.kind(), ErrorKind::Invalid, "{}", message);
                     for canary in CANARIES {
-                        proptest::prop_assert!(!failure.message.contains(canary), "{}", failure.message);
-                        let hint = failure.hint.as_deref().unwrap_or_default();
+                        proptest::prop_assert!(!message.contains(canary), "{}", message);
+                        let hint = failure.remedy().map(ToString::to_string).unwrap_or_default();
                         proptest::prop_assert!(!hint.contains(canary), "{}", hint);
                     }
                 }

@@ -1,0 +1,269 @@
+//! The options of the workflow commands: `s3`, `hdfs` and `apply`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// The secrets an S3 onboarding works on.
+#[derive(Debug, Args)]
+pub struct S3Paths {
+    /// The service's name, its Marathon app id without the leading `/`
+    #[arg(long, value_name = "NAME", default_value = dcos_ops::dse::DEFAULT_SERVICE_NAME)]
+    pub service_name: String,
+
+    /// The secret holding the access key id [default: <service-name>/aws_access_key_id]
+    #[arg(long, value_name = "PATH")]
+    pub key_id_secret: Option<String>,
+
+    /// The secret holding the secret access key [default:
+    /// <service-name>/aws_secret_access_key]
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_secret: Option<String>,
+}
+
+/// Where an AWS key pair comes from. Without any of these, it is asked for on the terminal.
+#[derive(Debug, Args)]
+#[group(id = "credentials", multiple = false)]
+pub struct CredentialArgs {
+    /// Read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    #[arg(long)]
+    pub from_env: bool,
+
+    /// Read this profile of the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE, or
+    /// ~/.aws/credentials)
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// Read JSON from standard input: the output of `aws iam create-access-key`, or
+    /// {"aws_access_key_id": ..., "aws_secret_access_key": ...}
+    #[arg(long)]
+    pub from_stdin: bool,
+}
+
+/// The service account the Data Science Engine runs as.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// The service account that gets read permission on the secrets
+    #[arg(long, value_name = "UID")]
+    pub service_account: String,
+
+    /// The secret holding that account's login (its service-account.json)
+    #[arg(long, value_name = "PATH")]
+    pub service_account_secret: String,
+}
+
+/// Where the options put the S3 settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// `storage.s3`, which the package reads
+    Schema,
+    /// The documentation's top-level `s3` block, which the package ignores
+    Docs,
+}
+
+impl From<Layout> for dcos_ops::dse::Layout {
+    fn from(layout: Layout) -> Self {
+        match layout {
+            Layout::Schema => Self::Schema,
+            Layout::Docs => Self::Docs,
+        }
+    }
+}
+
+/// What the emitted options look like.
+#[derive(Debug, Args)]
+pub struct LayoutArgs {
+    /// `schema` puts the S3 settings under storage.s3, where the package reads them; `docs`
+    /// emits the documentation's top-level `s3` block, which the package ignores
+    #[arg(long, value_enum, default_value_t = Layout::Schema)]
+    pub layout: Layout,
+
+    /// storage.s3.aws_region (the package's default is us-east-1)
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
+
+    /// storage.s3.endpoint (the package's default is s3.us-east-1.amazonaws.com)
+    #[arg(long, value_name = "HOST")]
+    pub s3_endpoint: Option<String>,
+
+    /// Accept secret paths the service cannot mount (outside its folder and its ancestors)
+    #[arg(long)]
+    pub allow_outside_space: bool,
+}
+
+/// Where the options go; standard output when neither is given.
+#[derive(Debug, Args)]
+#[group(id = "destination", multiple = false)]
+pub struct DestinationArgs {
+    /// Write the options to this new file (an identical file is left alone; a different one is
+    /// never replaced)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Merge the options into this existing options file, keeping every other key; written
+    /// atomically
+    #[arg(long, value_name = "FILE")]
+    pub merge_into: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum S3Command {
+    /// Store an AWS key pair as secrets, grant the service account, and print the options
+    #[command(
+        long_about = "Store an AWS key pair as two secrets, grant the service account read \
+        permission on them, and print the service options the Data Science Engine reads.\n\n\
+        Everything is checked before a secret or grant is written: the paths, the service \
+        account, and that app /<service-name> may mount the secrets (the grants' ACLs are \
+        created alongside these reads, and deleted again if a check fails). Two round trips on \
+        a fresh cluster. Safe to re-run: what is in place is left \
+        alone and reported unchanged. A secret holding a different value is a conflict (exit 3) \
+        unless --overwrite. If a step fails, every change of this run is undone before it exits.",
+        after_help = "Examples:\n  \
+        dcos-creds s3 onboard --service-account dse --service-account-secret data-science-engine/sa \\\n      \
+        --from-env > options.json\n  \
+        aws iam create-access-key --user-name dse | dcos-creds s3 onboard --service-account dse \\\n      \
+        --service-account-secret data-science-engine/sa --from-stdin --merge-into options.json\n  \
+        dcos-creds s3 onboard --service-account dse --service-account-secret data-science-engine/sa \\\n      \
+        --aws-profile dse --dry-run"
+    )]
+    Onboard(OnboardArgs),
+    /// Replace the stored key pair with a new one, never leaving a mismatched pair
+    #[command(
+        long_about = "Replace the stored key pair with a new one.\n\n\
+        Both secrets must exist. The key id is written first, then the secret key; if the \
+        second write fails, the first is restored. Both are read back to verify. A run that \
+        finds one half already rotated (an interrupted rotation) completes it. The service \
+        reads the secrets when it starts: restart it afterwards.",
+        after_help = "Example:\n  \
+        aws iam create-access-key --user-name dse | dcos-creds s3 rotate --from-stdin"
+    )]
+    Rotate(RotateArgs),
+    /// Revoke the service account's permissions on the secrets, and delete them
+    Offboard(OffboardArgs),
+    /// Print the service options for S3, without contacting the cluster
+    #[command(after_help = "Example:\n  \
+        dcos-creds s3 options --service-account dse --service-account-secret data-science-engine/sa \\\n      \
+        --aws-region eu-west-1 --merge-into options.json")]
+    Options(S3OptionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The manifest: TOML, or JSON when the name ends in .json
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// At most this many requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+
+    /// Retries of a request answered 429, 502, 503 or 504, or whose connection was lost, with
+    /// exponential back-off; an unattended run of many items needs more than one command
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub retries: u32,
+
+    /// Also revoke grants on the manifest's resource ids that the manifest does not declare
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    #[command(flatten)]
+    pub paths: S3Paths,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    #[command(flatten)]
+    pub destination: DestinationArgs,
+
+    /// Also grant read on the secrets' values (dcos:secrets:default:<path>), for services that
+    /// read them through the API
+    #[arg(long)]
+    pub grant_value_read: bool,
+
+    /// Replace secrets that hold a different value
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Show what would change, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub paths: S3Paths,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Show what would change, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The service account whose permissions are revoked
+    #[arg(long, value_name = "UID")]
+    pub service_account: String,
+    #[command(flatten)]
+    pub paths: S3Paths,
+
+    /// Keep the secrets; only revoke the permissions
+    #[arg(long)]
+    pub keep_secrets: bool,
+
+    /// Show what would change, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct S3OptionsArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    #[command(flatten)]
+    pub paths: S3Paths,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    #[command(flatten)]
+    pub destination: DestinationArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HdfsCommand {
+    /// Print the options that point the service at an HDFS configuration URL
+    #[command(
+        long_about = "Print the options that point the service at an HDFS configuration URL \
+        (service.jupyter_conf_urls).\n\n\
+        The URL's base must serve hdfs-site.xml and core-site.xml; for the DC/OS HDFS package it \
+        is http://api.<hdfs-service>.marathon.l4lb.thisdcos.directory/v1/endpoints. With \
+        --merge-into, URLs already in the file are kept.",
+        after_help = "Example:\n  \
+        dcos-creds hdfs options --conf-url http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints \\\n      \
+        --check --merge-into options.json"
+    )]
+    Options(HdfsOptionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HdfsOptionsArgs {
+    /// The URL whose base serves hdfs-site.xml and core-site.xml
+    #[arg(long, value_name = "URL")]
+    pub conf_url: String,
+
+    /// Fetch hdfs-site.xml and core-site.xml below the URL first, and report what is missing
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub destination: DestinationArgs,
+}

@@ -1,0 +1,153 @@
+//! Files the workflows read and write: private keys, options files. New files are never
+//! clobbered and never seen half written; nothing here puts a file's content in an error.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use secrecy::SecretString;
+
+use crate::error::{Error, ErrorKind, Remedy, Result};
+
+/// An existing file that a workflow will not overwrite: a conflict.
+pub(crate) fn exists(path: &Path) -> Error {
+    Error::conflict(format!(
+        "{} already exists; refusing to overwrite it",
+        path.display()
+    ))
+    .with_remedy(Remedy::Advice(
+        "choose another file name, or move the existing file away".into(),
+    ))
+}
+
+/// Fails early when `path` exists, before anything else is done.
+pub fn ensure_absent(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Err(exists(path));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to the new file `path`, never replacing one (an existing file is a
+/// conflict). The bytes go to a temporary file beside it, flushed, then linked into place only
+/// if `path` still does not exist: a reader (another run racing for the same file) sees no
+/// file or the whole file, and a run killed midway leaves no partial one. `private` files are
+/// 0600 from the start, others 0644 (on Unix).
+pub fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let failed = |e| {
+        Error::io(
+            ErrorKind::Failed,
+            format!("cannot write {}", path.display()),
+            e,
+        )
+    };
+    let mut file = tempfile::NamedTempFile::new_in(folder(path)).map_err(|e| {
+        Error::io(
+            ErrorKind::Invalid,
+            format!("cannot create {}", path.display()),
+            e,
+        )
+    })?;
+    if !private {
+        shareable(file.as_file()).map_err(failed)?;
+    }
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(failed)?;
+    file.persist_noclobber(path)
+        .map_err(|e| match e.error.kind() {
+            std::io::ErrorKind::AlreadyExists => exists(path),
+            _ => failed(e.error),
+        })?;
+    Ok(())
+}
+
+/// The folder a file goes in (`.` for a bare name): where its temporary file is made.
+pub(crate) fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes a file readable by everyone, like any configuration file.
+#[cfg(unix)]
+pub(crate) fn shareable(file: &File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+pub(crate) fn shareable(_: &File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Checks that `text`, read from `what`, is a PEM private key.
+pub fn private_key_pem(text: Vec<u8>, what: &str) -> Result<SecretString> {
+    let not_a_key = || Error::invalid(format!("{what} is not a PEM private key"));
+    let text = String::from_utf8(text).map_err(|_| not_a_key())?;
+    if !text.contains("-----BEGIN") || !text.contains("PRIVATE KEY-----") {
+        return Err(not_a_key());
+    }
+    Ok(SecretString::from(text))
+}
+
+/// A private key in PEM form, from a file.
+pub fn read_private_key(path: &Path) -> Result<SecretString> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| {
+            Error::io(
+                ErrorKind::Invalid,
+                format!("cannot read {}", path.display()),
+                e,
+            )
+        })?;
+    private_key_pem(bytes, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_files_are_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.pem");
+        write_new(&file, b"one", true).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let e = write_new(&file, b"two", true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_eq!(std::fs::read(&file).unwrap(), b"one");
+        assert_eq!(
+            ensure_absent(&file).unwrap_err().kind(),
+            ErrorKind::Conflict
+        );
+        // Nothing else is left in the folder: the temporary file became the file.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let public = dir.path().join("ca.pem");
+        write_new(&public, b"cert", false).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&public).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+    }
+
+    #[test]
+    fn private_keys_must_look_like_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k");
+        std::fs::write(&file, "not a key").unwrap();
+        let e = read_private_key(&file).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid);
+        assert!(!e.full_message().contains("not a key"));
+    }
+}

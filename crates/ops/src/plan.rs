@@ -1,0 +1,299 @@
+//! Plans and their execution, shared by every workflow.
+//!
+//! A plan is a list of [`Task`]s: a step of the report and the write that carries it out.
+//! Tasks run phase by phase, each phase's writes at once; the first phase with a failure is
+//! the last. Every write is recorded in its task's journal before it is sent, so that undo
+//! takes back exactly what may have landed, and marks each step with what became of it.
+
+use dcos_iam_client::{Action, CreateOutcome, Principal, Rid, Uid};
+use dcos_secrets_client::{SecretPath, SecretValue};
+use futures::future::join_all;
+
+use crate::Clients;
+use crate::dse::PreparedOptions;
+use crate::error::{Error, Result, Undo};
+use crate::journal::{Change, undo_all};
+use crate::report::{Outcome, Step};
+
+/// Where a grant's ACL stands when the writes begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AclAt {
+    /// It existed before the run: undo leaves it.
+    Existed,
+    /// This run created it while reading (its journal has it): nothing to send.
+    Registered,
+    /// It does not exist: the grant creates it first.
+    Missing,
+}
+
+/// A write to the cluster, or to the options file.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    /// Create (`before: None`) or update a secret.
+    Secret {
+        path: SecretPath,
+        value: SecretValue,
+        before: Option<SecretValue>,
+    },
+    /// Grant `action` on `rid`, creating the ACL first when it is missing.
+    Grant {
+        rid: Rid,
+        principal: Principal,
+        action: Action,
+        acl: AclAt,
+    },
+    /// Revoke `action` on `rid`.
+    Revoke {
+        rid: Rid,
+        principal: Principal,
+        action: Action,
+    },
+    /// Delete a secret.
+    DeleteSecret { path: SecretPath },
+    /// Write the options file.
+    Options(PreparedOptions),
+    /// Create a service account; one that exists meanwhile is taken as it is.
+    Account {
+        uid: Uid,
+        description: String,
+        public_key_pem: String,
+    },
+}
+
+/// One step of a plan: its line in the report, when it runs, and what it sends.
+#[derive(Debug)]
+pub(crate) struct Task {
+    pub step: Step,
+    /// Every task of a lower phase has finished before this one starts.
+    pub phase: u8,
+    pub write: Option<Write>,
+    /// What this task changed or sent: what undo takes back.
+    pub journal: Vec<Change>,
+}
+
+impl Task {
+    /// A task that writes nothing.
+    pub fn report(step: Step) -> Self {
+        Self {
+            step,
+            phase: 0,
+            write: None,
+            journal: Vec::new(),
+        }
+    }
+
+    /// A task that sends `write` in `phase`.
+    pub fn write(step: Step, phase: u8, write: Write) -> Self {
+        Self {
+            step,
+            phase,
+            write: Some(write),
+            journal: Vec::new(),
+        }
+    }
+
+    /// Sends the write, recording each change in the journal before it is sent.
+    async fn send(&mut self, clients: &Clients) -> Result<Outcome> {
+        let Some(write) = &self.write else {
+            return Ok(self.step.outcome);
+        };
+        match write {
+            Write::Secret {
+                path,
+                value,
+                before,
+            } => {
+                self.journal.push(Change::Secret {
+                    path: path.clone(),
+                    before: before.clone(),
+                    written: value.clone(),
+                });
+                write_secret(clients, path, value, before.is_some()).await
+            }
+            Write::Grant {
+                rid,
+                principal,
+                action,
+                acl,
+            } => {
+                let handle = clients.iam.acl(rid);
+                if *acl == AclAt::Missing {
+                    // Recorded first: a creation whose answer was lost may have landed.
+                    self.journal.push(Change::Acl { rid: rid.clone() });
+                    if handle.create(&acl_description(rid)).await? == CreateOutcome::AlreadyExists {
+                        // Someone else's: undo must leave it.
+                        self.journal.pop();
+                    }
+                }
+                self.journal.push(Change::Grant {
+                    rid: rid.clone(),
+                    principal: principal.clone(),
+                    action: *action,
+                });
+                // Already held means in place: our own retried request, or a concurrent one.
+                handle.grant_if_absent(principal, *action).await?;
+                Ok(Outcome::Granted)
+            }
+            Write::Revoke {
+                rid,
+                principal,
+                action,
+            } => Ok(clients
+                .iam
+                .acl(rid)
+                .ensure_revoked(principal, *action)
+                .await?
+                .into()),
+            Write::DeleteSecret { path } => match clients.secrets.secret(path).delete().await {
+                Ok(()) => Ok(Outcome::Deleted),
+                Err(e) if e.is_not_found() => Ok(Outcome::Absent),
+                Err(e) => Err(e.into()),
+            },
+            Write::Options(options) => {
+                options.commit()?;
+                Ok(Outcome::Written)
+            }
+            Write::Account {
+                uid,
+                description,
+                public_key_pem,
+            } => {
+                self.journal.push(Change::Account { uid: uid.clone() });
+                let user = clients.iam.user(uid);
+                match user
+                    .create_service_account(description, public_key_pem)
+                    .await
+                {
+                    Ok(()) => Ok(Outcome::Created),
+                    // Created meanwhile (another run of the same manifest): it exists, which is
+                    // what was asked; an existing account's key is never compared.
+                    Err(e) if e.is_conflict() => {
+                        self.journal.pop();
+                        Ok(Outcome::Unchanged)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+/// The description of an ACL this tool creates.
+pub fn acl_description(rid: &Rid) -> String {
+    format!("Created by dcos-creds for {rid}")
+}
+
+/// Creates (`exists: false`) or updates a secret. A create answered 409 is ours when the
+/// secret now holds exactly our value (a retry of a request that had landed).
+pub(crate) async fn write_secret(
+    clients: &Clients,
+    path: &SecretPath,
+    value: &SecretValue,
+    exists: bool,
+) -> Result<Outcome> {
+    let secret = clients.secrets.secret(path);
+    if exists {
+        secret.update(value).await?;
+        return Ok(Outcome::Updated);
+    }
+    match secret.create(value).await {
+        Ok(()) => Ok(Outcome::Created),
+        Err(e) if e.is_conflict() => match secret.get_opt().await? {
+            Some(now) if &now == value => Ok(Outcome::Created),
+            _ => Err(Error::conflict(format!(
+                "secret `{path}` was created by someone else meanwhile"
+            ))),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the tasks phase by phase, the writes of a phase at once, and marks each step. Stops
+/// after the first phase in which a write failed, and returns the first failure, saying which
+/// step it was.
+pub(crate) async fn run(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
+    let last = tasks.iter().map(|t| t.phase).max().unwrap_or(0);
+    for phase in 0..=last {
+        let results = join_all(
+            tasks
+                .iter_mut()
+                .filter(|t| t.phase == phase && t.write.is_some())
+                .map(|task| async move {
+                    let result = task.send(clients).await;
+                    (task, result)
+                }),
+        )
+        .await;
+        let mut first = None;
+        for (task, result) in results {
+            match result {
+                Ok(outcome) => task.step.outcome = outcome,
+                Err(error) => {
+                    task.step.fail(&error);
+                    if first.is_none() {
+                        first = Some(error.context(format!(
+                            "{} {}",
+                            task.step.kind.as_str(),
+                            task.step.target
+                        )));
+                    }
+                }
+            }
+        }
+        if let Some(error) = first {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// Takes back every task's journal at once, marking the steps: undone, not run (nothing had
+/// landed), or undo failed with why.
+pub(crate) async fn undo(clients: &Clients, tasks: &mut [Task]) -> Undo {
+    let results = join_all(tasks.iter_mut().filter(|t| !t.journal.is_empty()).map(
+        |task| async move {
+            let result = undo_all(clients, &task.journal).await;
+            (task, result)
+        },
+    ))
+    .await;
+    let mut summary = Undo::default();
+    for (task, result) in results {
+        let step = &mut task.step;
+        match result {
+            Ok(Some(what)) => {
+                step.outcome = Outcome::Undone;
+                summary.undone.push(what);
+            }
+            Ok(None) => {
+                if step.outcome != Outcome::Failed {
+                    step.outcome = Outcome::NotRun;
+                }
+            }
+            Err(e) => {
+                let why = e.full_message();
+                step.outcome = Outcome::UndoFailed;
+                step.error = Some(why.clone());
+                summary
+                    .left
+                    .push(format!("{} {} ({why})", step.kind.as_str(), step.target));
+            }
+        }
+    }
+    summary
+}
+
+/// Runs the tasks; if one fails, takes back everything the run changed and returns the
+/// failure with what was undone.
+pub(crate) async fn run_or_undo(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
+    let Err(error) = run(clients, tasks).await else {
+        return Ok(());
+    };
+    let undone = undo(clients, tasks).await;
+    Err(error.with_undo(undone))
+}
+
+/// The steps of the tasks, in order.
+pub(crate) fn steps(tasks: Vec<Task>) -> Vec<Step> {
+    tasks.into_iter().map(|t| t.step).collect()
+}

@@ -1,0 +1,121 @@
+//! How a workflow tells its caller what happens while it runs: warnings that do not stop it,
+//! the plan, and progress through the items of an `apply`.
+
+use std::fmt;
+
+use dcos_iam_client::Uid;
+use dcos_secrets_client::SecretPath;
+
+use crate::report::ItemReport;
+
+/// Something the caller should know that does not stop the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The options use the documentation's top-level `s3` block, which the package ignores.
+    DocsLayout,
+    /// The options file being merged into has a top-level `s3` block; it is kept.
+    TopLevelS3Kept,
+    /// Secrets outside the service's space, allowed by the caller (`reason` says which).
+    OutsideSpace { reason: String },
+    /// An onboarding's login secret does not exist yet.
+    LoginSecretMissing { path: SecretPath },
+    /// Login secrets of an `apply`'s onboardings that neither exist nor are declared: the
+    /// first, and how many more.
+    LoginSecretsMissing { first: SecretPath, more: usize },
+    /// A rotation found one secret already holding its half of the new pair.
+    RotationHalfDone { path: SecretPath },
+    /// The account to offboard does not exist, so it holds no grants.
+    AccountMissing { uid: Uid },
+    /// The access key id is of temporary credentials (`ASIA...`).
+    TemporaryKey,
+    /// `AWS_SESSION_TOKEN` is set, and is not stored.
+    SessionTokenIgnored,
+    /// A login endpoint that is not https.
+    LoginEndpointNotHttps,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::DocsLayout => f.write_str(
+                "the top-level `s3` block is the documentation's layout; every published Data \
+                 Science Engine package reads `storage.s3` and silently ignores `s3`, so the \
+                 service will not use these credentials (use the schema layout)",
+            ),
+            Warning::TopLevelS3Kept => f.write_str(
+                "the options file also has a top-level `s3` block, which the package ignores; \
+                 it is kept as it is",
+            ),
+            Warning::OutsideSpace { reason } => f.write_str(reason),
+            Warning::LoginSecretMissing { path } => write!(
+                f,
+                "the login secret `{path}` does not exist yet; the service cannot start without it"
+            ),
+            Warning::LoginSecretsMissing { first, more } => {
+                let (more, verb) = match more {
+                    0 => (String::new(), "does"),
+                    n => (format!(" and {n} more"), "do"),
+                };
+                write!(
+                    f,
+                    "the login secret `{first}`{more} {verb} not exist; those services cannot \
+                     start without it"
+                )
+            }
+            Warning::RotationHalfDone { path } => write!(
+                f,
+                "`{path}` already holds its half of the new pair (an interrupted rotation?); \
+                 completing it"
+            ),
+            Warning::AccountMissing { uid } => write!(
+                f,
+                "the account `{uid}` does not exist, so it holds no grants to revoke"
+            ),
+            Warning::TemporaryKey => f.write_str(
+                "the access key id starts with ASIA: temporary credentials need a session token, \
+                 which the Data Science Engine has no option for; use a long-term key (AKIA...)",
+            ),
+            Warning::SessionTokenIgnored => f.write_str(
+                "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes \
+                 no session token",
+            ),
+            Warning::LoginEndpointNotHttps => {
+                f.write_str("the login endpoint is not https://; clusters in strict mode refuse it")
+            }
+        }
+    }
+}
+
+/// Receives what a workflow reports while it runs. Every method but [`Reporter::warn`] does
+/// nothing unless implemented.
+pub trait Reporter: Send + Sync {
+    /// A warning.
+    fn warn(&self, warning: &Warning);
+
+    /// An `apply` planned: `to_change` of `total` items change, `refused` were refused.
+    fn planned(&self, to_change: usize, total: usize, refused: usize) {
+        let _ = (to_change, total, refused);
+    }
+
+    /// An `apply` starts running `total` items.
+    fn begin(&self, total: usize) {
+        let _ = total;
+    }
+
+    /// One item of an `apply` finished.
+    fn item_done(&self, item: &ItemReport) {
+        let _ = item;
+    }
+
+    /// An `apply` finished running its items.
+    fn end(&self) {}
+}
+
+/// A reporter that drops everything, for library users and tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn warn(&self, _: &Warning) {}
+}

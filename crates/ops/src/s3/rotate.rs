@@ -1,0 +1,136 @@
+//! Rotation: replace the stored pair with a new one, never leaving it mismatched.
+//!
+//! The key id is written first, then the secret key; if the second write fails, the first is
+//! restored. Both are read back. A run that finds one half already rotated (an interrupted
+//! rotation) completes it.
+
+use dcos_secrets_client::SecretValue;
+
+use super::Paths;
+use crate::Clients;
+use crate::aws::{self, KeyPair};
+use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
+use crate::plan::{self, Task, Write};
+use crate::report::{Outcome, S3Command, S3Report, Step};
+use crate::reporter::{Reporter, Warning};
+
+/// A rotation of the pair stored at `paths` to `keys`.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub paths: Paths,
+    pub keys: KeyPair,
+    /// Read and plan only.
+    pub dry_run: bool,
+}
+
+/// Runs a rotation: the report, or the report and the failure.
+pub async fn rotate(
+    clients: &Clients,
+    rotation: &Rotation,
+    reporter: &dyn Reporter,
+) -> RunResult<S3Report> {
+    let mut report = rotation
+        .paths
+        .report(S3Command::Rotate, None, rotation.dry_run);
+    report.new_key_id = Some(rotation.keys.key_id_tail());
+    let result = steps(clients, rotation, reporter, &mut report).await;
+    report.settle(result.is_err());
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Failed { report, error }),
+    }
+}
+
+/// Both secrets' values, or a failure naming the one that is missing.
+async fn read_pair(
+    clients: &Clients,
+    paths: &Paths,
+    what: &str,
+) -> Result<[Option<SecretValue>; 2]> {
+    let both = paths.both();
+    let (id, secret) = tokio::join!(clients.secret_value(both[0]), clients.secret_value(both[1]),);
+    Ok([
+        id.context(format!("{what} `{}`", both[0]))?,
+        secret.context(format!("{what} `{}`", both[1]))?,
+    ])
+}
+
+async fn steps(
+    clients: &Clients,
+    rotation: &Rotation,
+    reporter: &dyn Reporter,
+    report: &mut S3Report,
+) -> Result<()> {
+    let values = rotation.keys.values();
+    let both = rotation.paths.both();
+    let current = match read_pair(clients, &rotation.paths, "read").await? {
+        [Some(id), Some(secret)] => [id, secret],
+        [id, _] => {
+            let missing = if id.is_none() { both[0] } else { both[1] };
+            return Err(Error::not_found(format!(
+                "`{missing}` does not exist: there is no pair to rotate"
+            ))
+            .with_remedy(Remedy::OnboardFirst));
+        }
+    };
+    report.old_key_id = Some(aws::tail(&String::from_utf8_lossy(
+        current[0].expose_bytes(),
+    )));
+    let differs = [current[0] != values[0], current[1] != values[1]];
+    if differs[0] != differs[1] {
+        let done = if differs[0] { both[1] } else { both[0] };
+        reporter.warn(&Warning::RotationHalfDone { path: done.clone() });
+    }
+    // One secret after the other, so that a failure of the second can be taken back.
+    let mut tasks: Vec<Task> = (0..2)
+        .map(|i| {
+            let mut step = Step::secret(both[i], Outcome::Unchanged);
+            step.fingerprint = Some(values[i].fingerprint());
+            if !differs[i] {
+                return Task::report(step);
+            }
+            step.previous_fingerprint = Some(current[i].fingerprint());
+            step.outcome = Outcome::planned(Outcome::WouldUpdate, report.dry_run);
+            let write = Write::Secret {
+                path: both[i].clone(),
+                value: values[i].clone(),
+                before: Some(current[i].clone()),
+            };
+            Task::write(step, i as u8, write)
+        })
+        .collect();
+    if report.dry_run || !differs.contains(&true) {
+        report.steps = plan::steps(tasks);
+        return Ok(());
+    }
+    let result = plan::run(clients, &mut tasks).await;
+    if let Err(cause) = result {
+        let undone = plan::undo(clients, &mut tasks).await;
+        report.steps = plan::steps(tasks);
+        let cause = if undone.is_complete() {
+            cause
+        } else {
+            cause.context("THE PAIR IS MISMATCHED")
+        };
+        return Err(cause.with_undo(undone));
+    }
+    report.steps = plan::steps(tasks);
+
+    // Read both back: the service must find exactly the new pair.
+    let back = read_pair(clients, &rotation.paths, "read back").await?;
+    for (i, value) in back.iter().enumerate() {
+        if value.as_ref() != Some(&values[i]) {
+            let step = &mut report.steps[i];
+            step.outcome = Outcome::Failed;
+            step.error = Some("reads back a different value".into());
+            return Err(Error::failed(format!(
+                "`{}` reads back a different value than was written: another writer changed it meanwhile",
+                both[i]
+            ))
+            .with_remedy(Remedy::Advice(
+                "check who else rotates these secrets, then run the rotation again".into(),
+            )));
+        }
+    }
+    Ok(())
+}
