@@ -210,9 +210,10 @@ pub(crate) async fn write_secret(
 
 /// Runs the tasks phase by phase, the writes of a phase at once, and marks each step. Stops
 /// after the first phase in which a write failed, and returns the first failure, saying which
-/// step it was.
+/// step it was (a plan of one step needs no saying).
 pub(crate) async fn run(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
     let last = tasks.iter().map(|t| t.phase).max().unwrap_or(0);
+    let name_steps = tasks.len() > 1;
     for phase in 0..=last {
         let results = join_all(
             tasks
@@ -231,11 +232,13 @@ pub(crate) async fn run(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
                 Err(error) => {
                     task.step.fail(&error);
                     if first.is_none() {
-                        first = Some(error.context(format!(
-                            "{} {}",
-                            task.step.kind.as_str(),
-                            task.step.target
-                        )));
+                        let step = &task.step;
+                        first = Some(match name_steps {
+                            true => {
+                                error.context(format!("{} {}", step.kind.as_str(), step.target))
+                            }
+                            false => error,
+                        });
                     }
                 }
             }

@@ -81,11 +81,13 @@ async fn execute(
     reporter.begin(items.len());
     let (accounts, rest): (Vec<&mut Item<'_>>, Vec<&mut Item<'_>>) =
         items.iter_mut().partition(|i| i.account.is_some());
-    let accounts = futures::stream::iter(accounts)
-        .map(|item| async move {
-            items::run(clients, item, false).await;
-            item
-        })
+    // The futures are made before the stream, which then holds no closure: that keeps the
+    // whole future `Send`.
+    let runs: Vec<_> = accounts
+        .into_iter()
+        .map(|item| run_item(clients, item, None))
+        .collect();
+    let accounts = futures::stream::iter(runs)
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
@@ -96,26 +98,33 @@ async fn execute(
         }
         reporter.item_done(&item.report);
     }
-    let failed = &failed;
-    let mut stream = futures::stream::iter(rest)
-        .map(|item| async move {
-            match &item.needs {
-                Some(uid) if failed.contains(uid) => {
-                    item.work = Work::Done;
-                    item.report.error =
-                        Some(format!("not run: the service account `{uid}` failed"));
-                    item.report.settle(false);
-                }
-                _ => items::run(clients, item, false).await,
-            }
-            item
-        })
-        // Enough items at once to keep every request place busy.
-        .buffer_unordered(concurrency.saturating_mul(2));
+    let runs: Vec<_> = rest
+        .into_iter()
+        .map(|item| run_item(clients, item, Some(&failed)))
+        .collect();
+    // Enough items at once to keep every request place busy.
+    let mut stream = futures::stream::iter(runs).buffer_unordered(concurrency.saturating_mul(2));
     while let Some(item) = stream.next().await {
         reporter.item_done(&item.report);
     }
     reporter.end();
+}
+
+/// Runs one item, unless it needs an account that `failed`.
+async fn run_item<'a, 'm>(
+    clients: &Clients,
+    item: &'a mut Item<'m>,
+    failed: Option<&HashSet<Uid>>,
+) -> &'a mut Item<'m> {
+    match (&item.needs, failed) {
+        (Some(uid), Some(failed)) if failed.contains(uid) => {
+            item.work = Work::Done;
+            item.report.error = Some(format!("not run: the service account `{uid}` failed"));
+            item.report.settle(false);
+        }
+        _ => items::run(clients, item, false).await,
+    }
+    item
 }
 
 /// The report of every item (each was settled when it ran).
