@@ -48,6 +48,7 @@ pub enum Origin {
     /// The `dcos` CLI's attached cluster.
     DcosCli,
     /// A login made by this run (the demo's).
+    #[cfg(feature = "demo")]
     Login,
 }
 
@@ -59,6 +60,7 @@ impl Origin {
             Origin::EnvServiceAccount => "DCOS_SERVICE_ACCOUNT",
             Origin::Keyring => "keyring",
             Origin::DcosCli => "dcos CLI",
+            #[cfg(feature = "demo")]
             Origin::Login => "login",
         }
     }
@@ -85,6 +87,7 @@ enum Tokens {
 impl Session {
     /// Logs in with `credentials` now (so that a failure shows here), and again whenever the
     /// token is refused.
+    #[cfg(feature = "demo")]
     pub async fn login(url: &str, base: Transport, credentials: Credentials) -> exit::Result<Self> {
         let source = Arc::new(LoginSource::new(base.clone(), credentials));
         source.current().await.context("log in")?;

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 
 use dcos_ops::hdfs::ConfCheck;
-use dcos_ops::{ItemReport, Reporter, S3Report, Step, StepKind, Warning};
+use dcos_ops::{ItemReport, Reporter, Step, StepKind, Warning};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -202,21 +202,6 @@ pub struct OptionsReport {
     /// `hdfs options --check`: what each configuration file held.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<ConfCheck>,
-}
-
-/// `demo -o json`.
-#[derive(Debug, Serialize)]
-pub struct DemoReport {
-    pub cluster: String,
-    /// The pinned CA's SHA-256 fingerprint.
-    pub ca_fingerprint: String,
-    pub service_account: String,
-    pub login_secret: String,
-    pub onboarding: S3Report,
-    /// The same onboarding run again: unchanged.
-    pub rerun: S3Report,
-    pub access: dcos_ops::access::AccessReport,
-    pub options: serde_json::Value,
 }
 
 /// One line for people: `created          secret team/key (sha256:...)`.

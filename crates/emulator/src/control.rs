@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, put};
 
-use crate::app::{Shared, empty, json_ok};
+use crate::app::Shared;
 use crate::faults::{FaultConfig, FaultRule};
+use crate::respond::{empty, json_ok};
 use crate::state::State;
 
 /// The control routes.

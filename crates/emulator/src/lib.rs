@@ -31,6 +31,8 @@ mod auth;
 mod control;
 mod faults;
 mod iam;
+mod respond;
+mod router;
 mod secrets;
 mod server;
 pub mod state;
@@ -151,7 +153,7 @@ impl EmulatorBuilder {
             faults::Faults::new(self.faults, self.seed),
             tls.as_ref().map(|t| t.ca_pem.clone()),
         ));
-        let router = app::router(app.clone(), self.control_api);
+        let router = router::router(app.clone(), self.control_api);
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let (stop, stopped) = watch::channel(false);

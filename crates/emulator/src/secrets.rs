@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::app::{Shared, authenticate, empty, json_error, json_ok, media_type};
+use crate::app::{Shared, authenticate};
+use crate::respond::{empty, json_error, json_ok, media_type};
 use crate::state::Secret;
 
 /// The largest value stored, in bytes.

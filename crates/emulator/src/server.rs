@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::app::DropConnection;
+use crate::respond::DropConnection;
 
 /// Why a connection was closed without an answer.
 #[derive(Debug)]

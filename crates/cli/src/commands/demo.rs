@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use crate::commands::access;
 use crate::connect::{self, Session};
 use crate::exit::{self, Context, Failure};
-use crate::output::{DemoReport, Progress, Ui, step_line, write_stdout};
+use crate::output::{Progress, Ui, step_line, write_stdout};
 
 /// AWS's documented example key pair: well known, and it opens nothing.
 const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -24,6 +24,21 @@ const EXAMPLE_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// The demo's service account and its login secret.
 const ACCOUNT: &str = "dse";
 const LOGIN_SECRET: &str = "data-science-engine/service-account";
+
+/// `demo -o json`.
+#[derive(Debug, serde::Serialize)]
+pub struct DemoReport {
+    pub cluster: String,
+    /// The pinned CA's SHA-256 fingerprint.
+    pub ca_fingerprint: String,
+    pub service_account: String,
+    pub login_secret: String,
+    pub onboarding: S3Report,
+    /// The same onboarding run again: unchanged.
+    pub rerun: S3Report,
+    pub access: dcos_ops::access::AccessReport,
+    pub options: serde_json::Value,
+}
 
 /// Prints as it goes in text mode; collects one JSON document otherwise.
 struct Narrator {

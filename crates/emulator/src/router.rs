@@ -1,0 +1,91 @@
+//! The router: every route of both services, the CA download, and fault injection in front of
+//! them.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxState};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::Shared;
+use crate::faults::Fault;
+use crate::respond::{DropConnection, json_error, plain_error};
+use crate::{control, iam, secrets};
+
+/// The largest request body accepted (a 1 MiB text value may grow when escaped as JSON).
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The whole API, plus the control API when `control_api` is set.
+pub fn router(app: Shared, control_api: bool) -> Router {
+    let api = Router::new()
+        .route("/ca/dcos-ca.crt", get(ca_certificate))
+        .merge(secrets::routes())
+        .merge(iam::routes())
+        .route_layer(middleware::from_fn_with_state(app.clone(), inject_faults));
+    let mut router = api;
+    if control_api {
+        router = router.merge(control::routes());
+    }
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+async fn not_found() -> Response {
+    plain_error(StatusCode::NOT_FOUND, "Not Found")
+}
+
+async fn ca_certificate(AxState(app): AxState<Shared>) -> Response {
+    match &app.ca_pem {
+        Some(pem) => (
+            [(header::CONTENT_TYPE, "application/x-x509-ca-cert")],
+            pem.clone(),
+        )
+            .into_response(),
+        None => plain_error(
+            StatusCode::NOT_FOUND,
+            "this emulator serves plain HTTP: no CA",
+        ),
+    }
+}
+
+async fn inject_faults(
+    AxState(app): AxState<Shared>,
+    matched: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let plan = app.faults.plan(
+        request.method().as_str(),
+        request.uri().path(),
+        matched.as_str(),
+    );
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    if let Some(fault) = plan.before {
+        return fault_response(fault);
+    }
+    let response = next.run(request).await;
+    match plan.after {
+        Some(fault) => fault_response(fault),
+        None => response,
+    }
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::Drop => {
+            let mut response = Response::new(Body::empty());
+            response.extensions_mut().insert(DropConnection);
+            response
+        }
+        Fault::Status(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            json_error(status, None, "Injected fault")
+        }
+    }
+}
