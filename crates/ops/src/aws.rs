@@ -9,7 +9,7 @@ use dcos_secrets_client::SecretValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::reporter::{Reporter, Warning};
 
 /// An access key id and its secret access key.
@@ -133,13 +133,7 @@ fn credentials_file() -> Result<PathBuf> {
 /// The pair of profile `name` in the shared credentials file.
 pub fn from_profile(name: &str) -> Result<KeyPair> {
     let file = credentials_file()?;
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        Error::io(
-            ErrorKind::Invalid,
-            format!("cannot read {}", file.display()),
-            e,
-        )
-    })?;
+    let text = crate::files::read_text(&file, "")?;
     parse_profile(&text, name, &file.display().to_string())
 }
 

@@ -118,7 +118,7 @@ pub fn check_spaces(
         return Ok(());
     }
     Err(Error::invalid(reason).with_remedy(Remedy::StayInSpace {
-        service: service.clone(),
+        service: service.as_str().to_owned(),
     }))
 }
 
@@ -293,14 +293,8 @@ impl Destination {
         let Self::MergeInto(path) = self else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::io(
-                ErrorKind::Invalid,
-                format!("cannot read the options file {}", path.display()),
-                e,
-            )
-            .with_remedy(Remedy::OptionsFileMissing)
-        })?;
+        let text = crate::files::read_text(path, "the options file")
+            .map_err(|e| e.with_remedy(Remedy::OptionsFileMissing))?;
         let value: Value = serde_json::from_str(&text).map_err(|e| {
             Error::invalid(format!(
                 "{} is not valid JSON (line {}, column {})",

@@ -10,8 +10,6 @@ use std::fmt;
 use dcos_iam_client::{Principal, Uid};
 use dcos_secrets_client::SecretPath;
 
-use crate::dse::ServiceName;
-
 /// What kind of failure, for callers that branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -76,8 +74,9 @@ pub enum Remedy {
     CreateServiceAccount { uid: Uid, login_secret: SecretPath },
     /// A secret holds another value: allow overwriting, or rotate the pair instead.
     AllowOverwrite,
-    /// Secrets the service cannot mount: keep them in its folder, or allow them knowingly.
-    StayInSpace { service: ServiceName },
+    /// Secrets the service cannot mount: keep them in the folder of `service` (its name), or
+    /// allow them knowingly.
+    StayInSpace { service: String },
     /// The documentation's layout has no place for a region or an endpoint.
     UseSchemaLayout,
     /// There is no pair to rotate yet: onboard one first.

@@ -2,7 +2,7 @@
 //! clobbered and never seen half written; nothing here puts a file's content in an error.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use secrecy::SecretString;
@@ -94,17 +94,25 @@ pub fn private_key_pem(text: Vec<u8>, what: &str) -> Result<SecretString> {
 
 /// A private key in PEM form, from a file.
 pub fn read_private_key(path: &Path) -> Result<SecretString> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| {
-            Error::io(
-                ErrorKind::Invalid,
-                format!("cannot read {}", path.display()),
-                e,
-            )
-        })?;
-    private_key_pem(bytes, &path.display().to_string())
+    private_key_pem(read(path, "")?, &path.display().to_string())
+}
+
+/// A whole file; an error names `what` it is (`the manifest`, `from_file`) and the file.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| unreadable(path, what, e))
+}
+
+/// A whole text file, like [`read`].
+pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| unreadable(path, what, e))
+}
+
+fn unreadable(path: &Path, what: &str, error: std::io::Error) -> Error {
+    let name = match what {
+        "" => path.display().to_string(),
+        what => format!("{what} {}", path.display()),
+    };
+    Error::io(ErrorKind::Invalid, format!("cannot read {name}"), error)
 }
 
 #[cfg(test)]

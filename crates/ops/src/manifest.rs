@@ -17,7 +17,7 @@ use crate::aws;
 use crate::dse::{
     AwsRegion, DEFAULT_SERVICE_NAME, Destination, Layout, OptionsLayout, S3Endpoint, ServiceName,
 };
-use crate::error::{Context, Error, ErrorKind, Remedy, Result};
+use crate::error::{Context, Error, Remedy, Result};
 use crate::files;
 use crate::grants;
 use crate::reporter::Reporter;
@@ -244,13 +244,7 @@ impl Manifest {
 
 /// Reads the manifest at `file` and everything it names.
 pub fn load(file: &Path, reporter: &dyn Reporter) -> Result<Manifest> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        Error::io(
-            ErrorKind::Invalid,
-            format!("cannot read the manifest {}", file.display()),
-            e,
-        )
-    })?;
+    let text = files::read_text(file, "the manifest")?;
     let manifest = parse(&text, file)?;
     let base = file.parent().unwrap_or(Path::new("")).to_owned();
     let mut manifest = resolve(manifest, &base, reporter)?;
@@ -381,13 +375,7 @@ fn account(decl: AccountDecl, base: &Path) -> Result<AccountItem> {
     let key = match (decl.public_key_file, decl.private_key_out) {
         (Some(file), None) => {
             let file = relative(base, &file);
-            let pem = std::fs::read_to_string(&file).map_err(|e| {
-                Error::io(
-                    ErrorKind::Invalid,
-                    format!("cannot read public_key_file {}", file.display()),
-                    e,
-                )
-            })?;
+            let pem = files::read_text(&file, "public_key_file")?;
             if !pem.contains("-----BEGIN PUBLIC KEY-----") {
                 return Err(Error::invalid(format!(
                     "public_key_file {} is not a PEM public key (BEGIN PUBLIC KEY)",
@@ -470,13 +458,7 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> Result<Secr
     let value = match (decl.from_file, decl.from_env, decl.aws_profile) {
         (Some(file), None, None) => {
             let file = relative(base, &file);
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Error::io(
-                    ErrorKind::Invalid,
-                    format!("cannot read from_file {}", file.display()),
-                    e,
-                )
-            })?;
+            let bytes = files::read(&file, "from_file")?;
             SecretValue::from_bytes(bytes, decl.binary).context("from_file")?
         }
         (None, Some(var), None) => {
@@ -596,13 +578,7 @@ fn onboarding(
         }
         (None, None, None, Some(file)) => {
             let file = relative(base, file);
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Error::io(
-                    ErrorKind::Invalid,
-                    format!("cannot read credentials file {}", file.display()),
-                    e,
-                )
-            })?;
+            let bytes = files::read(&file, "credentials file")?;
             aws::from_json(&bytes, &format!("credentials file {}", file.display()))?
         }
         _ => {
@@ -620,7 +596,7 @@ fn onboarding(
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use crate::error::ErrorKind;
     use crate::reporter::Silent;
 
     fn parse_toml(text: &str) -> Result<ManifestFile> {

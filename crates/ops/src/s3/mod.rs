@@ -17,7 +17,7 @@ pub use onboard::{Onboarding, PreparedOnboarding, onboard, options};
 pub use rotate::{Rotation, rotate};
 
 use crate::dse::ServiceName;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failed, Result, RunResult};
 use crate::report::{S3Command, S3Report, Status};
 
 /// The service and the two secrets an onboarding works on.
@@ -93,5 +93,16 @@ impl Paths {
             old_key_id: None,
             new_key_id: None,
         }
+    }
+}
+
+/// Settles a report with how its run ended. (A failed run's result carries its whole report:
+/// that is what it is for.)
+#[allow(clippy::result_large_err)]
+fn finish(mut report: S3Report, result: Result<()>) -> RunResult<S3Report> {
+    report.settle(result.is_err());
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Failed { report, error }),
     }
 }

@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 
 use super::Paths;
 use crate::Clients;
-use crate::error::{Context, ErrorKind, Failed, Remedy, Result, RunResult};
+use crate::error::{Context, ErrorKind, Remedy, Result, RunResult};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
@@ -34,11 +34,7 @@ pub async fn offboard(
         .paths
         .report(S3Command::Offboard, Some(&job.account), job.dry_run);
     let result = steps(clients, job, reporter, &mut report).await;
-    report.settle(result.is_err());
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    super::finish(report, result)
 }
 
 async fn steps(

@@ -14,7 +14,7 @@ use super::Paths;
 use crate::Clients;
 use crate::aws::KeyPair;
 use crate::dse::{self, Destination, FileChange, Layout, OptionsLayout, PreparedOptions};
-use crate::error::{Context, Error, Failed, Remedy, Result, RunResult, Undo};
+use crate::error::{Context, Error, Remedy, Result, RunResult, Undo};
 use crate::journal::{Change, delete_acl_if_empty};
 use crate::plan::{self, AclAt, Task, Write, acl_description};
 use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
@@ -210,11 +210,7 @@ pub async fn onboard(
 ) -> RunResult<S3Report> {
     let mut report = job.report(job.dry_run);
     let result = steps(clients, job, reporter, &mut report).await;
-    report.settle(result.is_err());
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    super::finish(report, result)
 }
 
 async fn steps(

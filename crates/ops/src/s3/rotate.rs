@@ -9,7 +9,7 @@ use dcos_secrets_client::SecretValue;
 use super::Paths;
 use crate::Clients;
 use crate::aws::{self, KeyPair};
-use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
+use crate::error::{Context, Error, Remedy, Result, RunResult};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
@@ -34,11 +34,7 @@ pub async fn rotate(
         .report(S3Command::Rotate, None, rotation.dry_run);
     report.new_key_id = Some(rotation.keys.key_id_tail());
     let result = steps(clients, rotation, reporter, &mut report).await;
-    report.settle(result.is_err());
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    super::finish(report, result)
 }
 
 /// Both secrets' values, or a failure naming the one that is missing.

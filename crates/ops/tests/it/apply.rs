@@ -46,6 +46,17 @@ fn load(dir: &tempfile::TempDir) -> Manifest {
     manifest::load(&dir.path().join("cluster.toml"), &Silent).unwrap()
 }
 
+/// Applies the manifest in `dir` with `options`.
+async fn apply(
+    cluster: &crate::Cluster,
+    dir: &tempfile::TempDir,
+    options: ApplyOptions,
+) -> dcos_ops::ApplyReport {
+    apply::run(&cluster.clients, &load(dir), options, &Silent)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_manifest_converges_and_applying_it_again_changes_nothing() {
     let cluster = cluster().await;
@@ -105,15 +116,7 @@ async fn a_manifest_converges_and_applying_it_again_changes_nothing() {
     assert!(dir.path().join("options.json").exists());
 
     // Again, from a fresh read of the manifest: the key file is read, nothing changes.
-    let manifest = load(&dir);
-    let again = apply::run(
-        &cluster.clients,
-        &manifest,
-        ApplyOptions::default(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    let again = apply(&cluster, &dir, ApplyOptions::default()).await;
     assert_eq!(again.result, Status::Unchanged, "{again:#?}");
     assert_eq!(again.changes, 0);
     assert_eq!(cluster.state(), state);
@@ -128,14 +131,7 @@ async fn a_failing_item_is_undone_and_the_others_land() {
         "/secrets/v1/secret/default/data-science-engine/aws_secret_access_key",
         &serde_json::json!({"status": 500, "phase": "after"}),
     );
-    let report = apply::run(
-        &cluster.clients,
-        &load(&dir),
-        ApplyOptions::default(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    let report = apply(&cluster, &dir, ApplyOptions::default()).await;
     assert_eq!(report.failed, 1);
     assert_eq!(report.result, Status::Failed);
     let s3 = report
@@ -167,14 +163,7 @@ async fn items_that_need_a_failed_account_are_not_run() {
         "/acs/api/v1/users/analytics",
         &serde_json::json!({"status": 500}),
     );
-    let report = apply::run(
-        &cluster.clients,
-        &load(&dir),
-        ApplyOptions::default(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    let report = apply(&cluster, &dir, ApplyOptions::default()).await;
     let account = &report.items[0];
     assert_eq!(account.result, Status::Failed);
     // The key file it wrote was removed again.
@@ -196,14 +185,7 @@ async fn items_that_need_a_failed_account_are_not_run() {
 async fn prune_revokes_grants_the_manifest_does_not_declare() {
     let cluster = cluster().await;
     let dir = folder("hunter2");
-    apply::run(
-        &cluster.clients,
-        &load(&dir),
-        ApplyOptions::default(),
-        &Silent,
-    )
-    .await
-    .unwrap();
+    apply(&cluster, &dir, ApplyOptions::default()).await;
     let rid = dcos_iam_client::Rid::new("dcos:secrets:default:analytics/db_password").unwrap();
     let dse = dcos_iam_client::Principal::User(dcos_iam_client::Uid::new("dse").unwrap());
     let acl = cluster.clients.iam.acl(&rid);
@@ -214,9 +196,7 @@ async fn prune_revokes_grants_the_manifest_does_not_declare() {
         prune: true,
         ..ApplyOptions::default()
     };
-    let report = apply::run(&cluster.clients, &load(&dir), prune, &Silent)
-        .await
-        .unwrap();
+    let report = apply(&cluster, &dir, prune).await;
     let pruned = report
         .items
         .iter()

@@ -130,6 +130,20 @@ pub fn keys((id, secret): (&str, &str)) -> aws::KeyPair {
     aws::KeyPair::new(id.into(), secret.into(), "the test").unwrap()
 }
 
+/// The paths of the default service.
+pub fn paths() -> Paths {
+    Paths::of(ServiceName::new("data-science-engine").unwrap()).unwrap()
+}
+
+/// A cluster with `dse` and the first pair onboarded.
+pub async fn onboarded() -> Cluster {
+    let cluster = cluster().await;
+    dcos_ops::s3::onboard(&cluster.clients, &onboarding(PAIR_A), &dcos_ops::Silent)
+        .await
+        .unwrap();
+    cluster
+}
+
 /// The default onboarding of `dse` with `pair`, its options returned only.
 pub fn onboarding(pair: (&str, &str)) -> Onboarding {
     onboarding_with(pair, &OptionsLayout::default(), &Destination::Report)
@@ -140,11 +154,10 @@ pub fn onboarding_with(
     layout: &OptionsLayout,
     destination: &Destination,
 ) -> Onboarding {
-    let paths = Paths::of(ServiceName::new("data-science-engine").unwrap()).unwrap();
     Onboarding::prepare(
         Uid::new("dse").unwrap(),
         SecretPath::new(LOGIN).unwrap(),
-        paths,
+        paths(),
         layout,
         destination,
         &dcos_ops::Silent,

@@ -4,29 +4,20 @@ use dcos_iam_client::Uid;
 use dcos_ops::s3::{self, Offboarding};
 use dcos_ops::{ErrorKind, Outcome, Remedy, Silent, Status, Warning};
 
-use crate::{Collect, KEY_ID, PAIR_A, SECRET_KEY, cluster, onboarding, pair_of};
+use crate::{Collect, KEY_ID, SECRET_KEY, pair_of};
 
 fn offboarding(uid: &str) -> Offboarding {
     Offboarding {
         account: Uid::new(uid).unwrap(),
-        paths: s3::Paths::of(dcos_ops::dse::ServiceName::new("data-science-engine").unwrap())
-            .unwrap(),
+        paths: crate::paths(),
         keep_secrets: false,
         dry_run: false,
     }
 }
 
-async fn onboarded() -> crate::Cluster {
-    let cluster = cluster().await;
-    s3::onboard(&cluster.clients, &onboarding(PAIR_A), &Silent)
-        .await
-        .unwrap();
-    cluster
-}
-
 #[tokio::test]
 async fn offboarding_revokes_and_deletes_and_a_rerun_changes_nothing() {
-    let cluster = onboarded().await;
+    let cluster = crate::onboarded().await;
     let mut dry = offboarding("dse");
     dry.dry_run = true;
     let plan = s3::offboard(&cluster.clients, &dry, &Silent).await.unwrap();
@@ -58,7 +49,7 @@ async fn offboarding_revokes_and_deletes_and_a_rerun_changes_nothing() {
 
 #[tokio::test]
 async fn kept_secrets_stay_and_a_missing_account_is_a_warning() {
-    let cluster = onboarded().await;
+    let cluster = crate::onboarded().await;
     let mut job = offboarding("dse");
     job.keep_secrets = true;
     let report = s3::offboard(&cluster.clients, &job, &Silent).await.unwrap();
@@ -78,7 +69,7 @@ async fn kept_secrets_stay_and_a_missing_account_is_a_warning() {
 
 #[tokio::test]
 async fn a_failed_delete_after_the_revokes_is_partial() {
-    let cluster = onboarded().await;
+    let cluster = crate::onboarded().await;
     cluster.fault(
         "DELETE",
         &format!("/secrets/v1/secret/default/{SECRET_KEY}"),

@@ -4,30 +4,19 @@ use dcos_ops::s3::{self, Rotation};
 use dcos_ops::{ErrorKind, Outcome, Remedy, Silent, Status, Warning};
 use dcos_secrets_client::{SecretPath, SecretValue};
 
-use crate::{
-    Collect, KEY_ID, PAIR_A, PAIR_B, SECRET_KEY, cluster, fault_kinds, keys, onboarding, pair_of,
-};
+use crate::{Collect, KEY_ID, PAIR_A, PAIR_B, SECRET_KEY, cluster, fault_kinds, keys, pair_of};
 
 fn rotation(pair: (&str, &str)) -> Rotation {
     Rotation {
-        paths: s3::Paths::of(dcos_ops::dse::ServiceName::new("data-science-engine").unwrap())
-            .unwrap(),
+        paths: crate::paths(),
         keys: keys(pair),
         dry_run: false,
     }
 }
 
-async fn onboarded() -> crate::Cluster {
-    let cluster = cluster().await;
-    s3::onboard(&cluster.clients, &onboarding(PAIR_A), &Silent)
-        .await
-        .unwrap();
-    cluster
-}
-
 #[tokio::test]
 async fn a_rotation_replaces_both_halves_and_names_the_key_ids() {
-    let cluster = onboarded().await;
+    let cluster = crate::onboarded().await;
     let mut dry = rotation(PAIR_B);
     dry.dry_run = true;
     let before = cluster.state();
@@ -55,7 +44,7 @@ async fn a_rotation_replaces_both_halves_and_names_the_key_ids() {
 
 #[tokio::test]
 async fn a_half_done_rotation_is_completed_with_a_warning() {
-    let cluster = onboarded().await;
+    let cluster = crate::onboarded().await;
     let key_id = SecretPath::new(KEY_ID).unwrap();
     cluster
         .clients
@@ -101,7 +90,7 @@ async fn a_failure_at_either_write_never_leaves_a_mismatched_pair() {
     for path in [KEY_ID, SECRET_KEY] {
         for (kind, rule) in fault_kinds() {
             let label = format!("{kind}: PATCH {path}");
-            let cluster = onboarded().await;
+            let cluster = crate::onboarded().await;
             let start = cluster.state();
             cluster.fault(
                 "PATCH",
