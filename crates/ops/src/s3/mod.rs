@@ -2,7 +2,7 @@
 //! service account, the service options), rotate it, offboard it.
 //!
 //! Every run reads what is there first, plans against it, and writes only the difference. A
-//! failed onboarding or rotation takes back what it changed (see [`crate::journal`]).
+//! failed onboarding or rotation takes back what it changed (see [`crate::Undo`]).
 
 mod offboard;
 mod onboard;
