@@ -18,8 +18,21 @@ pub struct App {
     pub authority: Authority,
     /// Injects faults and counts requests.
     pub faults: Faults,
-    /// The CA certificate, PEM, when serving TLS.
-    pub ca_pem: Option<String>,
+    /// The CA certificate, PEM (served over plain http too: a real cluster always has one).
+    pub ca_pem: String,
+    /// Who the cluster is.
+    pub identity: Identity,
+}
+
+/// A cluster's identity, as its discovery endpoints tell it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// A UUID, stable for the cluster's life.
+    pub id: String,
+    /// The cluster's name.
+    pub name: String,
+    /// The address of its one master.
+    pub ip: String,
 }
 
 /// A shared handle on the app.
@@ -27,12 +40,19 @@ pub type Shared = Arc<App>;
 
 impl App {
     /// An app with `state`.
-    pub fn new(state: State, authority: Authority, faults: Faults, ca_pem: Option<String>) -> Self {
+    pub fn new(
+        state: State,
+        authority: Authority,
+        faults: Faults,
+        ca_pem: String,
+        identity: Identity,
+    ) -> Self {
         Self {
             state: RwLock::new(state),
             authority,
             faults,
             ca_pem,
+            identity,
         }
     }
 
@@ -47,16 +67,31 @@ impl App {
     }
 }
 
+/// The cookie a login sets, which browsers send instead of an `Authorization` header.
+pub const AUTH_COOKIE: &str = "dcos-acs-auth-cookie";
+
+/// The request's token: from `Authorization: token=<jwt>` (or `Bearer <jwt>`) and, only when
+/// that header is absent, from the auth cookie, as the front proxy takes it.
+fn token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        return value
+            .strip_prefix("token=")
+            .or_else(|| value.strip_prefix("Bearer "));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == AUTH_COOKIE)
+        .map(|(_, value)| value)
+}
+
 /// The uid of the request's valid token, or the 401 to answer.
 pub fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, Response> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(unauthorized)?;
-    let token = value
-        .strip_prefix("token=")
-        .or_else(|| value.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
+    let token = token(headers).ok_or_else(unauthorized)?;
     app.authority
         .verify(token.trim())
         .map(|claims| claims.uid)

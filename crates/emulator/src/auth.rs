@@ -112,6 +112,11 @@ impl Authority {
         Some(claims)
     }
 
+    /// How long issued tokens last.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// `GET /acs/api/v1/auth/jwks`.
     pub fn jwks(&self) -> serde_json::Value {
         serde_json::json!({ "keys": [self.jwk] })
@@ -123,13 +128,16 @@ struct LoginClaims {
     uid: String,
 }
 
-/// Checks a service-account login JWT: RS256 signed by `public_key_pem`, not expired, `uid`
-/// equal to `uid`.
+/// Checks a service-account login JWT: RS256 signed by `public_key_pem`, `uid` equal to
+/// `uid`, and not expired when it has an `exp` (Bouncer only warns when it has none, and real
+/// clients send one, so one without is accepted).
 pub fn verify_service_login(jwt: &str, uid: &str, public_key_pem: &str) -> bool {
     let Ok(key) = DecodingKey::from_rsa_pem(public_key_pem.as_bytes()) else {
         return false;
     };
-    jsonwebtoken::decode::<LoginClaims>(jwt, &key, &strict_validation())
+    let mut validation = strict_validation();
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<LoginClaims>(jwt, &key, &validation)
         .is_ok_and(|data| data.claims.uid == uid)
 }
 

@@ -29,6 +29,7 @@
 mod app;
 mod auth;
 mod control;
+mod discovery;
 mod faults;
 mod iam;
 mod respond;
@@ -53,8 +54,26 @@ pub use state::State;
 pub const DEFAULT_SUPERUSER: &str = "bootstrapuser";
 /// The default bootstrap superuser's password.
 pub const DEFAULT_PASSWORD: &str = "deleteme";
+/// The cluster name by default.
+pub const DEFAULT_CLUSTER_NAME: &str = "dcos-emulator";
 /// How long issued tokens last by default: 5 days, as on DC/OS.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(5 * 24 * 3600);
+
+/// A random (version 4) UUID.
+fn new_cluster_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
 
 /// Configures and starts an [`Emulator`].
 #[derive(Debug, Clone)]
@@ -68,6 +87,8 @@ pub struct EmulatorBuilder {
     faults: FaultConfig,
     control_api: bool,
     state: Option<State>,
+    cluster_id: Option<String>,
+    cluster_name: String,
 }
 
 impl Default for EmulatorBuilder {
@@ -81,6 +102,8 @@ impl Default for EmulatorBuilder {
             faults: FaultConfig::default(),
             control_api: false,
             state: None,
+            cluster_id: None,
+            cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
         }
     }
 }
@@ -134,38 +157,54 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The cluster id `/metadata` answers (a new random UUID by default).
+    pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
+        self.cluster_id = Some(id.into());
+        self
+    }
+
+    /// The cluster name the Mesos state summary answers.
+    pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.cluster_name = name.into();
+        self
+    }
+
     /// Binds, and serves in the background until [`Emulator::shutdown`].
     pub async fn start(self) -> anyhow::Result<Emulator> {
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
-        let tls = if self.tls {
-            Some(tls::generate()?)
-        } else {
-            None
-        };
+        // A CA is made either way: a real cluster always has one, and serves it over http too.
+        let tls = tls::generate()?;
         let state = self
             .state
             .unwrap_or_else(|| State::bootstrap(&self.superuser.0, &self.superuser.1));
         let authority = auth::Authority::generate(self.token_ttl)?;
+        let identity = app::Identity {
+            id: self.cluster_id.unwrap_or_else(new_cluster_id),
+            name: self.cluster_name,
+            ip: addr.ip().to_string(),
+        };
         let app = Arc::new(app::App::new(
             state,
             authority,
             faults::Faults::new(self.faults, self.seed),
-            tls.as_ref().map(|t| t.ca_pem.clone()),
+            tls.ca_pem.clone(),
+            identity,
         ));
         let router = router::router(app.clone(), self.control_api);
-        let scheme = if tls.is_some() { "https" } else { "http" };
+        let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(
             listener,
             router,
-            tls.as_ref().map(|t| t.config.clone()),
+            self.tls.then(|| tls.config.clone()),
             stopped,
         ));
         tracing::info!(%url, "dcos-emulator serving");
         Ok(Emulator {
             url,
+            tls: self.tls,
             app,
             stop,
             task,
@@ -177,6 +216,7 @@ impl EmulatorBuilder {
 #[derive(Debug)]
 pub struct Emulator {
     url: String,
+    tls: bool,
     app: app::Shared,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -195,7 +235,12 @@ impl Emulator {
 
     /// The CA certificate (PEM) to pin, when serving TLS.
     pub fn ca_pem(&self) -> Option<&str> {
-        self.app.ca_pem.as_deref()
+        self.tls.then_some(self.app.ca_pem.as_str())
+    }
+
+    /// The cluster id `/metadata` answers.
+    pub fn cluster_id(&self) -> &str {
+        &self.app.identity.id
     }
 
     /// A copy of the whole state.

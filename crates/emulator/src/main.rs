@@ -8,6 +8,16 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use dcos_emulator::{DEFAULT_PASSWORD, DEFAULT_SUPERUSER, Emulator, FaultConfig, State};
+use serde::{Deserialize, Serialize};
+
+/// The `--state` file: the state, and the cluster id, so that a restart is the same cluster.
+#[derive(Debug, Serialize, Deserialize)]
+struct StateFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cluster_id: Option<String>,
+    #[serde(flatten)]
+    state: State,
+}
 
 /// A local stand-in for a DC/OS Enterprise cluster's Secrets and IAM APIs.
 ///
@@ -26,9 +36,13 @@ struct Args {
     /// Write the CA certificate (PEM) to this file (with --tls).
     #[arg(long, requires = "tls")]
     ca_out: Option<PathBuf>,
-    /// Load the state from this JSON file if it exists, and write it back on shutdown.
+    /// Load the state (and the cluster id) from this JSON file if it exists, and write it back
+    /// on shutdown.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// The cluster's name, as the Mesos state summary gives it.
+    #[arg(long, default_value = dcos_emulator::DEFAULT_CLUSTER_NAME)]
+    cluster_name: String,
     /// The bootstrap superuser as UID:PASSWORD.
     #[arg(long, env = "DCOS_EMULATOR_SUPERUSER", hide_env_values = true,
           default_value_t = format!("{DEFAULT_SUPERUSER}:{DEFAULT_PASSWORD}"))]
@@ -95,15 +109,19 @@ async fn main() -> anyhow::Result<()> {
         .token_ttl(Duration::from_secs(args.token_ttl))
         .seed(args.seed)
         .faults(faults)
-        .control_api(args.control_api);
+        .control_api(args.control_api)
+        .cluster_name(&args.cluster_name);
     if let Some(path) = &args.state
         && path.exists()
     {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the state file {}", path.display()))?;
-        let state: State = serde_json::from_str(&text)
+        let file: StateFile = serde_json::from_str(&text)
             .with_context(|| format!("{} is not an emulator state", path.display()))?;
-        builder = builder.state(state);
+        builder = builder.state(file.state);
+        if let Some(id) = file.cluster_id {
+            builder = builder.cluster_id(id);
+        }
     }
     // Listen for signals before announcing the URL, so that a caller may stop us at once.
     let signals = Signals::new()?;
@@ -118,7 +136,11 @@ async fn main() -> anyhow::Result<()> {
     }
     signals.wait().await;
     if let Some(path) = &args.state {
-        let text = serde_json::to_string_pretty(&emulator.state())?;
+        let file = StateFile {
+            cluster_id: Some(emulator.cluster_id().to_owned()),
+            state: emulator.state(),
+        };
+        let text = serde_json::to_string_pretty(&file)?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     emulator.shutdown().await;

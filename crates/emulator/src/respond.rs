@@ -36,6 +36,16 @@ pub fn json_error(status: StatusCode, code: Option<&str>, description: &str) -> 
     (status, json_headers(), json_bytes(&body)).into_response()
 }
 
+/// `Content-Type` exactly `application/json`, as the Secrets service answers: real clients
+/// compare the whole header (a parameter makes them take a text secret for a binary one).
+pub fn secrets_json(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// A 400 with an IAM error code.
 pub fn bad_request(code: &str, description: &str) -> Response {
     json_error(StatusCode::BAD_REQUEST, Some(code), description)
@@ -74,7 +84,7 @@ pub fn forbidden() -> Response {
         .into_response()
 }
 
-/// `application/json; charset=utf-8`.
+/// `application/json; charset=utf-8`, as the IAM service answers.
 pub fn json_headers() -> [(header::HeaderName, HeaderValue); 1] {
     [(
         header::CONTENT_TYPE,

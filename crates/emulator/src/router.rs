@@ -12,7 +12,7 @@ use axum::routing::get;
 use crate::app::Shared;
 use crate::faults::Fault;
 use crate::respond::{DropConnection, json_error, plain_error};
-use crate::{control, iam, secrets};
+use crate::{control, discovery, iam, secrets};
 
 /// The largest request body accepted (a 1 MiB text value may grow when escaped as JSON).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -21,6 +21,7 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub fn router(app: Shared, control_api: bool) -> Router {
     let api = Router::new()
         .route("/ca/dcos-ca.crt", get(ca_certificate))
+        .merge(discovery::routes())
         .merge(secrets::routes())
         .merge(iam::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), inject_faults));
@@ -39,17 +40,11 @@ async fn not_found() -> Response {
 }
 
 async fn ca_certificate(AxState(app): AxState<Shared>) -> Response {
-    match &app.ca_pem {
-        Some(pem) => (
-            [(header::CONTENT_TYPE, "application/x-x509-ca-cert")],
-            pem.clone(),
-        )
-            .into_response(),
-        None => plain_error(
-            StatusCode::NOT_FOUND,
-            "this emulator serves plain HTTP: no CA",
-        ),
-    }
+    (
+        [(header::CONTENT_TYPE, "application/x-x509-ca-cert")],
+        app.ca_pem.clone(),
+    )
+        .into_response()
 }
 
 async fn inject_faults(

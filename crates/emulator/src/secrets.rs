@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::{Shared, authenticate};
-use crate::respond::{empty, json_error, json_ok, media_type};
+use crate::respond::{self, empty, media_type, secrets_json};
 use crate::state::Secret;
 
 /// The largest value stored, in bytes.
@@ -19,6 +19,11 @@ pub const MAX_VALUE_BYTES: usize = 1_048_576;
 /// The longest path, in bytes.
 pub const MAX_PATH_BYTES: usize = 255;
 const STORE: &str = "default";
+
+/// A 200 JSON answer of the Secrets service.
+fn json_ok<T: serde::Serialize>(value: &T) -> Response {
+    secrets_json(respond::json_ok(value))
+}
 
 /// The routes of the Secrets service.
 pub fn routes() -> Router<Shared> {
@@ -35,7 +40,7 @@ pub fn routes() -> Router<Shared> {
 }
 
 fn error(status: StatusCode, description: &str) -> Response {
-    json_error(status, None, description)
+    secrets_json(respond::json_error(status, None, description))
 }
 
 fn check_store(store: &str) -> Result<(), Response> {

@@ -32,6 +32,8 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/acs/api/v1/auth/login", post(login::login))
         .route("/acs/api/v1/auth/jwks", get(login::jwks))
+        .route("/acs/api/v1/auth/logout", get(login::logout))
+        .route("/acs/api/v1/auth/providers", get(login::providers))
         .route("/acs/api/v1/users", get(users::list_users))
         .route(
             "/acs/api/v1/users/{uid}",

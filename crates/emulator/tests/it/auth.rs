@@ -107,12 +107,12 @@ async fn tls_serves_the_ca_and_a_pinned_client_connects() {
 }
 
 #[tokio::test]
-async fn plain_http_has_no_ca() {
+async fn plain_http_serves_a_ca_too() {
     let (emulator, _) = start(Emulator::builder()).await;
-    Caller::new(emulator.url())
-        .get("/ca/dcos-ca.crt")
-        .await
-        .expect(404, None);
+    let a = Caller::new(emulator.url()).get("/ca/dcos-ca.crt").await;
+    a.expect(200, None);
+    assert_eq!(a.content_type(), "application/x-x509-ca-cert");
+    assert!(a.text().starts_with("-----BEGIN CERTIFICATE-----"));
     emulator.shutdown().await;
 }
 

@@ -42,6 +42,7 @@ async fn prints_its_url_serves_and_saves_state_on_sigterm() {
     let url = line.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let admin = Caller::new(&url).login("admin", "s3cret").await;
+    let cluster_id = admin.get("/metadata").await.json()["CLUSTER_ID"].clone();
     admin
         .put_json(
             "/secrets/v1/secret/default/kept",
@@ -66,6 +67,11 @@ async fn prints_its_url_serves_and_saves_state_on_sigterm() {
     let admin = Caller::new(line.trim()).login("admin", "s3cret").await;
     let a = admin.get("/secrets/v1/secret/default/kept").await;
     assert_eq!(a.json(), json!({"value": "across restarts"}));
+    // The same cluster, by its id too.
+    assert_eq!(
+        admin.get("/metadata").await.json()["CLUSTER_ID"],
+        cluster_id
+    );
     term(child.id());
     assert!(child.wait().unwrap().success());
 

@@ -3,6 +3,7 @@
 mod auth;
 mod binary;
 mod control;
+mod discovery;
 mod iam;
 mod openapi;
 mod secrets;

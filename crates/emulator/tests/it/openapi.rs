@@ -136,7 +136,8 @@ const EXCEPTIONS: &[(&str, &str, u16, &str)] = &[
         "POST",
         "/auth/login",
         400,
-        "both or neither of password and token, or no JSON, is 400 (contract 3.1)",
+        "both or neither of password and token, an empty one, or no JSON, is 400 (contract 3.1; \
+         dcos-cli.md 1: Bouncer refuses empty strings with 400)",
     ),
     (
         "PUT",
