@@ -18,14 +18,21 @@ fn after_help() -> String {
 }
 
 const CONNECTION: &str = "\
-Connection: the cluster is --url, else DCOS_URL, else the `dcos` CLI's attached cluster.
-Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (logs
-in per run and again when the token is refused); the keyring entry `dcos-creds login` saved for
-the cluster; the `dcos` CLI's attached cluster (DCOS_DIR, default ~/.dcos). With service-account
+Connection: the cluster is --url, else DCOS_URL, else the login endpoint of
+DCOS_SERVICE_ACCOUNT_CREDENTIAL, else the `dcos` CLI's attached cluster.
+Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT_CREDENTIAL (the login secret jobs
+inside a cluster receive); DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (both log in per run
+and again when the token is refused); the keyring entry `dcos-creds login` saved for the
+cluster; the `dcos` CLI's attached cluster (DCOS_DIR, default ~/.dcos). With service-account
 credentials in the environment, an expired DCOS_ACS_TOKEN is renewed with them.
+As a `dcos` CLI plugin (`dcos creds ...`) it also honours DCOS_TLS_INSECURE and DCOS_VERBOSITY.
 
 Secret values are never taken as arguments: they come from a file, from standard input
 (`--value-file -`) or from a hidden prompt.";
+
+/// One line on what the tool does.
+pub const ABOUT: &str =
+    "Manage DC/OS Enterprise secrets, service accounts and permissions, safely and repeatably.";
 
 /// Manage DC/OS Enterprise secrets, service accounts and permissions, safely and repeatably.
 #[derive(Debug, Parser)]
@@ -111,6 +118,9 @@ pub enum Command {
     /// The cluster's certificate authority
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Which cluster this is
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Create, read, list and delete secrets
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -236,6 +246,18 @@ pub enum CaCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The cluster's id, name, DC/OS version and variant
+    #[command(
+        long_about = "The cluster's id, name, DC/OS version and variant, from its discovery \
+        endpoints: what a runbook prints before it changes anything. The name needs a token; \
+        without one it is left out.",
+        after_help = "Example:\n  dcos-creds -o json cluster info"
+    )]
+    Info,
 }
 
 /// Where a secret value comes from.

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dcos_iam_client::{Credentials, LoginSource, Token, Uid};
+use dcos_iam_client::{Credentials, LoginSource, ServiceAccountSecret, Token, Uid};
 use dcos_ops::Clients;
 use dcos_transport::{Request, StaticToken, TokenSource, Transport, Trust};
 use secrecy::SecretString;
@@ -41,6 +41,8 @@ pub struct Cluster {
 pub enum Origin {
     /// `DCOS_ACS_TOKEN`.
     EnvToken,
+    /// A login with the login secret in `DCOS_SERVICE_ACCOUNT_CREDENTIAL`.
+    EnvCredential,
     /// A login with `DCOS_SERVICE_ACCOUNT` and `DCOS_PRIVATE_KEY_FILE`.
     EnvServiceAccount,
     /// The keyring entry of `login`.
@@ -57,6 +59,7 @@ impl Origin {
     pub fn as_str(&self) -> &'static str {
         match self {
             Origin::EnvToken => "DCOS_ACS_TOKEN",
+            Origin::EnvCredential => "DCOS_SERVICE_ACCOUNT_CREDENTIAL",
             Origin::EnvServiceAccount => "DCOS_SERVICE_ACCOUNT",
             Origin::Keyring => "keyring",
             Origin::DcosCli => "dcos CLI",
@@ -159,9 +162,16 @@ impl Cluster {
     /// CLI's attached cluster. With `--ca-fingerprint` this downloads the CA (no token sent).
     pub async fn resolve(global: &Global, ui: &Ui) -> exit::Result<Cluster> {
         let attached = dcos_config::attached()?;
-        let (raw_url, from_dcos) = match (&global.url, &attached) {
-            (Some(url), _) => (url.clone(), false),
-            (None, Some(AttachedCluster { url: Some(url), .. })) => (url.clone(), true),
+        let credential = credential_from_env()?;
+        let (raw_url, from) = match (&global.url, &credential, &attached) {
+            (Some(url), _, _) => (url.clone(), None),
+            (None, Some(credential), _) => (
+                login_base(&credential.login_endpoint)?,
+                Some("the login endpoint of DCOS_SERVICE_ACCOUNT_CREDENTIAL"),
+            ),
+            (None, None, Some(AttachedCluster { url: Some(url), .. })) => {
+                (url.clone(), Some("the dcos CLI's attached cluster"))
+            }
             _ => {
                 return Err(Failure::usage("no cluster URL")
                     .hint("pass --url https://<cluster>, set DCOS_URL, or attach a cluster with the dcos CLI"));
@@ -185,11 +195,8 @@ impl Cluster {
             max_in_flight: None,
             retries: None,
         };
-        if from_dcos {
-            tracing::info!(
-                "cluster {} from the dcos CLI's attached cluster",
-                cluster.url
-            );
+        if let Some(from) = from {
+            tracing::info!("cluster {} from {from}", cluster.url);
         }
         cluster.trust = if let Some(file) = &global.ca_cert {
             let pem = std::fs::read(file).context(format!("--ca-cert {}", file.display()))?;
@@ -214,6 +221,13 @@ impl Cluster {
             }
         } else if global.insecure {
             ui.warn("--insecure: the cluster's TLS certificate is not verified; anyone on the path can read the token and secrets");
+            Trust::Insecure
+        } else if env("DCOS_TLS_INSECURE").is_some_and(|v| !matches!(v.as_str(), "0" | "false")) {
+            // What the dcos CLI passes its plugins for clusters set up with --insecure, and for
+            // plain http (where there is no certificate to verify, and nothing to warn about).
+            if url.scheme() == "https" {
+                ui.warn("DCOS_TLS_INSECURE: the cluster's TLS certificate is not verified; anyone on the path can read the token and secrets");
+            }
             Trust::Insecure
         } else {
             match cluster.attached.as_ref().map(|a| &a.ssl_verify) {
@@ -298,7 +312,14 @@ impl Cluster {
     pub async fn session(&self) -> exit::Result<Session> {
         self.check_http()?;
         let base = self.transport()?;
-        let service_account = service_account_from_env()?;
+        let (service_account, login_origin) = match credential_from_env()? {
+            Some(secret) => {
+                let credentials = Credentials::service_account(secret.uid, secret.private_key_pem)
+                    .context("DCOS_SERVICE_ACCOUNT_CREDENTIAL")?;
+                (Some(credentials), Origin::EnvCredential)
+            }
+            None => (service_account_from_env()?, Origin::EnvServiceAccount),
+        };
         let found = if let Some(token) = env("DCOS_ACS_TOKEN") {
             Some((SecretString::from(token), Origin::EnvToken))
         } else if service_account.is_some() {
@@ -325,11 +346,7 @@ impl Cluster {
             }
             (None, Some(credentials)) => {
                 let source = Arc::new(LoginSource::new(base.clone(), credentials));
-                (
-                    Tokens::Login(source.clone()),
-                    Origin::EnvServiceAccount,
-                    source,
-                )
+                (Tokens::Login(source.clone()), login_origin, source)
             }
             (Some((token, origin)), None) => {
                 let source = Arc::new(StaticToken::new(token.clone()));
@@ -355,6 +372,32 @@ impl Cluster {
             token: tokens,
         })
     }
+}
+
+/// The login secret in `DCOS_SERVICE_ACCOUNT_CREDENTIAL`, as jobs and services inside a
+/// cluster receive it, when set.
+fn credential_from_env() -> exit::Result<Option<ServiceAccountSecret>> {
+    let Some(json) = env("DCOS_SERVICE_ACCOUNT_CREDENTIAL") else {
+        return Ok(None);
+    };
+    let secret = ServiceAccountSecret::from_json(&SecretString::from(json))
+        .context("DCOS_SERVICE_ACCOUNT_CREDENTIAL")?;
+    Ok(Some(secret))
+}
+
+/// The cluster URL of a login endpoint: `https://leader.mesos/acs/api/v1/auth/login` gives
+/// `https://leader.mesos`.
+fn login_base(endpoint: &str) -> exit::Result<String> {
+    let parsed = url::Url::parse(endpoint).map_err(|e| {
+        Failure::usage(format!(
+            "DCOS_SERVICE_ACCOUNT_CREDENTIAL: the login endpoint `{endpoint}` is not a URL: {e}"
+        ))
+    })?;
+    let path = parsed.path();
+    let base = path
+        .strip_suffix(dcos_iam_client::LOGIN_PATH)
+        .unwrap_or_default();
+    Ok(format!("{}{base}", parsed.origin().ascii_serialization()))
 }
 
 /// `DCOS_SERVICE_ACCOUNT` with `DCOS_PRIVATE_KEY_FILE`, when set.
@@ -398,6 +441,24 @@ mod tests {
             exit::USAGE
         );
         assert!(parse_fingerprint(&format!("sha256:{}", "zz".repeat(32))).is_err());
+    }
+
+    #[test]
+    fn a_login_endpoint_gives_the_cluster_url() {
+        let base = |e: &str| login_base(e).unwrap();
+        assert_eq!(
+            base("https://leader.mesos/acs/api/v1/auth/login"),
+            "https://leader.mesos"
+        );
+        assert_eq!(
+            base("http://10.0.0.1:8080/acs/api/v1/auth/login"),
+            "http://10.0.0.1:8080"
+        );
+        assert_eq!(
+            base("https://gw.example.com/dcos/acs/api/v1/auth/login"),
+            "https://gw.example.com/dcos"
+        );
+        assert!(login_base("not a url").is_err());
     }
 
     #[test]

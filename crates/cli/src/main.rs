@@ -45,10 +45,42 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
+/// The verbosity the `dcos` CLI asks its plugins for (`dcos -v` and `-vv`).
+fn dcos_verbosity() -> u8 {
+    let verbosity = std::env::var("DCOS_VERBOSITY").ok();
+    let level = std::env::var("DCOS_LOG_LEVEL").ok();
+    match (verbosity.as_deref(), level.as_deref()) {
+        (Some(v), _) => v.trim().parse().unwrap_or(0),
+        (None, Some("debug" | "trace")) => 2,
+        (None, Some("info")) => 1,
+        _ => 0,
+    }
+}
+
+/// The command line, without the command name the `dcos` CLI puts first when it runs this as
+/// its plugin (`dcos creds whoami` runs `dcos-creds creds whoami`).
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == PLUGIN_COMMAND) {
+        args.remove(1);
+    }
+    args
+}
+
+/// The command the `dcos` CLI plugin adds.
+const PLUGIN_COMMAND: &str = "creds";
+
 fn main() -> ExitCode {
+    let args = arguments();
+    // The plugin's one-line description, which the `dcos` CLI asks for.
+    if args.len() == 2 && args[1] == "--info" {
+        println!("{}", args::ABOUT);
+        return ExitCode::SUCCESS;
+    }
     // Help, version and usage errors exit here: 0 for help and version, 2 for bad usage.
-    let cli = Cli::parse();
-    init_logging(cli.global.verbose, cli.global.quiet);
+    let cli = Cli::parse_from(args);
+    let verbose = cli.global.verbose.max(dcos_verbosity());
+    init_logging(verbose, cli.global.quiet);
     let ui = Ui::new(cli.global.output, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -134,6 +134,40 @@ impl ServiceAccountSecret {
         self
     }
 
+    /// Reads the JSON document of a login secret, as services receive it (for example in
+    /// `DCOS_SERVICE_ACCOUNT_CREDENTIAL`). Errors never quote the document.
+    pub fn from_json(json: &SecretString) -> Result<Self, Error> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            #[serde(default)]
+            scheme: Option<String>,
+            uid: String,
+            private_key: String,
+            #[serde(default)]
+            login_endpoint: Option<String>,
+        }
+        let doc: Document = serde_json::from_str(json.expose_secret()).map_err(|e| {
+            Error::InvalidInput(format!(
+                "not a service-account login secret (line {}, column {}): it must be JSON with \
+                 `uid` and `private_key`",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if let Some(scheme) = doc.scheme.filter(|s| s != "RS256") {
+            return Err(Error::InvalidInput(format!(
+                "the login secret's scheme `{scheme}` is not RS256"
+            )));
+        }
+        Ok(Self {
+            uid: Uid::new(&doc.uid)?,
+            private_key_pem: SecretString::from(doc.private_key),
+            login_endpoint: doc
+                .login_endpoint
+                .unwrap_or_else(|| DEFAULT_LOGIN_ENDPOINT.to_owned()),
+        })
+    }
+
     /// The JSON document to store as a text secret:
     /// `{"scheme":"RS256","uid","private_key","login_endpoint"}`.
     pub fn to_json(&self) -> SecretString {
@@ -163,6 +197,21 @@ mod tests {
             rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&private, LineEnding::LF).unwrap();
         let from_pkcs1 = KeyPair::from_private_pem(&SecretString::from(pkcs1.as_str())).unwrap();
         assert_eq!(from_pkcs1.public_key_pem, pair.public_key_pem);
+    }
+
+    #[test]
+    fn a_login_secret_reads_back_and_a_broken_one_is_not_quoted() {
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let secret = ServiceAccountSecret::new(Uid::new("ci").unwrap(), pair.private_key_pem)
+            .with_login_endpoint("https://m1/acs/api/v1/auth/login");
+        let back = ServiceAccountSecret::from_json(&secret.to_json()).unwrap();
+        assert_eq!(back.uid.as_str(), "ci");
+        assert_eq!(back.login_endpoint, "https://m1/acs/api/v1/auth/login");
+        let broken = SecretString::from(r#"{"uid": "ci", "private_key": "key-canary"#);
+        let err = ServiceAccountSecret::from_json(&broken).unwrap_err();
+        assert!(!err.to_string().contains("key-canary"), "{err}");
+        let scheme = SecretString::from(r#"{"scheme":"HS256","uid":"ci","private_key":"k"}"#);
+        assert!(ServiceAccountSecret::from_json(&scheme).is_err());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod access;
 pub mod accounts;
 pub mod apply;
 pub mod aws;
+pub mod cluster;
 pub mod dse;
 mod error;
 pub mod files;

@@ -6,6 +6,7 @@ mod access;
 mod apply;
 mod auth;
 mod commands;
+mod dcos_cli;
 mod demo;
 mod hostile;
 mod interrupt;

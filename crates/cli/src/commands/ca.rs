@@ -1,4 +1,4 @@
-//! `ca fetch`.
+//! `ca fetch` and `cluster info`: what a cluster tells before a token is sent.
 
 use std::path::Path;
 
@@ -36,4 +36,22 @@ pub async fn fetch(global: &Global, ui: &Ui, out: Option<&Path>) -> exit::Result
         written_to: out.map(|p| p.display().to_string()),
     };
     ui.emit(&report, || report.fingerprints.join("\n"))
+}
+
+pub async fn cluster_info(global: &Global, ui: &Ui) -> exit::Result<()> {
+    let cluster = Cluster::resolve(global, ui).await?;
+    // The name needs a token; the rest does not.
+    let (transport, named) = match cluster.session().await {
+        Ok(session) => (session.clients.iam.transport().clone(), true),
+        Err(failure) if failure.code == exit::AUTH => (cluster.transport()?, false),
+        Err(failure) => return Err(failure),
+    };
+    let info = dcos_ops::cluster::info(&transport, named).await?;
+    ui.emit(&info, || {
+        let name = info.name.as_deref().unwrap_or("(name needs a token)");
+        format!(
+            "cluster {name} ({})\nDC/OS {} {}\n{}",
+            info.id, info.version, info.variant, info.url
+        )
+    })
 }

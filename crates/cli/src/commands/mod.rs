@@ -15,7 +15,9 @@ pub mod service_account;
 use clap::CommandFactory;
 
 use crate::args::Global;
-use crate::args::{CaCommand, Cli, Command, HdfsCommand, S3Command, ServiceAccountCommand};
+use crate::args::{
+    CaCommand, Cli, ClusterCommand, Command, HdfsCommand, S3Command, ServiceAccountCommand,
+};
 use crate::connect::{Cluster, Session};
 use crate::exit;
 use crate::output::Ui;
@@ -38,6 +40,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Logout => login::logout(global, &ui).await,
         Command::Whoami => login::whoami(global, &ui).await,
         Command::Ca(CaCommand::Fetch { out }) => ca::fetch(global, &ui, out.as_deref()).await,
+        Command::Cluster(ClusterCommand::Info) => ca::cluster_info(global, &ui).await,
         Command::Secret(c) => secret::run(&session(global, &ui).await?, &ui, c).await,
         Command::Grant(args) => grant::grant(&session(global, &ui).await?, &ui, args).await,
         Command::Revoke(args) => grant::revoke(&session(global, &ui).await?, &ui, args).await,
