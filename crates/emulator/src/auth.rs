@@ -59,7 +59,15 @@ fn strict_validation() -> Validation {
 impl Authority {
     /// A new signing key; tokens last `ttl`.
     pub fn generate(ttl: Duration) -> anyhow::Result<Self> {
-        let private = RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+        use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+        use rsa::pkcs8::DecodePrivateKey;
+        // AWS-LC's key generation: a pure Rust prime search would make every start slow.
+        let generated = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|e| anyhow::anyhow!("cannot make the signing key: {e}"))?;
+        let pkcs8: Pkcs8V1Der<'static> = generated
+            .as_der()
+            .map_err(|e| anyhow::anyhow!("cannot encode the signing key: {e}"))?;
+        let private = RsaPrivateKey::from_pkcs8_der(pkcs8.as_ref())?;
         let public = RsaPublicKey::from(&private);
         let encoding = EncodingKey::from_rsa_pem(private.to_pkcs8_pem(LineEnding::LF)?.as_bytes())?;
         let decoding =
