@@ -1,11 +1,14 @@
-# Shared by the benchmark scripts: start a release emulator on loopback and log in.
-# Source it after setting `work` to a scratch folder; it defines functions only.
+# Shared by the benchmark scripts: start an emulator on loopback and log in.
+# Source it after setting `work` to a scratch folder; it defines functions only. The binaries
+# are those of $BENCH_TARGET (default target/release).
+
+BENCH_TARGET="${BENCH_TARGET:-target/release}"
 
 # start_emulator [EMULATOR OPTIONS...]: starts `dcos-emulator --tls` with its control API,
 # writing its CA to $work/ca.pem; sets EMULATOR_PID and EMULATOR_URL.
 start_emulator() {
   rm -f "$work/url"
-  target/release/dcos-emulator --tls --ca-out "$work/ca.pem" --control-api "$@" \
+  "$BENCH_TARGET/dcos-emulator" --tls --ca-out "$work/ca.pem" --control-api "$@" \
     >"$work/url" 2>>"$work/emulator.log" &
   EMULATOR_PID=$!
   for _ in $(seq 200); do [ -s "$work/url" ] && break; sleep 0.05; done
@@ -25,7 +28,7 @@ stop_emulator() {
 # login: prints a superuser token of the running emulator.
 login() {
   printf 'deleteme\n' | DCOS_URL="$EMULATOR_URL" DCOS_TLS_CA_PATH="$work/ca.pem" \
-    target/release/dcos-creds login --username bootstrapuser --password-stdin --print-token 2>/dev/null
+    "$BENCH_TARGET/dcos-creds" login --username bootstrapuser --password-stdin --print-token 2>/dev/null
 }
 
 # requests_served: the emulator's count of API requests so far.

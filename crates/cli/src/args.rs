@@ -155,9 +155,9 @@ pub enum Command {
         long_about = "Converge the cluster to a manifest (TOML, or JSON for a .json file) of \
         service accounts, secrets, grants and S3 onboardings.\n\n\
         Reads the current state first and shows the plan, without values: secrets are compared \
-        by fingerprint, grants as the IAM API lists them. --dry-run stops there. Then the \
-        accounts are created, and every other item applied at once, at most --concurrency \
-        requests in flight. Each item stands alone: a failing item is undone and reported, the \
+        by fingerprint, grants as the IAM API lists them. --dry-run stops there. Then every \
+        item is applied at once, at most --concurrency requests in flight; an item that needs \
+        an account the manifest creates waits for it. Each item stands alone: a failing item is undone and reported, the \
         others go on, and the exit code is 7. Applying the same manifest again changes nothing.\n\n\
         Values never appear in a manifest: a secret names a file (from_file), an environment \
         variable (from_env) or an AWS profile (aws_profile with aws_key). Relative file names \

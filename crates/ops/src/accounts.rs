@@ -120,28 +120,30 @@ pub async fn create(
     if let Some(public) = &account.public_key_out {
         files::ensure_absent(public)?;
     }
-    if clients.iam.user(uid).get_opt().await?.is_some() {
+    // The key is made while the cluster is asked whether the account or its secret exist.
+    let size = account.key_size;
+    let keys = tokio::task::spawn_blocking(move || KeyPair::generate(size));
+    let login_path = account.login.as_ref().map(|l| &l.path);
+    let user = clients.iam.user(uid);
+    let (existing, secret) = tokio::join!(user.get_opt(), async {
+        match login_path {
+            Some(path) => clients.secret_value(path).await.map(|v| v.is_some()),
+            None => Ok(false),
+        }
+    });
+    if existing?.is_some() {
         return Err(
             Error::conflict(format!("the account `{uid}` already exists"))
                 .with_remedy(Remedy::AccountExists),
         );
     }
-    if let Some(login) = &account.login
-        && clients
-            .secrets
-            .secret(&login.path)
-            .get_opt()
-            .await?
-            .is_some()
-    {
+    if let (true, Some(path)) = (secret?, login_path) {
         return Err(
-            Error::conflict(format!("the secret `{}` already exists", login.path))
+            Error::conflict(format!("the secret `{path}` already exists"))
                 .with_remedy(Remedy::LoginSecretExists),
         );
     }
-
-    let size = account.key_size;
-    let keys = tokio::task::spawn_blocking(move || KeyPair::generate(size))
+    let keys = keys
         .await
         .map_err(|e| Error::failed(format!("key generation stopped: {e}")))??;
     let mut written = Vec::new();

@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
-use dcos_iam_client::{Action, GrantState, KeyPair, KeySize, Principal, Uid};
+use dcos_iam_client::{Action, CreateOutcome, GrantState, KeyPair, KeySize, Principal, Uid};
 use dcos_secrets_client::SecretValue;
+use futures::future::join_all;
 use secrecy::ExposeSecret;
 
 use super::state::ClusterState;
@@ -33,12 +34,17 @@ pub(super) enum Work<'a> {
     Done,
 }
 
+/// A key pair being generated ahead, while the cluster is read.
+pub(super) type PendingKey = tokio::task::JoinHandle<Result<KeyPair, dcos_transport::Error>>;
+
 /// What an account item does.
 #[derive(Debug)]
 pub(super) struct AccountPlan {
     create: bool,
     /// The login secret's value now, when it is to be written (`None` inside: create it).
     login_write: Option<Option<SecretValue>>,
+    /// Its key pair, when one is being generated already.
+    pub pending: Option<PendingKey>,
 }
 
 /// An item: its report, its work, and the accounts it is about.
@@ -212,6 +218,7 @@ fn plan_account<'a>(account: &'a AccountItem, state: &ClusterState, dry_run: boo
             AccountPlan {
                 create: !exists,
                 login_write,
+                pending: None,
             },
         )
     } else {
@@ -415,20 +422,88 @@ pub(super) async fn run(clients: &Clients, item: &mut Item<'_>, dry_run: bool) {
     report.settle(dry_run);
 }
 
+/// Starts generating a key pair on a thread of its own.
+pub(super) fn generate() -> PendingKey {
+    tokio::task::spawn_blocking(|| KeyPair::generate(KeySize::Rsa2048))
+}
+
+/// Creates, ahead of the account they wait for, the ACLs an item will grant on: an ACL alone
+/// grants nothing, and those writes then overlap the account's key generation. They are in the
+/// tasks' journals, so a failure (or the account's) deletes them again while empty.
+pub(super) async fn register_acls(clients: &Clients, item: &mut Item<'_>) {
+    let tasks = match &mut item.work {
+        Work::Tasks(tasks) => tasks,
+        Work::S3(_, planned) => &mut planned.tasks,
+        _ => return,
+    };
+    join_all(tasks.iter_mut().map(|task| async move {
+        let Some(Write::Grant { rid, acl, .. }) = &mut task.write else {
+            return;
+        };
+        if *acl != AclAt::Missing {
+            return;
+        }
+        task.journal.push(Change::Acl { rid: rid.clone() });
+        match clients
+            .iam
+            .acl(rid)
+            .create(&plan::acl_description(rid))
+            .await
+        {
+            Ok(CreateOutcome::Created) => *acl = AclAt::Registered,
+            Ok(CreateOutcome::AlreadyExists) => {
+                task.journal.pop();
+                *acl = AclAt::Existed;
+            }
+            // It may have landed: the journal keeps it, and the grant creates it if not.
+            Err(_) => {}
+        }
+    }))
+    .await;
+}
+
+/// An item that needs an account that failed: nothing of it runs, and the ACLs registered
+/// for it are deleted again.
+pub(super) async fn not_run(clients: &Clients, item: &mut Item<'_>, uid: &Uid) {
+    let work = std::mem::replace(&mut item.work, Work::Done);
+    let mut tasks = match work {
+        Work::Tasks(tasks) => tasks,
+        Work::S3(_, planned) => planned.tasks,
+        _ => Vec::new(),
+    };
+    let undo = plan::undo(clients, &mut tasks).await;
+    let mut error = format!("not run: the service account `{uid}` failed");
+    if !undo.is_complete() {
+        error.push_str(&format!("; {undo}"));
+    }
+    item.report.steps = plan::steps(tasks)
+        .into_iter()
+        .map(|mut step| {
+            if step.outcome == Outcome::Undone {
+                step.outcome = Outcome::NotRun;
+            }
+            step
+        })
+        .collect();
+    item.report.error = Some(error);
+    item.report.settle(false);
+}
+
 /// The key pair, known or generated now (for an account to create); `None` for an existing
 /// account whose private key is not here. A key file another run of the manifest wrote first
 /// is read and used.
 async fn account_key(
     account: &AccountItem,
-    create: bool,
+    plan: &mut AccountPlan,
     mut key_step: Option<&mut Task>,
 ) -> Result<Option<(String, Option<KeyPair>)>> {
     match &account.key {
         AccountKey::Public(pem) => Ok(Some((pem.clone(), None))),
         AccountKey::Pair(pair) => Ok(Some((pair.public_key_pem.clone(), Some(pair.clone())))),
-        AccountKey::Generate(_) if !create => Ok(None),
+        AccountKey::Generate(_) if !plan.create => Ok(None),
         AccountKey::Generate(file) => {
-            let generated = tokio::task::spawn_blocking(|| KeyPair::generate(KeySize::Rsa2048))
+            let pending = plan.pending.take().unwrap_or_else(generate);
+            let generated = pending
                 .await
                 .map_err(|e| Error::failed(format!("key generation stopped: {e}")))??;
             let pem = generated.private_key_pem.expose_secret().as_bytes();
@@ -467,7 +542,7 @@ async fn account_key(
 async fn run_account(
     clients: &Clients,
     account: &AccountItem,
-    plan: AccountPlan,
+    mut plan: AccountPlan,
     report: &mut ItemReport,
 ) -> Result<()> {
     let uid = &account.uid;
@@ -477,7 +552,7 @@ async fn run_account(
         .collect();
     let position = |tasks: &[Task], kind| tasks.iter().position(|t| t.step.kind == kind);
     let key_step = position(&tasks, StepKind::KeyFile);
-    let key = account_key(account, plan.create, key_step.map(|k| &mut tasks[k])).await;
+    let key = account_key(account, &mut plan, key_step.map(|k| &mut tasks[k])).await;
     let key = match key {
         Ok(key) => key,
         Err(e) => {

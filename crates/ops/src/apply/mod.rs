@@ -2,23 +2,25 @@
 //! onboardings.
 //!
 //! Three phases. Read: the secret names and ACLs in one request each, every principal the
-//! manifest names with its grants, and the values of the declared secrets that exist. Plan: per
-//! item, the difference, without values (a dry run stops here). Apply: the accounts first, then
-//! every other item at once, at most `concurrency` items in flight (the transport bounds the
-//! requests). Each item succeeds or is undone on its own; one failure never stops the others.
+//! manifest names with its grants, and the values of the declared secrets that exist; the keys
+//! of the accounts to create are generated meanwhile. Plan: per item, the difference, without
+//! values (a dry run stops here). Apply: every item at once, the transport bounding the
+//! requests in flight; an item that needs a declared account waits for it. Each item succeeds
+//! or is undone on its own; one failure never stops the others.
 
 mod items;
 mod state;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use dcos_iam_client::Uid;
 use dcos_secrets_client::SecretPath;
 use futures::StreamExt;
+use tokio::sync::watch;
 
 use crate::Clients;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
+use crate::manifest::{AccountKey, Manifest};
 use crate::report::{ApplyReport, ItemReport, Status};
 use crate::reporter::{Reporter, Warning};
 use items::{Item, Work};
@@ -55,8 +57,24 @@ pub async fn run(
     if options.concurrency == 0 {
         return Err(Error::invalid("the concurrency must be at least 1"));
     }
-    let state = state::read(clients, manifest, options.prune).await?;
+    // The keys of accounts to create are generated while the cluster is read.
+    let mut keys: HashMap<Uid, items::PendingKey> = HashMap::new();
+    if !options.dry_run {
+        for account in &manifest.accounts {
+            if let AccountKey::Generate(_) = account.key {
+                keys.insert(account.uid.clone(), items::generate());
+            }
+        }
+    }
+    // A manifest whose values take at most one round more than the listing reads them with it.
+    let eager = manifest.secret_paths().len() <= options.concurrency.saturating_mul(2);
+    let state = state::read(clients, manifest, options.prune, eager).await?;
     let mut items = items::plan(manifest, &state, options.dry_run, options.prune);
+    for item in &mut items {
+        if let (Work::Account(account, plan), Some(_)) = (&mut item.work, &item.account) {
+            plan.pending = keys.remove(&account.uid);
+        }
+    }
     let to_change = items.iter().filter(|i| i.changes()).count();
     let refused = items.iter().filter(|i| i.report.error.is_some()).count();
     reporter.planned(to_change, items.len(), refused);
@@ -71,7 +89,9 @@ pub async fn run(
     Ok(report(manifest, options.dry_run, items))
 }
 
-/// The accounts first, then everything else, each item on its own.
+/// Every item on its own and at once, the transport bounding the requests in flight. An item
+/// that needs a declared account waits for it (its ACLs created meanwhile), and is not run if
+/// the account failed; the others do not wait.
 async fn execute(
     clients: &Clients,
     reporter: &dyn Reporter,
@@ -79,50 +99,65 @@ async fn execute(
     concurrency: usize,
 ) {
     reporter.begin(items.len());
-    let (accounts, rest): (Vec<&mut Item<'_>>, Vec<&mut Item<'_>>) =
-        items.iter_mut().partition(|i| i.account.is_some());
+    let mut done: HashMap<Uid, watch::Sender<Option<bool>>> = HashMap::new();
+    for item in items.iter() {
+        if let Some(uid) = &item.account {
+            done.insert(uid.clone(), watch::channel(None).0);
+        }
+    }
+    // Accounts first, then what waits for nothing, then what waits for an account.
+    let waits = |item: &Item<'_>| {
+        item.needs
+            .as_ref()
+            .is_some_and(|uid| done.contains_key(uid))
+    };
+    let mut order: Vec<&mut Item<'_>> = items.iter_mut().collect();
+    order.sort_by_key(|item| (item.account.is_none(), waits(item)));
     // The futures are made before the stream, which then holds no closure: that keeps the
     // whole future `Send`.
-    let runs: Vec<_> = accounts
+    let runs: Vec<_> = order
         .into_iter()
-        .map(|item| run_item(clients, item, None))
+        .map(|item| {
+            let signal = item.account.as_ref().and_then(|uid| done.get(uid));
+            let wait = item
+                .needs
+                .as_ref()
+                .and_then(|uid| done.get(uid).map(|tx| (uid.clone(), tx.subscribe())));
+            run_item(clients, item, signal, wait)
+        })
         .collect();
-    let accounts = futures::stream::iter(runs)
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    let mut failed: HashSet<Uid> = HashSet::new();
-    for item in accounts {
-        if let (Some(uid), Some(_)) = (&item.account, &item.report.error) {
-            failed.insert(uid.clone());
-        }
-        reporter.item_done(&item.report);
-    }
-    let runs: Vec<_> = rest
-        .into_iter()
-        .map(|item| run_item(clients, item, Some(&failed)))
-        .collect();
-    // Enough items at once to keep every request place busy.
-    let mut stream = futures::stream::iter(runs).buffer_unordered(concurrency.saturating_mul(2));
+    let accounts = done.len();
+    // Enough items at once to keep every request place busy while some wait.
+    let mut stream =
+        futures::stream::iter(runs).buffer_unordered(concurrency.saturating_mul(2) + accounts);
     while let Some(item) = stream.next().await {
         reporter.item_done(&item.report);
     }
     reporter.end();
 }
 
-/// Runs one item, unless it needs an account that `failed`.
+/// Runs one item: an account says when it is done and whether it failed; an item that needs
+/// an account waits for it.
 async fn run_item<'a, 'm>(
     clients: &Clients,
     item: &'a mut Item<'m>,
-    failed: Option<&HashSet<Uid>>,
+    signal: Option<&watch::Sender<Option<bool>>>,
+    wait: Option<(Uid, watch::Receiver<Option<bool>>)>,
 ) -> &'a mut Item<'m> {
-    match (&item.needs, failed) {
-        (Some(uid), Some(failed)) if failed.contains(uid) => {
-            item.work = Work::Done;
-            item.report.error = Some(format!("not run: the service account `{uid}` failed"));
-            item.report.settle(false);
+    if let Some((uid, mut account)) = wait {
+        items::register_acls(clients, item).await;
+        let succeeded = match account.wait_for(Option::is_some).await {
+            Ok(done) => done.unwrap_or(false),
+            Err(_) => false,
+        };
+        if !succeeded {
+            items::not_run(clients, item, &uid).await;
+            return item;
         }
-        _ => items::run(clients, item, false).await,
+    }
+    items::run(clients, item, false).await;
+    if let Some(signal) = signal {
+        signal.send_replace(Some(item.report.error.is_none()));
     }
     item
 }
