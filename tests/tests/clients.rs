@@ -242,6 +242,7 @@ async fn transient_faults_are_retried_to_success() {
         drop: false,
         phase: dcos_emulator::Phase::Before,
         skip: 0,
+        location: None,
     });
     // The answer to the create is lost after the write: the retry sees 409, and put compares.
     emulator.add_fault(dcos_emulator::FaultRule {
@@ -252,6 +253,7 @@ async fn transient_faults_are_retried_to_success() {
         drop: true,
         phase: dcos_emulator::Phase::After,
         skip: 0,
+        location: None,
     });
     let outcome = secrets
         .secret(&path)

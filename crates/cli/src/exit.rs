@@ -23,9 +23,13 @@ pub const NOT_FOUND: u8 = 5;
 pub const UNAVAILABLE: u8 = 6;
 /// Some items succeeded and some failed; JSON output says which.
 pub const PARTIAL: u8 = 7;
+/// Stopped by Ctrl-C (SIGINT): 128 + 2, as shells have it.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM: 128 + 15.
+pub const TERMINATED: u8 = 143;
 
 /// Every exit code with its meaning, for `--help` and the README.
-pub const TABLE: [(u8, &str); 8] = [
+pub const TABLE: [(u8, &str); 10] = [
     (SUCCESS, "success, including nothing to change"),
     (
         FAILURE,
@@ -52,6 +56,12 @@ pub const TABLE: [(u8, &str); 8] = [
         PARTIAL,
         "partial failure: some items failed (JSON output says which)",
     ),
+    (
+        INTERRUPTED,
+        "stopped by Ctrl-C before the job was done: nothing new started, what was in flight \
+         finished or was taken back",
+    ),
+    (TERMINATED, "stopped by SIGTERM, the same way"),
 ];
 
 /// Why a command failed: an exit code, a message, and perhaps a hint on what to do.
@@ -144,6 +154,10 @@ fn hint_of(error: &ApiError) -> Option<&'static str> {
         e if e.is_forbidden() => Some(
             "the account lacks the permission; `dcos-creds whoami` shows which account is used",
         ),
+        ApiError::Redirect { .. } => Some(
+            "the DC/OS APIs never redirect, so nothing was sent on: check --url (the cluster's \
+             own address, as `dcos config show core.dcos_url` has it)",
+        ),
         ApiError::Transport { .. } | ApiError::Timeout { .. } => Some(
             "check --url and that the cluster is reachable; for a TLS error pass the cluster CA \
              with --ca-cert or --ca-fingerprint",
@@ -202,6 +216,14 @@ fn remedy_hint(remedy: &Remedy) -> String {
         Remedy::OptionsFileDiffers => {
             "use --merge-into to update an options file, or remove it first".into()
         }
+        Remedy::AccountGone { uid } => format!(
+            "check the spelling of `{uid}`; to delete the secrets of an account that is gone, use \
+             `dcos-creds secret delete PATH`"
+        ),
+        Remedy::CheckPairPaths => {
+            "check --key-id-secret and --secret-key-secret (their defaults follow --service-name)"
+                .into()
+        }
         Remedy::AccountExists => "choose another id, or delete the old account first".into(),
         Remedy::LoginSecretExists => {
             "choose another --secret path; an existing login secret is never replaced".into()
@@ -228,6 +250,7 @@ impl From<dcos_ops::Error> for Failure {
             (ErrorKind::Conflict, _) => CONFLICT,
             (ErrorKind::NotFound, _) => NOT_FOUND,
             (ErrorKind::Partial, _) => PARTIAL,
+            (ErrorKind::Interrupted, _) => INTERRUPTED,
             (ErrorKind::Api, Some(api)) => code_of(api),
             _ => FAILURE,
         };

@@ -45,6 +45,7 @@ pub fn secret_value(file: Option<&Path>, binary: bool, what: &str) -> exit::Resu
     let bytes = match file {
         Some(path) => read_all(path)?,
         None if std::io::stdin().is_terminal() && !binary => {
+            let _prompting = crate::interrupt::Prompting::start();
             let value =
                 rpassword::prompt_password(format!("Value of {what} (hidden): ")).map_err(|e| {
                     Failure::usage(format!("cannot read the value from the terminal: {e}"))
@@ -78,6 +79,7 @@ pub fn password(from_stdin: bool, uid: &str) -> exit::Result<SecretString> {
         line.truncate(line.trim_end_matches(['\r', '\n']).len());
         line
     } else if std::io::stdin().is_terminal() {
+        let _prompting = crate::interrupt::Prompting::start();
         rpassword::prompt_password(format!("Password for {uid}: "))
             .map_err(|e| Failure::usage(format!("cannot read the password: {e}")))?
     } else {
@@ -120,6 +122,7 @@ pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Res
             .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
         aws::from_json(&bytes, "standard input")?
     } else if std::io::stdin().is_terminal() {
+        let _prompting = crate::interrupt::Prompting::start();
         let ask = |what: &str| {
             rpassword::prompt_password(format!("{what} (hidden): ")).map_err(|e| {
                 Failure::usage(format!("cannot read the {what} from the terminal: {e}"))

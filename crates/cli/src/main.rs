@@ -6,6 +6,7 @@ mod connect;
 mod dcos_config;
 mod exit;
 mod input;
+mod interrupt;
 mod keyring_store;
 mod output;
 
@@ -71,6 +72,8 @@ fn arguments() -> Vec<std::ffi::OsString> {
 const PLUGIN_COMMAND: &str = "creds";
 
 fn main() -> ExitCode {
+    // First, so that a signal never finds the default action once work may have begun.
+    let watching = interrupt::watch();
     let args = arguments();
     // The plugin's one-line description, which the `dcos` CLI asks for.
     if args.len() == 2 && args[1] == "--info" {
@@ -81,6 +84,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(args);
     let verbose = cli.global.verbose.max(dcos_verbosity());
     init_logging(verbose, cli.global.quiet);
+    if let Err(e) = watching {
+        tracing::warn!("Ctrl-C will stop at once: cannot handle signals ({e})");
+    }
     let ui = Ui::new(cli.global.output, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,14 +98,23 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    match runtime.block_on(commands::run(cli, ui)) {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
-        Err(failure) => {
-            eprintln!("error: {}", failure.message);
-            if let Some(hint) = &failure.hint {
-                eprintln!("hint: {hint}");
+    let result = runtime.block_on(commands::run(cli, ui));
+    match result {
+        // A signal that came with the last writes in flight: they finished, and so did the job.
+        Ok(()) => {
+            if interrupt::requested().is_some() {
+                eprintln!("the run had sent its last writes before it could stop: it is complete");
             }
-            ExitCode::from(failure.code)
+            ExitCode::from(exit::SUCCESS)
+        }
+        Err(failure) => {
+            // Asked to stop: 128 + the signal, whatever came of what was in flight.
+            let interrupted = interrupt::requested().map(|signal| (128 + signal) as u8);
+            eprintln!("error: {}", output::one_line(&failure.message));
+            if let Some(hint) = &failure.hint {
+                eprintln!("hint: {}", output::one_line(hint));
+            }
+            ExitCode::from(interrupted.unwrap_or(failure.code))
         }
     }
 }

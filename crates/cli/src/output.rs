@@ -39,14 +39,14 @@ impl Ui {
 
     pub fn info(&self, message: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", terminal_text(&message.to_string()));
         }
     }
 
     /// A warning on standard error (not with `-q`).
     pub fn warn(&self, message: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            eprintln!("warning: {}", one_line(&message.to_string()));
         }
     }
 
@@ -56,7 +56,7 @@ impl Ui {
             serde_json::to_string_pretty(value)
                 .map_err(|e| Failure::new(exit::FAILURE, format!("cannot render JSON: {e}")))?
         } else {
-            text()
+            terminal_text(&text())
         };
         if rendered.is_empty() {
             return Ok(());
@@ -66,6 +66,20 @@ impl Ui {
         }
         write_stdout(rendered.as_bytes())
     }
+}
+
+/// Text for one line of a terminal: no escape sequence or control character, whatever a
+/// server put in it (a name with a line break cannot forge a line of its own).
+pub fn one_line(text: &str) -> String {
+    dcos_transport::terminal_safe(text)
+}
+
+/// Lines for a terminal: each made [`one_line`], the line breaks kept.
+pub fn terminal_text(text: &str) -> String {
+    text.split('\n')
+        .map(one_line)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Writes bytes to standard output, as they are.
@@ -84,8 +98,12 @@ pub fn write_stdout(bytes: &[u8]) -> exit::Result<()> {
 
 /// Lays out rows in aligned columns under a header.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| one_line(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -102,7 +120,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.trim_end().to_owned() + "\n"
     };
     let mut out = line(header.to_vec());
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
     out
@@ -221,6 +239,9 @@ pub fn step_line(step: &Step) -> String {
         (None, Some(new)) => line.push_str(&format!(" ({new})")),
         _ => {}
     }
+    for note in &step.notes {
+        line.push_str(&format!("; {note}"));
+    }
     if let Some(error) = &step.error {
         line.push_str(&format!(": {error}"));
     }
@@ -323,6 +344,10 @@ impl Reporter for Progress {
 
     fn end(&self) {
         self.with_bar(ProgressBar::finish_and_clear);
+    }
+
+    fn stop_requested(&self) -> bool {
+        crate::interrupt::requested().is_some()
     }
 }
 

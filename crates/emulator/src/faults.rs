@@ -56,8 +56,8 @@ pub enum Phase {
     After,
 }
 
-/// "Fail the next `count` requests matching `method` and `path_prefix`": with `status`, or by
-/// dropping the connection.
+/// "Fail the next `count` requests matching `method` and `path_prefix`": with `status` (a
+/// redirect to `location` when given), or by dropping the connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultRule {
     /// The method to match (any if absent).
@@ -81,6 +81,11 @@ pub struct FaultRule {
     /// How many matching requests pass before the first failure.
     #[serde(default)]
     pub skip: u32,
+    /// A `Location` header for the answer: with a 3xx `status`, a redirect. The DC/OS APIs
+    /// never redirect; a client should refuse to follow one (it could carry a token to another
+    /// host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 fn one() -> u32 {
@@ -91,10 +96,12 @@ fn service_unavailable() -> u16 {
 }
 
 /// What to do to one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Answer with this status.
     Status(u16),
+    /// Answer with this status and `Location` header.
+    Redirect(u16, String),
     /// Drop the connection.
     Drop,
 }
@@ -127,7 +134,7 @@ struct Inner {
 }
 
 /// The faults decided for one request: a delay, and what happens before or after handling.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Plan {
     /// Wait this long first.
     pub delay: Duration,
@@ -186,10 +193,10 @@ impl Faults {
             if rule.skip > 0 {
                 rule.skip -= 1;
             } else {
-                let fault = if rule.drop {
-                    Fault::Drop
-                } else {
-                    Fault::Status(rule.status)
+                let fault = match (&rule.location, rule.drop) {
+                    (_, true) => Fault::Drop,
+                    (Some(location), false) => Fault::Redirect(rule.status, location.clone()),
+                    (None, false) => Fault::Status(rule.status),
                 };
                 match rule.phase {
                     Phase::Before => plan.before = Some(fault),
@@ -277,6 +284,7 @@ mod tests {
             drop: false,
             phase: Phase::Before,
             skip: 1,
+            location: None,
         });
         let p = |m, path| f.plan(m, path, "r").before;
         assert_eq!(p("GET", "/secrets/v1/secret/default/a"), None);

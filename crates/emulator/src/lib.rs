@@ -1,4 +1,5 @@
-//! `dcos-emulator`: a local stand-in for a DC/OS Enterprise cluster's Secrets and IAM APIs.
+//! `dcos-emulator`: a local stand-in for a DC/OS Enterprise cluster's Secrets and IAM APIs
+//! (and enough of Marathon to know which apps use which secrets).
 //!
 //! It serves the wire contract (status codes, headers, bodies, the `%252F` resource-id
 //! encoding, IAM's 400-for-unknown answers) with state in memory, checks tokens and
@@ -32,6 +33,7 @@ mod control;
 mod discovery;
 mod faults;
 mod iam;
+mod marathon;
 mod respond;
 mod router;
 mod secrets;

@@ -1,4 +1,4 @@
-//! The router: every route of both services, the CA download, and fault injection in front of
+//! The router: every route of the services, the CA download, and fault injection in front of
 //! them.
 
 use axum::Router;
@@ -12,7 +12,7 @@ use axum::routing::get;
 use crate::app::Shared;
 use crate::faults::Fault;
 use crate::respond::{DropConnection, json_error, plain_error};
-use crate::{control, discovery, iam, secrets};
+use crate::{control, discovery, iam, marathon, secrets};
 
 /// The largest request body accepted (a 1 MiB text value may grow when escaped as JSON).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -24,6 +24,7 @@ pub fn router(app: Shared, control_api: bool) -> Router {
         .merge(discovery::routes())
         .merge(secrets::routes())
         .merge(iam::routes())
+        .merge(marathon::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), inject_faults));
     let mut router = api;
     if control_api {
@@ -81,6 +82,14 @@ fn fault_response(fault: Fault) -> Response {
         Fault::Status(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             json_error(status, None, "Injected fault")
+        }
+        Fault::Redirect(status, location) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+            let mut response = json_error(status, None, "Injected redirect");
+            if let Ok(location) = header::HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
         }
     }
 }

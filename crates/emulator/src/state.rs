@@ -1,4 +1,5 @@
-//! The cluster's state: secrets, accounts, groups and ACLs, and the permission rules over them.
+//! The cluster's state: secrets, accounts, groups, ACLs and Marathon apps, and the permission
+//! rules over them.
 //!
 //! The whole state is serializable, so that tests can load a starting point and compare the end
 //! result with `GET /__emulator/state`.
@@ -112,6 +113,9 @@ pub struct State {
     /// ACLs by resource id (raw, with `/`).
     #[serde(default)]
     pub acls: BTreeMap<String, Acl>,
+    /// Marathon apps by id (`/a/b`), as given with their `version`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub apps: BTreeMap<String, serde_json::Value>,
 }
 
 /// The hash stored for a password.

@@ -199,21 +199,56 @@ struct LoginAnswer {
     token: String,
 }
 
+/// The longest token a login may answer: DC/OS tokens are well under 2 KiB.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Whether a login's answer is a token at all: a JWT (three base64url parts) of at most
+/// [`MAX_TOKEN_BYTES`]. What it is otherwise is not quoted.
+fn check_token_shape(token: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let base64url = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::Token {
+            message: format!(
+                "the login answered a token of {} bytes, more than any DC/OS token ({MAX_TOKEN_BYTES}); it is not kept",
+                token.len()
+            ),
+            source: None,
+        });
+    }
+    if parts.len() != 3 || !parts.iter().all(|p| base64url(p)) {
+        return Err(Error::Token {
+            message: "the login answered something that is not a JWT; it is not kept".to_owned(),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
 /// `POST /acs/api/v1/auth/login` with `credentials`; needs no token.
 pub async fn login(transport: &Transport, credentials: &Credentials) -> Result<Token, Error> {
     let request = match credentials {
-        Credentials::Password { uid, password } => Request::post(LOGIN_PATH).json(&LoginBody {
-            uid: uid.as_str(),
-            password: Some(password.expose_secret()),
-            token: None,
-        })?,
+        Credentials::Password { uid, password } => Request::post(LOGIN_PATH)
+            .json(&LoginBody {
+                uid: uid.as_str(),
+                password: Some(password.expose_secret()),
+                token: None,
+            })?
+            .sensitive(password.expose_secret()),
         Credentials::ServiceAccount { uid, private_key } => {
             let jwt = service_login_jwt(uid, private_key)?;
-            Request::post(LOGIN_PATH).json(&LoginBody {
-                uid: uid.as_str(),
-                password: None,
-                token: Some(jwt.expose_secret()),
-            })?
+            Request::post(LOGIN_PATH)
+                .json(&LoginBody {
+                    uid: uid.as_str(),
+                    password: None,
+                    token: Some(jwt.expose_secret()),
+                })?
+                .sensitive(jwt.expose_secret())
         }
     };
     // Logging in twice has no effect beyond a second token, so a transient failure is retried.
@@ -222,6 +257,7 @@ pub async fn login(transport: &Transport, credentials: &Credentials) -> Result<T
         .send(request)
         .await?
         .json_secret("a JSON object with a string `token`")?;
+    check_token_shape(&answer.token)?;
     Ok(Token::new(SecretString::from(answer.token)))
 }
 

@@ -42,9 +42,10 @@ impl<'a> UserHandle<'a> {
             password: Some(password.expose_secret()),
             public_key: None,
         };
-        self.client
-            .send(Request::put(self.url()).json(&body)?)
-            .await
+        let request = Request::put(self.url())
+            .json(&body)?
+            .sensitive(password.expose_secret());
+        self.client.send(request).await
     }
 
     /// Creates a service account with an RSA public key (SubjectPublicKeyInfo PEM).

@@ -146,6 +146,9 @@ pub async fn create(
     let keys = keys
         .await
         .map_err(|e| Error::failed(format!("key generation stopped: {e}")))??;
+    if reporter.stop_requested() {
+        return Err(Error::interrupted());
+    }
     let mut written = Vec::new();
     let files = [
         (

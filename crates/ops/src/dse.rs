@@ -11,7 +11,7 @@ use dcos_secrets_client::SecretPath;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind, Remedy, Result};
-use crate::files::{folder, shareable};
+use crate::files::{Temporary, folder, shareable};
 use crate::reporter::{Reporter, Warning};
 
 /// The package's default service name, and so its default app id `/data-science-engine`.
@@ -400,7 +400,8 @@ impl PreparedOptions {
                 e,
             )
         };
-        let mut file = tempfile::NamedTempFile::new_in(folder(path)).map_err(failed)?;
+        let mut temp = Temporary::beside(path).map_err(failed)?;
+        let file = temp.file();
         file.write_all(render(&self.options).as_bytes())
             .and_then(|()| file.as_file().sync_all())
             .map_err(failed)?;
@@ -410,7 +411,7 @@ impl PreparedOptions {
             Err(_) => shareable(file.as_file()),
         }
         .map_err(failed)?;
-        file.persist(path).map_err(|e| failed(e.error))?;
+        temp.persist(path).map_err(failed)?;
         Ok(())
     }
 }

@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Partial,
     /// Anything else: a file that cannot be written, a value that reads back wrong.
     Failed,
+    /// The caller asked the run to stop ([`crate::Reporter::stop_requested`]); what it had
+    /// changed was taken back.
+    Interrupted,
 }
 
 /// What a failed run took back, and what it could not.
@@ -99,6 +102,11 @@ pub enum Remedy {
     ReachableFromHere,
     /// The Hadoop configuration is not served where it was looked for.
     HadoopConfUrl,
+    /// The account to offboard does not exist: a misspelt id, or an account already deleted
+    /// (whose secrets are then deleted one by one).
+    AccountGone { uid: Uid },
+    /// A path given for the pair holds something else (another account's login secret).
+    CheckPairPaths,
     /// Advice that names no command or setting.
     Advice(String),
 }
@@ -127,6 +135,12 @@ impl fmt::Display for Remedy {
             Remedy::OptionsFileDiffers => {
                 f.write_str("merge into the options file instead, or remove it first")
             }
+            Remedy::AccountGone { uid } => write!(
+                f,
+                "check the spelling of `{uid}`; the secrets of an account that is gone are \
+                 deleted one by one"
+            ),
+            Remedy::CheckPairPaths => f.write_str("check the paths given for the key pair"),
             Remedy::AccountExists => f.write_str("choose another id, or delete the old account first"),
             Remedy::LoginSecretExists => f.write_str(
                 "choose another path; an existing login secret is never replaced",
@@ -201,6 +215,10 @@ impl Error {
 
     pub(crate) fn failed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Failed, message)
+    }
+
+    pub(crate) fn interrupted() -> Self {
+        Self::new(ErrorKind::Interrupted, "interrupted")
     }
 
     /// A file error of `kind`, saying what was being done.

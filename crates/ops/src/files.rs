@@ -3,11 +3,84 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use secrecy::SecretString;
 
 use crate::error::{Error, ErrorKind, Remedy, Result};
+
+/// The temporary files being written now, so that a process told to stop at once can remove
+/// them (a temporary file may hold a private key).
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A temporary file beside the file it becomes, known to [`remove_temporary_files`] while it
+/// lives.
+pub(crate) struct Temporary {
+    file: Option<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl Temporary {
+    pub(crate) fn beside(path: &Path) -> std::io::Result<Self> {
+        let file = tempfile::NamedTempFile::new_in(folder(path))?;
+        let temp = file.path().to_owned();
+        if let Ok(mut live) = TEMPORARIES.lock() {
+            live.push(temp.clone());
+        }
+        Ok(Self {
+            file: Some(file),
+            path: temp,
+        })
+    }
+
+    /// The open file.
+    pub(crate) fn file(&mut self) -> &mut tempfile::NamedTempFile {
+        self.file
+            .as_mut()
+            .expect("a temporary file is open until it is persisted")
+    }
+
+    /// Links the file into place only if `path` does not exist.
+    pub(crate) fn persist_noclobber(mut self, path: &Path) -> std::io::Result<()> {
+        match self.file.take() {
+            Some(file) => file.persist_noclobber(path).map(drop).map_err(|e| e.error),
+            None => Ok(()),
+        }
+    }
+
+    /// Renames the file over `path`.
+    pub(crate) fn persist(mut self, path: &Path) -> std::io::Result<()> {
+        match self.file.take() {
+            Some(file) => file.persist(path).map(drop).map_err(|e| e.error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        forget(&self.path);
+    }
+}
+
+fn forget(path: &Path) {
+    if let Ok(mut live) = TEMPORARIES.lock() {
+        live.retain(|p| p != path);
+    }
+}
+
+/// Removes the temporary files being written now: for a process that must stop at once,
+/// where their destructors will not run.
+pub fn remove_temporary_files() {
+    let live = match TEMPORARIES.lock() {
+        Ok(mut live) => std::mem::take(&mut *live),
+        Err(_) => return,
+    };
+    for path in live {
+        let _ = std::fs::remove_file(path);
+    }
+}
 
 /// An existing file that a workflow will not overwrite: a conflict.
 pub(crate) fn exists(path: &Path) -> Error {
@@ -41,25 +114,24 @@ pub fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
             e,
         )
     };
-    let mut file = tempfile::NamedTempFile::new_in(folder(path)).map_err(|e| {
+    let mut temp = Temporary::beside(path).map_err(|e| {
         Error::io(
             ErrorKind::Invalid,
             format!("cannot create {}", path.display()),
             e,
         )
     })?;
+    let file = temp.file();
     if !private {
         shareable(file.as_file()).map_err(failed)?;
     }
     file.write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
         .map_err(failed)?;
-    file.persist_noclobber(path)
-        .map_err(|e| match e.error.kind() {
-            std::io::ErrorKind::AlreadyExists => exists(path),
-            _ => failed(e.error),
-        })?;
-    Ok(())
+    temp.persist_noclobber(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(path),
+        _ => failed(e),
+    })
 }
 
 /// The folder a file goes in (`.` for a bare name): where its temporary file is made.

@@ -50,6 +50,7 @@ pub mod grants;
 pub mod hdfs;
 mod journal;
 pub mod manifest;
+mod marathon;
 mod plan;
 mod report;
 mod reporter;

@@ -14,6 +14,7 @@ use crate::dse::PreparedOptions;
 use crate::error::{Error, Result, Undo};
 use crate::journal::{Change, undo_all};
 use crate::report::{Outcome, Step};
+use crate::reporter::Reporter;
 
 /// Where a grant's ACL stands when the writes begin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,11 +211,20 @@ pub(crate) async fn write_secret(
 
 /// Runs the tasks phase by phase, the writes of a phase at once, and marks each step. Stops
 /// after the first phase in which a write failed, and returns the first failure, saying which
-/// step it was (a plan of one step needs no saying).
-pub(crate) async fn run(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
+/// step it was (a plan of one step needs no saying). A stop the reporter asks for is taken
+/// before each phase.
+pub(crate) async fn run(
+    clients: &Clients,
+    tasks: &mut [Task],
+    reporter: &dyn Reporter,
+) -> Result<()> {
     let last = tasks.iter().map(|t| t.phase).max().unwrap_or(0);
     let name_steps = tasks.len() > 1;
     for phase in 0..=last {
+        let writes = tasks.iter().any(|t| t.phase == phase && t.write.is_some());
+        if writes && reporter.stop_requested() {
+            return Err(Error::interrupted());
+        }
         let results = join_all(
             tasks
                 .iter_mut()
@@ -288,8 +298,12 @@ pub(crate) async fn undo(clients: &Clients, tasks: &mut [Task]) -> Undo {
 
 /// Runs the tasks; if one fails, takes back everything the run changed and returns the
 /// failure with what was undone.
-pub(crate) async fn run_or_undo(clients: &Clients, tasks: &mut [Task]) -> Result<()> {
-    let Err(error) = run(clients, tasks).await else {
+pub(crate) async fn run_or_undo(
+    clients: &Clients,
+    tasks: &mut [Task],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let Err(error) = run(clients, tasks, reporter).await else {
         return Ok(());
     };
     let undone = undo(clients, tasks).await;

@@ -170,6 +170,10 @@ pub struct Step {
     /// Why the step failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What else the plan knows of the target: the Marathon apps that use a secret, whose
+    /// login secret it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Step {
@@ -184,6 +188,7 @@ impl Step {
             previous_fingerprint: None,
             outcome,
             error: None,
+            notes: Vec::new(),
         }
     }
 

@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use dcos_iam_client::Uid;
 use dcos_secrets_client::SecretPath;
 
 use crate::report::ItemReport;
@@ -25,8 +24,8 @@ pub enum Warning {
     LoginSecretsMissing { first: SecretPath, more: usize },
     /// A rotation found one secret already holding its half of the new pair.
     RotationHalfDone { path: SecretPath },
-    /// The account to offboard does not exist, so it holds no grants.
-    AccountMissing { uid: Uid },
+    /// Marathon could not be read, so a plan cannot say which apps use a secret it deletes.
+    MarathonUnread { why: String },
     /// The access key id is of temporary credentials (`ASIA...`).
     TemporaryKey,
     /// `AWS_SESSION_TOKEN` is set, and is not stored.
@@ -68,9 +67,10 @@ impl fmt::Display for Warning {
                 "`{path}` already holds its half of the new pair (an interrupted rotation?); \
                  completing it"
             ),
-            Warning::AccountMissing { uid } => write!(
+            Warning::MarathonUnread { why } => write!(
                 f,
-                "the account `{uid}` does not exist, so it holds no grants to revoke"
+                "cannot tell which Marathon apps use the secrets to delete ({why}); an app that \
+                 uses one fails at its next start"
             ),
             Warning::TemporaryKey => f.write_str(
                 "the access key id starts with ASIA: temporary credentials need a session token, \
@@ -87,8 +87,8 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Receives what a workflow reports while it runs. Every method but [`Reporter::warn`] does
-/// nothing unless implemented.
+/// The caller's side of a run: what it is told while the run goes on, and whether the caller
+/// asks it to stop. Every method but [`Reporter::warn`] does nothing unless implemented.
 pub trait Reporter: Send + Sync {
     /// A warning.
     fn warn(&self, warning: &Warning);
@@ -110,6 +110,14 @@ pub trait Reporter: Send + Sync {
 
     /// An `apply` finished running its items.
     fn end(&self) {}
+
+    /// Whether the caller asks the run to stop (a user pressed Ctrl-C, say). A run checks
+    /// before each round of writes and before each item: it starts nothing new, lets what is
+    /// in flight finish, takes back what it changed, and fails with
+    /// [`crate::ErrorKind::Interrupted`].
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// A reporter that drops everything, for library users and tests.

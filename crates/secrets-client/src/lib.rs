@@ -138,12 +138,20 @@ pub mod requests {
     /// Fails if the value is over the size limit.
     pub fn with_value(request: Request, value: &SecretValue) -> Result<Request, Error> {
         value.check_size()?;
+        // The value is marked: an error answer that echoes it shows `[redacted]`.
         match value {
-            SecretValue::Text(text) => request.json(&TextBody {
-                value: text.expose_secret(),
-            }),
+            SecretValue::Text(text) => Ok(request
+                .json(&TextBody {
+                    value: text.expose_secret(),
+                })?
+                .sensitive(text.expose_secret())),
             SecretValue::Binary(bytes) => {
-                Ok(request.body(OCTET_STREAM, bytes.expose_secret().to_vec()))
+                let bytes = bytes.expose_secret();
+                let request = request.body(OCTET_STREAM, bytes.to_vec());
+                Ok(match std::str::from_utf8(bytes) {
+                    Ok(text) => request.sensitive(text),
+                    Err(_) => request,
+                })
             }
         }
     }

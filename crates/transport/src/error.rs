@@ -44,16 +44,32 @@ impl ApiError {
     /// Builds an error from a response's status and body.
     ///
     /// Never fails: a body that is not the JSON error document keeps only a short excerpt.
+    /// Terminal control sequences and line breaks are taken out of every text the server gave.
     pub fn from_body(status: StatusCode, body: &[u8]) -> Self {
-        let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
+        Self::from_body_redacted(status, body, &[])
+    }
+
+    /// [`ApiError::from_body`], with every echo of `sent` (values, passwords and tokens the
+    /// request carried, as they are or escaped for JSON or HTML, whole or cut short) replaced
+    /// by `[redacted]` before anything of the body is kept.
+    pub fn from_body_redacted(status: StatusCode, body: &[u8], sent: &[&str]) -> Self {
+        let text = redact(&String::from_utf8_lossy(body), sent);
+        let parsed = serde_json::from_str::<ErrorBody>(&text).ok();
         let status_line = status_line(status);
+        // A field is redacted again once decoded: JSON may spell a value with `\u` escapes.
+        let field = |text: &str| cut(&terminal_safe(&redact(text, sent)), FIELD_CHARS);
         let (title, description, code) = match parsed {
-            Some(b) => (
-                b.title.unwrap_or_else(|| status_line.clone()),
-                b.description.unwrap_or_default(),
-                b.code,
-            ),
-            None => (status_line, excerpt(body), None),
+            Some(b) => {
+                let title = b.title.map_or_else(|| status_line.clone(), |t| field(&t));
+                // The status is always said, whatever the server's title.
+                let title = match title.starts_with(status.as_str()) {
+                    true => title,
+                    false => format!("{status_line} ({title})"),
+                };
+                let code = b.code.map(|c| field(&c));
+                (title, field(&b.description.unwrap_or_default()), code)
+            }
+            None => (status_line, excerpt(text.as_bytes()), None),
         };
         Self {
             status,
@@ -97,6 +113,122 @@ fn status_line(status: StatusCode) -> String {
     }
 }
 
+/// The most characters kept of one field of a JSON error body.
+const FIELD_CHARS: usize = 400;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The shortest echo of a sent value that is taken for one (shorter values are matched whole).
+const ECHO_MIN_CHARS: usize = 12;
+
+/// `text` with every echo of the `sent` values replaced by `[redacted]`: each value as it is,
+/// escaped for JSON and escaped for HTML, whole or a prefix of at least [`ECHO_MIN_CHARS`]
+/// characters (a server may cut what it echoes). Values under four characters are left alone:
+/// they would match everywhere, and no credential is that short.
+pub fn redact(text: &str, sent: &[&str]) -> String {
+    // Every echo of every form is found in the text as it came, then the spans are merged: an
+    // echo of one value that overlaps another's is taken out whole.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for value in sent.iter().filter(|v| v.chars().count() >= 4) {
+        let json = serde_json::to_string(value).unwrap_or_default();
+        let json = json.trim_matches('"').to_owned();
+        let html = value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        for form in [value.to_string(), json, html] {
+            echoes(text, &form, &mut spans);
+        }
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (start, end) in merged {
+        out.push_str(&text[done..start]);
+        out.push_str("[redacted]");
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// The byte spans of `text` that echo `form`: the whole of it, or (for a form longer than
+/// [`ECHO_MIN_CHARS`]) a prefix at least that long.
+fn echoes(text: &str, form: &str, spans: &mut Vec<(usize, usize)>) {
+    let head: String = form.chars().take(ECHO_MIN_CHARS).collect();
+    let whole = form.chars().count() <= ECHO_MIN_CHARS;
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&head) {
+        let at = from + found;
+        // How far the echo agrees with the value.
+        let agree: usize = text[at..]
+            .char_indices()
+            .zip(form.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, c), _)| i + c.len_utf8());
+        if !whole || agree == form.len() {
+            spans.push((at, at + agree));
+        }
+        from = at + head.len();
+    }
+}
+
+/// A server's text fit for one line of a terminal: escape sequences (CSI and OSC), other
+/// control characters and bidirectional overrides removed, line breaks and tabs made spaces.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                // CSI: parameters and intermediates, then one final byte.
+                Some('[') => {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS and the like: up to BEL or ESC \.
+                Some(']' | 'P' | '_' | '^' | 'X') => {
+                    chars.next();
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    chars.next();
+                }
+            },
+            '\n' | '\r' | '\t' => out.push(' '),
+            // Controls, and the bidirectional overrides that make text read other than it is.
+            c if c.is_control() => {}
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A short excerpt of a body for an error message: markup removed, whitespace folded, cut to
 /// [`BODY_EXCERPT_CHARS`].
 fn excerpt(body: &[u8]) -> String {
@@ -131,7 +263,7 @@ fn excerpt(body: &[u8]) -> String {
             break;
         }
     }
-    out.trim().to_owned()
+    terminal_safe(out.trim())
 }
 
 /// Every way a call of the DC/OS API clients can fail.
@@ -168,6 +300,24 @@ pub enum Error {
         /// What failed.
         #[source]
         source: reqwest::Error,
+    },
+
+    /// The server answered with a redirect, which is never followed: the DC/OS APIs do not
+    /// redirect, and following one could carry a token or a secret to another host.
+    #[error(
+        "{method} {path}: the server answered {status} and redirects to {target}; redirects are \
+         not followed (the DC/OS APIs do not redirect)"
+    )]
+    Redirect {
+        /// The method of the request.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// The answer's status.
+        status: StatusCode,
+        /// The origin of the redirect's target (scheme, host and port; never its path or query),
+        /// or a note that it had none.
+        target: String,
     },
 
     /// A success answer whose body was not what the API documents.
@@ -320,6 +470,87 @@ mod tests {
         assert_eq!(a.title, "401 Unauthorized");
         assert_eq!(a.description, "Unauthorized 401 Unauthorized");
         assert!(e.is_unauthorized());
+    }
+
+    #[test]
+    fn echoes_of_sent_values_are_redacted_whole_escaped_or_cut() {
+        let secret = "hunter2-\"canary\"<&>-0123456789";
+        let bodies = [
+            format!(
+                "{{\"title\":\"Bad\",\"description\":\"value {} refused\"}}",
+                serde_json::to_string(secret).unwrap().trim_matches('"')
+            ),
+            format!(
+                "<html><body>value {} refused</body></html>",
+                secret
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+            ),
+            format!("value {secret} refused"),
+            format!("value {} refused", &secret[..15]),
+        ];
+        for body in bodies {
+            let e =
+                ApiError::from_body_redacted(StatusCode::BAD_REQUEST, body.as_bytes(), &[secret]);
+            let shown = format!("{} {}", e.title, e.description);
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+            assert!(shown.contains("refused"), "{shown}");
+        }
+        // Values that share a beginning: each echo is taken out whole.
+        assert_eq!(
+            redact(
+                "t=canary-shared-token-1 v=canary-shared-value-2",
+                &["canary-shared-value-2", "canary-shared-token-1"]
+            ),
+            "t=[redacted] v=[redacted]"
+        );
+        // Short values are matched whole only.
+        assert_eq!(redact("a pass word", &["pass"]), "a [redacted] word");
+        assert_eq!(redact("no match", &["abc"]), "no match");
+    }
+
+    #[test]
+    fn control_sequences_and_line_breaks_are_taken_out() {
+        let e = api(
+            500,
+            r#"{"title":"\u001b[31mred\u001b[0m","description":"x\r\nerror: forged\u001b]0;title\u0007 done"}"#,
+        );
+        let a = e.api().unwrap();
+        assert_eq!(a.title, "500 Internal Server Error (red)");
+        assert_eq!(a.description, "x  error: forged done");
+        assert_eq!(
+            terminal_safe("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\b"),
+            "alinkb"
+        );
+        assert_eq!(terminal_safe("tab\tbell\u{7}"), "tab bell");
+        // C1 controls (a one-character CSI) and bidirectional overrides.
+        assert_eq!(terminal_safe("a\u{9b}31mb\u{202e}cba\u{2066}"), "a31mbcba");
+    }
+
+    #[test]
+    fn long_fields_are_cut_and_escaped_echoes_redacted() {
+        let description = format!("{} \\u0068unter2-secret-value", "d".repeat(5000));
+        let body = format!(
+            r#"{{"title":"{}","description":"{description}"}}"#,
+            "t".repeat(5000)
+        );
+        let e = ApiError::from_body_redacted(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            body.as_bytes(),
+            &["hunter2-secret-value"],
+        );
+        assert!(e.title.chars().count() < FIELD_CHARS + 40, "{}", e.title);
+        assert!(e.description.chars().count() <= FIELD_CHARS + 1);
+        let short = r#"{"description":"you sent \u0068unter2-secret-value"}"#;
+        let e = ApiError::from_body_redacted(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            short.as_bytes(),
+            &["hunter2-secret-value"],
+        );
+        assert_eq!(e.description, "you sent [redacted]");
     }
 
     #[test]

@@ -37,7 +37,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::{ApiError, BODY_EXCERPT_CHARS, Error};
+pub use error::{ApiError, BODY_EXCERPT_CHARS, Error, redact, terminal_safe};
 pub use request::{Body, JSON, OCTET_STREAM, Request, Response};
 pub use reqwest::{Method, StatusCode};
 pub use retry::{DEFAULT_RETRIES, RetryPolicy};
@@ -224,6 +224,9 @@ impl TransportBuilder {
         }
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // The DC/OS APIs do not redirect; following one could carry a token, a password or
+            // a secret to another host, or from https to http.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .use_rustls_tls()
@@ -395,6 +398,15 @@ impl Transport {
                         limit: self.inner.max_response_bytes,
                     });
                 }
+                // A redirect is an error of its own, never retried and never followed.
+                Attempt::Answer(status, headers, _) if status.is_redirection() => {
+                    return Err(Error::Redirect {
+                        method: request.method.clone(),
+                        path: request.path.clone(),
+                        status,
+                        target: redirect_target(&url, &headers),
+                    });
+                }
                 // An error answer, or no answer.
                 Attempt::Answer(status, headers, body) => Ok((status, headers, body)),
                 Attempt::Failed(e) => Err(e),
@@ -427,9 +439,19 @@ impl Transport {
                 continue;
             }
             return Err(match outcome {
-                Ok((status, _, body)) => ApiError::from_body(status, &body)
-                    .for_request(&request.method, &request.path, attempts)
-                    .into(),
+                Ok((status, _, body)) => {
+                    let mut sent: Vec<&str> = request
+                        .sensitive
+                        .iter()
+                        .map(|s| s.expose_secret())
+                        .collect();
+                    if let Some(token) = &token {
+                        sent.push(token.expose_secret());
+                    }
+                    ApiError::from_body_redacted(status, &body, &sent)
+                        .for_request(&request.method, &request.path, attempts)
+                        .into()
+                }
                 Err(source) => {
                     let (method, path) = (request.method.clone(), request.path.clone());
                     if source.is_timeout() {
@@ -486,6 +508,17 @@ impl Transport {
             Ok(None) => Attempt::TooLarge(status),
             Err(e) => Attempt::Failed(e),
         }
+    }
+}
+
+/// Where a redirect points, as an origin only (its path and query may carry anything).
+fn redirect_target(url: &Url, headers: &reqwest::header::HeaderMap) -> String {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    match location.and_then(|l| url.join(l).ok()) {
+        Some(target) => target.origin().ascii_serialization(),
+        None => "nowhere given (no Location header)".to_owned(),
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Request {
     pub(crate) body: Option<Body>,
     pub(crate) authenticated: bool,
     pub(crate) idempotent: bool,
+    /// Values the request carries that an error answer must never show.
+    pub(crate) sensitive: Vec<secrecy::SecretString>,
 }
 
 impl Request {
@@ -64,6 +66,7 @@ impl Request {
             body: None,
             authenticated: true,
             idempotent,
+            sensitive: Vec::new(),
         }
     }
 
@@ -113,6 +116,14 @@ impl Request {
             content_type,
             bytes: bytes.into(),
         });
+        self
+    }
+
+    /// Marks a value the request carries (a secret value, a password, a login token): should
+    /// the server echo it in an error answer, whole or cut, escaped or not, the error shows
+    /// `[redacted]` instead.
+    pub fn sensitive(mut self, value: &str) -> Self {
+        self.sensitive.push(secrecy::SecretString::from(value));
         self
     }
 

@@ -1,6 +1,7 @@
 //! A server that answers badly: broken or mistyped JSON, a huge body, a web page, a truncated
 //! body, a body that stops halfway. Each is a clear error with a documented exit code, in bounded
-//! time, never a panic.
+//! time, never a panic. A server that quotes the request in its error, or sends escape
+//! sequences: nothing this process sent, and no sequence, reaches the output.
 
 use std::time::{Duration, Instant};
 
@@ -205,4 +206,149 @@ async fn bad_answers_are_clear_errors_with_documented_codes() {
         assert!(took < Duration::from_secs(15), "{label}: took {took:?}");
     }
     record("malformed server answers", tried, tried, tried, 0);
+}
+
+/// How the echoing server puts the request it received into its error answer.
+#[derive(Clone, Copy, Debug)]
+enum Echo {
+    /// `{"title", "description"}`, the request in both (JSON-escaped, as JSON must).
+    Json,
+    /// An HTML page with the request, HTML-escaped.
+    Html,
+    /// The request as plain text.
+    Text,
+    /// A title with colour and a window-title sequence, a description with a line break that
+    /// forges an `error:` line.
+    Terminal,
+}
+
+/// Serves 500 answers that quote the whole request, head and body, the way of `echo`.
+async fn serve_echo(echo: Echo) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The head, then as much body as it announces.
+                loop {
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let seen = String::from_utf8_lossy(&request).into_owned();
+                let quoted = serde_json::to_string(&seen).unwrap();
+                let (content_type, body) = match echo {
+                    Echo::Json => (
+                        "application/json",
+                        format!(r#"{{"title":{quoted},"description":"you sent: " + {quoted}}}"#)
+                            .replace(r#"" + ""#, ""),
+                    ),
+                    Echo::Html => (
+                        "text/html",
+                        format!(
+                            "<html><body><h1>Internal error</h1><pre>{}</pre></body></html>",
+                            seen.replace('&', "&amp;")
+                                .replace('<', "&lt;")
+                                .replace('>', "&gt;")
+                                .replace('"', "&quot;")
+                        ),
+                    ),
+                    Echo::Text => ("text/plain", format!("bad request: {seen}")),
+                    Echo::Terminal => (
+                        "application/json",
+                        r#"{"title":"\u001b[31mred\u001b[0m\u001b]0;owned\u0007","description":"x\r\nerror: forged by the server"}"#
+                            .to_owned(),
+                    ),
+                };
+                let head = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                socket.write_all(head.as_bytes()).await.ok();
+                socket.write_all(body.as_bytes()).await.ok();
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+/// Requirement: a server that quotes the request in its error answer (JSON, HTML or text)
+/// never gets a value, a password or the token onto stdout or stderr; escape sequences and
+/// forged lines in its text never reach the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_values_and_terminal_sequences_never_reach_the_output() {
+    const VALUE: &str = "echo-canary-value-d41c9";
+    const PASSWORD: &str = "echo-canary-password-5e2b";
+    const TOKEN: &str = "echo-canary-token-8f7a6b5c";
+    let cluster = Cluster::start().await;
+    let commands: [(&[&str], &str); 3] = [
+        (&["secret", "put", "a/b", "--value-file", "-"], VALUE),
+        (&["secret", "create", "a/b", "--value-file", "-"], VALUE),
+        (
+            &[
+                "login",
+                "--username",
+                "alice",
+                "--password-stdin",
+                "--print-token",
+            ],
+            PASSWORD,
+        ),
+    ];
+    let mut runs = 0;
+    for echo in [Echo::Json, Echo::Html, Echo::Text, Echo::Terminal] {
+        let url = serve_echo(echo).await;
+        for (args, stdin) in commands {
+            let run = cluster.run_with(
+                args,
+                &[
+                    ("DCOS_URL", &url),
+                    ("DCOS_TLS_CA_PATH", ""),
+                    ("DCOS_ACS_TOKEN", TOKEN),
+                ],
+                Some(stdin.as_bytes()),
+            );
+            let label = format!("{echo:?} echo of {args:?}");
+            assert_clean_failure(&run, &label);
+            assert!(run.stderr.contains("500"), "{label}: {}", run.stderr);
+            for canary in [VALUE, PASSWORD, TOKEN] {
+                assert!(!run.stderr.contains(canary), "{label}: {}", run.stderr);
+                assert!(!run.stdout().contains(canary), "{label}: {}", run.stdout());
+            }
+            assert!(!run.stderr.contains('\u{1b}'), "{label}: {:?}", run.stderr);
+            assert!(!run.stderr.contains('\r'), "{label}: {:?}", run.stderr);
+            assert_eq!(
+                run.stderr
+                    .lines()
+                    .filter(|l| l.starts_with("error:"))
+                    .count(),
+                1,
+                "{label}: {}",
+                run.stderr
+            );
+            runs += 1;
+        }
+    }
+    record(
+        "a server quoting the request (JSON, HTML, text) and sending escape sequences: no value, password or token printed, no sequence or forged line",
+        runs,
+        runs,
+        runs,
+        0,
+    );
 }

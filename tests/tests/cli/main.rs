@@ -13,5 +13,7 @@ mod interrupt;
 mod leaks;
 mod options;
 mod readme;
+mod redirects;
 mod s3;
+mod signals;
 mod soak;

@@ -655,3 +655,53 @@ async fn offboarding_revokes_and_deletes_and_is_safe_to_repeat() {
     let again = offboard(&["-o", "json"]).expect(0);
     assert_eq!(again.json()["result"], "unchanged");
 }
+
+/// Requirement: a misspelt account deletes nothing and exits 5; the plan names the Marathon
+/// apps that use a secret it deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets() {
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    let before = cluster.emulator.state();
+    let typo = cluster
+        .admin(&["s3", "offboard", "--service-account", "dsee"])
+        .expect(5);
+    assert!(
+        typo.stderr
+            .contains("`dsee` does not exist; nothing was revoked or deleted"),
+        "{}",
+        typo.stderr
+    );
+    assert!(
+        typo.stderr.contains("hint: check the spelling"),
+        "{}",
+        typo.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before);
+
+    let (iam, _) = cluster.clients();
+    let app = serde_json::json!({
+        "id": "/data-science-engine",
+        "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
+    });
+    let created = iam
+        .transport()
+        .send(
+            dcos_transport::Request::post("/service/marathon/v2/apps")
+                .json(&app)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let plan = cluster
+        .admin(&["s3", "offboard", "--service-account", "dse", "--dry-run"])
+        .expect(0);
+    for path in [KEY_ID, SECRET_KEY] {
+        // The plan goes to standard error, as every report for people does.
+        let line = format!(
+            "would delete     secret {path}; used by the Marathon app `/data-science-engine`"
+        );
+        assert!(plan.stderr.contains(&line), "{}", plan.stderr);
+    }
+}

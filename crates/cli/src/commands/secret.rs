@@ -7,7 +7,7 @@ use crate::args::{SecretCommand, ValueArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{SecretList, SecretOut, SecretReport, Ui, write_stdout};
+use crate::output::{SecretList, SecretOut, SecretReport, Ui, one_line, write_stdout};
 
 fn path(text: &str) -> exit::Result<SecretPath> {
     Ok(SecretPath::new(text)?)
@@ -113,7 +113,10 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
                 path: folder.map(|f| f.to_string()),
                 secrets,
             };
-            ui.emit(&list, || list.secrets.join("\n"))
+            ui.emit(&list, || {
+                let names: Vec<String> = list.secrets.iter().map(|n| one_line(n)).collect();
+                names.join("\n")
+            })
         }
         SecretCommand::Delete { path: p } => {
             let path = path(p)?;

@@ -16,6 +16,7 @@ fn rule(method: &str, prefix: &str, status: u16, drop: bool, phase: Phase) -> Fa
         drop,
         phase,
         skip: 0,
+        location: None,
     }
 }
 
@@ -156,5 +157,31 @@ async fn control_api_is_absent_unless_asked_for() {
         .get("/__emulator/state")
         .await
         .expect(404, None);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scripted_redirect_names_its_location_and_changes_nothing() {
+    let (emulator, root) = start(Emulator::builder()).await;
+    emulator.add_fault(FaultRule {
+        location: Some("http://127.0.0.2:9/elsewhere".into()),
+        ..rule("PUT", &format!("{S}/a"), 307, false, Phase::Before)
+    });
+    let root = crate::Caller {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        ..root
+    };
+    let answer = root
+        .put_json(&format!("{S}/a"), json!({"value": "x"}))
+        .await;
+    answer.expect(307, None);
+    assert_eq!(
+        answer.headers.get("location").unwrap(),
+        "http://127.0.0.2:9/elsewhere"
+    );
+    assert!(emulator.state().secrets.is_empty());
     emulator.shutdown().await;
 }

@@ -5,6 +5,7 @@ mod binary;
 mod control;
 mod discovery;
 mod iam;
+mod marathon;
 mod openapi;
 mod secrets;
 

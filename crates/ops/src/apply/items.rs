@@ -17,6 +17,7 @@ use crate::journal::Change;
 use crate::manifest::{AccountItem, AccountKey, GrantItem, Manifest, SecretItem};
 use crate::plan::{self, AclAt, Task, Write};
 use crate::report::{ItemKind, ItemReport, Outcome, Step, StepKind, principal_name};
+use crate::reporter::Reporter;
 use crate::s3::{self, Observed, Onboarding, Planned};
 
 /// One item's planned work.
@@ -388,7 +389,12 @@ fn plan_prune<'a>(manifest: &Manifest, state: &ClusterState, dry_run: bool) -> V
 }
 
 /// Runs one item's work and settles its report.
-pub(super) async fn run(clients: &Clients, item: &mut Item<'_>, dry_run: bool) {
+pub(super) async fn run(
+    clients: &Clients,
+    item: &mut Item<'_>,
+    dry_run: bool,
+    reporter: &dyn Reporter,
+) {
     let work = std::mem::replace(&mut item.work, Work::Done);
     let report = &mut item.report;
     let result = match work {
@@ -400,21 +406,21 @@ pub(super) async fn run(clients: &Clients, item: &mut Item<'_>, dry_run: bool) {
         }
         Work::Account(..) if dry_run => Ok(()),
         Work::Tasks(mut tasks) => {
-            let result = plan::run_or_undo(clients, &mut tasks).await;
+            let result = plan::run_or_undo(clients, &mut tasks, reporter).await;
             report.steps.extend(plan::steps(tasks));
             result
         }
         Work::Revokes(mut tasks) => {
-            let result = plan::run(clients, &mut tasks).await;
+            let result = plan::run(clients, &mut tasks, reporter).await;
             report.steps.extend(plan::steps(tasks));
             result
         }
         Work::S3(job, planned) => {
-            let (steps, result) = s3::execute(clients, job, planned, dry_run).await;
+            let (steps, result) = s3::execute(clients, job, planned, dry_run, reporter).await;
             report.steps.extend(steps);
             result
         }
-        Work::Account(account, plan) => run_account(clients, account, plan, report).await,
+        Work::Account(account, plan) => run_account(clients, account, plan, report, reporter).await,
     };
     if let Err(error) = result {
         report.error = Some(error.full_message());
@@ -462,9 +468,9 @@ pub(super) async fn register_acls(clients: &Clients, item: &mut Item<'_>) {
     .await;
 }
 
-/// An item that needs an account that failed: nothing of it runs, and the ACLs registered
-/// for it are deleted again.
-pub(super) async fn not_run(clients: &Clients, item: &mut Item<'_>, uid: &Uid) {
+/// An item that does not run (`why`: the account it needs failed, or the run was asked to
+/// stop): the ACLs registered for it are deleted again.
+pub(super) async fn not_run(clients: &Clients, item: &mut Item<'_>, why: &str) {
     let work = std::mem::replace(&mut item.work, Work::Done);
     let mut tasks = match work {
         Work::Tasks(tasks) => tasks,
@@ -472,7 +478,7 @@ pub(super) async fn not_run(clients: &Clients, item: &mut Item<'_>, uid: &Uid) {
         _ => Vec::new(),
     };
     let undo = plan::undo(clients, &mut tasks).await;
-    let mut error = format!("not run: the service account `{uid}` failed");
+    let mut error = format!("not run: {why}");
     if !undo.is_complete() {
         error.push_str(&format!("; {undo}"));
     }
@@ -544,6 +550,7 @@ async fn run_account(
     account: &AccountItem,
     mut plan: AccountPlan,
     report: &mut ItemReport,
+    reporter: &dyn Reporter,
 ) -> Result<()> {
     let uid = &account.uid;
     let mut tasks: Vec<Task> = std::mem::take(&mut report.steps)
@@ -583,7 +590,7 @@ async fn run_account(
             before,
         });
     }
-    let result = plan::run_or_undo(clients, &mut tasks).await;
+    let result = plan::run_or_undo(clients, &mut tasks, reporter).await;
     report.steps = plan::steps(tasks);
     result
 }

@@ -81,7 +81,7 @@ pub async fn run(
     warn_missing_login_secrets(reporter, manifest, &state.names);
     if options.dry_run {
         for item in &mut items {
-            items::run(clients, item, true).await;
+            items::run(clients, item, true, reporter).await;
         }
     } else {
         execute(clients, reporter, &mut items, options.concurrency).await;
@@ -123,7 +123,7 @@ async fn execute(
                 .needs
                 .as_ref()
                 .and_then(|uid| done.get(uid).map(|tx| (uid.clone(), tx.subscribe())));
-            run_item(clients, item, signal, wait)
+            run_item(clients, reporter, item, signal, wait)
         })
         .collect();
     let accounts = done.len();
@@ -140,22 +140,35 @@ async fn execute(
 /// an account waits for it.
 async fn run_item<'a, 'm>(
     clients: &Clients,
+    reporter: &dyn Reporter,
     item: &'a mut Item<'m>,
     signal: Option<&watch::Sender<Option<bool>>>,
     wait: Option<(Uid, watch::Receiver<Option<bool>>)>,
 ) -> &'a mut Item<'m> {
+    let stop = |item: &Item<'_>| reporter.stop_requested() && item.changes();
     if let Some((uid, mut account)) = wait {
-        items::register_acls(clients, item).await;
+        if !stop(item) {
+            items::register_acls(clients, item).await;
+        }
         let succeeded = match account.wait_for(Option::is_some).await {
             Ok(done) => done.unwrap_or(false),
             Err(_) => false,
         };
         if !succeeded {
-            items::not_run(clients, item, &uid).await;
+            let why = format!("the service account `{uid}` failed");
+            items::not_run(clients, item, &why).await;
             return item;
         }
     }
-    items::run(clients, item, false).await;
+    // Asked to stop: nothing new starts.
+    if stop(item) {
+        items::not_run(clients, item, "interrupted").await;
+        if let Some(signal) = signal {
+            signal.send_replace(Some(false));
+        }
+        return item;
+    }
+    items::run(clients, item, false, reporter).await;
     if let Some(signal) = signal {
         signal.send_replace(Some(item.report.error.is_none()));
     }

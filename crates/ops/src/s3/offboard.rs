@@ -1,13 +1,19 @@
 //! Offboarding: revoke the service account's read on the names and values of both secrets,
 //! and delete them. The ACLs stay: without grants they give nothing, and others may hold
 //! permissions on them.
+//!
+//! Before anything is changed, the run reads what it acts on: the account must exist (a
+//! misspelt id deletes nothing), a secret that is another account's login secret is refused,
+//! and the plan names the Marathon apps that use a secret it deletes.
 
-use dcos_iam_client::{Action, GrantState, Principal, Uid};
+use dcos_iam_client::{Action, GrantState, Principal, ServiceAccountSecret, Uid};
+use dcos_secrets_client::{SecretPath, SecretValue};
 use futures::future::try_join_all;
 
 use super::Paths;
 use crate::Clients;
-use crate::error::{Context, ErrorKind, Remedy, Result, RunResult};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult};
+use crate::marathon::{self, Users};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
@@ -47,47 +53,86 @@ async fn steps(
     let principal = Principal::User(uid.clone());
     let rids = job.paths.rids(true)?;
     let both = job.paths.both();
-    let exists = clients
-        .iam
-        .user(uid)
-        .get_opt()
-        .await
+    let deleting = !job.keep_secrets;
+    // What the run acts on, read at once: the account, the values it deletes (to say what they
+    // are), and the apps that use them.
+    let user = clients.iam.user(uid);
+    let (account, values, users) = tokio::join!(
+        user.get_opt(),
+        try_join_all(
+            both.iter()
+                .filter(|_| deleting)
+                .map(|p| clients.secret_value(p))
+        ),
+        async {
+            match deleting {
+                true => Some(marathon::users(clients, &both).await),
+                false => None,
+            }
+        },
+    );
+    if account
         .context(format!("read the account `{uid}`"))?
-        .is_some();
-    if !exists {
-        reporter.warn(&Warning::AccountMissing { uid: uid.clone() });
+        .is_none()
+    {
+        return Err(Error::not_found(format!(
+            "the service account `{uid}` does not exist; nothing was revoked or deleted"
+        ))
+        .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
+    }
+    let values = values.context("read the secrets")?;
+    let mut notes: Vec<Vec<String>> = vec![Vec::new(); both.len()];
+    for ((path, value), notes) in both.iter().zip(&values).zip(&mut notes) {
+        let Some(owner) = value.as_ref().and_then(login_secret_owner) else {
+            continue;
+        };
+        if &owner != uid {
+            return Err(Error::conflict(format!(
+                "`{path}` is the login secret of the service account `{owner}`, not an S3 key; \
+                 nothing was revoked or deleted"
+            ))
+            .with_remedy(Remedy::CheckPairPaths));
+        }
+        notes.push(format!("the login secret of `{owner}`"));
+    }
+    match &users {
+        Some(Users::Unknown(why)) => reporter.warn(&Warning::MarathonUnread { why: why.clone() }),
+        Some(users) => {
+            for (path, notes) in both.iter().zip(&mut notes) {
+                for app in users.of(path) {
+                    notes.push(format!(
+                        "used by the Marathon app `{app}`, which fails at its next start without it"
+                    ));
+                }
+            }
+        }
+        None => {}
     }
 
     if job.dry_run {
-        let (states, present) = tokio::join!(
-            try_join_all(
-                rids.iter()
-                    .filter(|_| exists)
-                    .map(|rid| clients.grant_state(rid, &principal, Action::Read))
-            ),
-            try_join_all(
-                both.iter()
-                    .filter(|_| !job.keep_secrets)
-                    .map(|p| clients.secret_value(p))
-            ),
-        );
-        let mut states = states.context("read the grants")?.into_iter();
-        let mut present = present.context("read the secrets")?.into_iter();
-        for rid in &rids {
+        let states = try_join_all(
+            rids.iter()
+                .map(|rid| clients.grant_state(rid, &principal, Action::Read)),
+        )
+        .await
+        .context("read the grants")?;
+        for (rid, state) in rids.iter().zip(states) {
             let mut step = Step::grant(rid, Action::Read, uid);
-            step.outcome = match states.next() {
-                Some(GrantState::Granted) => Outcome::WouldRevoke,
+            step.outcome = match state {
+                GrantState::Granted => Outcome::WouldRevoke,
                 _ => Outcome::NotGranted,
             };
             report.steps.push(step);
         }
-        for path in both {
-            let outcome = match (job.keep_secrets, present.next()) {
+        for ((path, value), notes) in both.iter().zip(values_or_kept(&values, &both)).zip(notes) {
+            let outcome = match (job.keep_secrets, value) {
                 (true, _) => Outcome::Kept,
-                (false, Some(Some(_))) => Outcome::WouldDelete,
-                (false, _) => Outcome::Absent,
+                (false, true) => Outcome::WouldDelete,
+                (false, false) => Outcome::Absent,
             };
-            report.steps.push(Step::secret(path, outcome));
+            let mut step = Step::secret(path, outcome);
+            step.notes = notes;
+            report.steps.push(step);
         }
         return Ok(());
     }
@@ -101,22 +146,21 @@ async fn steps(
             principal: principal.clone(),
             action: Action::Read,
         };
-        tasks.push(match exists {
-            true => Task::write(step, 0, revoke),
-            false => Task::report(step),
-        });
+        tasks.push(Task::write(step, 0, revoke));
     }
-    for path in both {
-        tasks.push(match job.keep_secrets {
+    for (path, notes) in both.into_iter().zip(notes) {
+        let mut task = match job.keep_secrets {
             true => Task::report(Step::secret(path, Outcome::Kept)),
             false => Task::write(
                 Step::secret(path, Outcome::Absent),
                 0,
                 Write::DeleteSecret { path: path.clone() },
             ),
-        });
+        };
+        task.step.notes = notes;
+        tasks.push(task);
     }
-    let result = plan::run(clients, &mut tasks).await;
+    let result = plan::run(clients, &mut tasks, reporter).await;
     report.steps = plan::steps(tasks);
     match result {
         Ok(()) => Ok(()),
@@ -132,4 +176,22 @@ async fn steps(
         }
         Err(cause) => Err(cause),
     }
+}
+
+/// Whether each secret exists (all `false` when the values were not read: the secrets are kept).
+fn values_or_kept(values: &[Option<SecretValue>], both: &[&SecretPath]) -> Vec<bool> {
+    match values.is_empty() {
+        true => vec![false; both.len()],
+        false => values.iter().map(Option::is_some).collect(),
+    }
+}
+
+/// The account whose login secret `value` is, if it is one.
+fn login_secret_owner(value: &SecretValue) -> Option<Uid> {
+    let SecretValue::Text(text) = value else {
+        return None;
+    };
+    ServiceAccountSecret::from_json(text)
+        .ok()
+        .map(|secret| secret.uid)
 }

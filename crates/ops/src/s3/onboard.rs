@@ -228,7 +228,12 @@ async fn steps(
         report.steps = plan::steps(planned.tasks);
         return Err(unregister(clients, &created, failure).await);
     }
-    let (steps, result) = execute(clients, job, planned, job.dry_run).await;
+    if reporter.stop_requested() && !job.dry_run {
+        let created = planned.registered();
+        report.steps = plan::steps(planned.tasks);
+        return Err(unregister(clients, &created, Error::interrupted()).await);
+    }
+    let (steps, result) = execute(clients, job, planned, job.dry_run, reporter).await;
     report.steps = steps;
     result
 }
@@ -426,6 +431,7 @@ pub(crate) async fn execute(
     job: &Onboarding,
     planned: Planned,
     dry_run: bool,
+    reporter: &dyn Reporter,
 ) -> (Vec<Step>, Result<()>) {
     let mut tasks = planned.tasks;
     if let Err(conflict) = check_conflicts(&tasks) {
@@ -448,6 +454,6 @@ pub(crate) async fn execute(
     if dry_run {
         return (plan::steps(tasks), Ok(()));
     }
-    let result = plan::run_or_undo(clients, &mut tasks).await;
+    let result = plan::run_or_undo(clients, &mut tasks, reporter).await;
     (plan::steps(tasks), result)
 }

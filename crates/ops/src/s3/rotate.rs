@@ -99,7 +99,7 @@ async fn steps(
         report.steps = plan::steps(tasks);
         return Ok(());
     }
-    let result = plan::run(clients, &mut tasks).await;
+    let result = plan::run(clients, &mut tasks, reporter).await;
     if let Err(cause) = result {
         let undone = plan::undo(clients, &mut tasks).await;
         report.steps = plan::steps(tasks);

@@ -1,8 +1,10 @@
 //! Offboarding: the grants revoked and the secrets deleted; a partial run says so.
 
+use dcos_emulator::state::Secret;
 use dcos_iam_client::Uid;
 use dcos_ops::s3::{self, Offboarding};
 use dcos_ops::{ErrorKind, Outcome, Remedy, Silent, Status, Warning};
+use secrecy::ExposeSecret;
 
 use crate::{Collect, KEY_ID, SECRET_KEY, pair_of};
 
@@ -48,23 +50,110 @@ async fn offboarding_revokes_and_deletes_and_a_rerun_changes_nothing() {
 }
 
 #[tokio::test]
-async fn kept_secrets_stay_and_a_missing_account_is_a_warning() {
+async fn kept_secrets_stay() {
     let cluster = crate::onboarded().await;
     let mut job = offboarding("dse");
     job.keep_secrets = true;
     let report = s3::offboard(&cluster.clients, &job, &Silent).await.unwrap();
     assert_eq!(report.steps[4].outcome, Outcome::Kept);
     assert!(pair_of(&cluster.state()).0.is_some());
+}
 
+/// Requirement: a misspelt account deletes nothing (the account is checked first).
+#[tokio::test]
+async fn a_missing_account_changes_nothing() {
+    let cluster = crate::onboarded().await;
+    let before = cluster.state();
+    let failed = s3::offboard(&cluster.clients, &offboarding("dsee"), &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error.kind(), ErrorKind::NotFound);
+    assert!(matches!(
+        failed.error.remedy(),
+        Some(Remedy::AccountGone { uid }) if uid.as_str() == "dsee"
+    ));
+    assert!(failed.report.steps.iter().all(|s| !s.changes()));
+    assert_eq!(cluster.state(), before);
+}
+
+/// Requirement: another account's login secret is never deleted as half of a pair; the
+/// account's own is named in the plan.
+#[tokio::test]
+async fn a_login_secret_is_named_and_another_accounts_is_refused() {
+    let cluster = crate::onboarded().await;
+    let login = |uid: &str| {
+        serde_json::json!({
+            "scheme": "RS256",
+            "uid": uid,
+            "private_key": crate::key_pair().private_key_pem.expose_secret(),
+            "login_endpoint": "https://leader.mesos/acs/api/v1/auth/login",
+        })
+        .to_string()
+    };
+    let mut state = cluster.state();
+    state
+        .secrets
+        .insert(KEY_ID.into(), Secret::Text(login("other")));
+    cluster.emulator.load_state(state);
+    let before = cluster.state();
+    let failed = s3::offboard(&cluster.clients, &offboarding("dse"), &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error.kind(), ErrorKind::Conflict);
+    assert!(
+        failed
+            .error
+            .to_string()
+            .contains("login secret of the service account `other`")
+    );
+    assert_eq!(failed.error.remedy(), Some(&Remedy::CheckPairPaths));
+    assert_eq!(cluster.state(), before);
+
+    let mut state = cluster.state();
+    state
+        .secrets
+        .insert(KEY_ID.into(), Secret::Text(login("dse")));
+    cluster.emulator.load_state(state);
+    let mut dry = offboarding("dse");
+    dry.dry_run = true;
+    let plan = s3::offboard(&cluster.clients, &dry, &Silent).await.unwrap();
+    assert_eq!(plan.steps[4].notes, ["the login secret of `dse`"]);
+}
+
+/// Requirement: the plan names the Marathon apps that use a secret it deletes, and says when
+/// Marathon cannot be read.
+#[tokio::test]
+async fn the_plan_names_the_apps_that_use_a_secret() {
+    let cluster = crate::onboarded().await;
+    let transport = cluster.clients.iam.transport();
+    let app = serde_json::json!({
+        "id": "/data-science-engine",
+        "secrets": {"key": {"source": KEY_ID}},
+    });
+    let request = dcos_transport::Request::post("/service/marathon/v2/apps")
+        .json(&app)
+        .unwrap();
+    transport.send(request).await.unwrap();
+    let mut dry = offboarding("dse");
+    dry.dry_run = true;
+    let plan = s3::offboard(&cluster.clients, &dry, &Silent).await.unwrap();
+    assert_eq!(plan.steps[4].notes.len(), 1, "{:?}", plan.steps[4]);
+    assert!(plan.steps[4].notes[0].contains("Marathon app `/data-science-engine`"));
+    assert!(plan.steps[5].notes.is_empty());
+
+    cluster.fault(
+        "GET",
+        "/service/marathon/v2/apps",
+        &serde_json::json!({"status": 404}),
+    );
     let collect = Collect::default();
-    let report = s3::offboard(&cluster.clients, &offboarding("ghost"), &collect)
+    s3::offboard(&cluster.clients, &dry, &collect)
         .await
         .unwrap();
     assert!(matches!(
         &collect.warnings.lock().unwrap()[..],
-        [Warning::AccountMissing { uid }] if uid.as_str() == "ghost"
+        [Warning::MarathonUnread { why }] if why.contains("does not answer")
     ));
-    assert_eq!(report.steps[0].outcome, Outcome::NotGranted);
 }
 
 #[tokio::test]
