@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reliability suite at full size: the fault soak (20 seeds x 200 onboardings), a failure at
-# every write step, SIGKILL trials, two applies at once, tokens expiring mid-run, canary leak
-# checks, hostile server answers, TLS refusals and the property tests. Prints the table that
+# every write step, SIGKILL trials, SIGINT/SIGTERM trials, two applies at once, tokens expiring
+# mid-run, canary leak checks, hostile server answers (redirects and echoes included), typos and
+# oversized input, TLS refusals, the emulator's own defences and the property tests. Prints the table that
 # RELIABILITY.md records. The same tests run in CI at small sizes (`cargo test --workspace`).
 #
 #   scripts/reliability.sh            # full size
@@ -15,6 +16,8 @@ export RELIABILITY_SEEDS="${RELIABILITY_SEEDS:-20}"
 export RELIABILITY_SIZE="${RELIABILITY_SIZE:-200}"
 export RELIABILITY_KILLS="${RELIABILITY_KILLS:-100}"
 export RELIABILITY_KILL_SEED="${RELIABILITY_KILL_SEED:-7}"
+export RELIABILITY_SIGNALS="${RELIABILITY_SIGNALS:-60}"
+export RELIABILITY_SIGNAL_SEED="${RELIABILITY_SIGNAL_SEED:-11}"
 export RELIABILITY_TRIALS="${RELIABILITY_TRIALS:-10}"
 export RELIABILITY_TOKEN_SIZE="${RELIABILITY_TOKEN_SIZE:-80}"
 export PROPTEST_CASES="${PROPTEST_CASES:-2048}"
@@ -34,26 +37,38 @@ started=$(date +%s)
 echo "building (${RELIABILITY_PROFILE:-release}) ..." >&2
 cargo build "${profile[@]}" --quiet -p dcos-creds -p dcos-emulator
 
+# How many tests the last group passed.
+passed() { sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }'; }
+
 run() {
-  # Each group's output goes to a log shown only when it fails.
+  # Each group's output goes to a log shown only when it fails; a filter that matches no test
+  # fails too, so that no row stands on tests that did not run.
   if ! cargo test "${profile[@]}" --quiet "$@" >"$log" 2>&1; then
     cat "$log" >&2
     echo "FAILED: cargo test ${profile[*]} $*" >&2
+    exit 1
+  fi
+  if [ "$(passed)" -eq 0 ]; then
+    echo "FAILED: no test matched: cargo test ${profile[*]} $*" >&2
     exit 1
   fi
 }
 
 echo "end-to-end trials ..." >&2
 run -p dcos-creds-e2e --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
-  apply::bad_manifests --test-threads 2
+  apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks --test-threads 2
+
+echo "the emulator's defences ..." >&2
+run -p dcos-emulator --test it -- control::half_sent control::the_control_api \
+  binary::prints_its_url
+[ "$(passed)" -eq 3 ] || { echo "FAILED: the emulator's defences ran $(passed) of 3 tests" >&2; exit 1; }
+printf "the emulator: half-sent requests closed after the header timeout (64), the control API refuses other hosts and wrong tokens (6), --state written 0600\t3\t71\t71\t0\n" >>"$report"
 
 echo "property tests ($PROPTEST_CASES cases each) ..." >&2
-# How many tests the last group passed.
-passed() { sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }'; }
 run -p dcos-iam-client -p dcos-secrets-client --test it -- props::valid props::any \
   props::ascii props::near props::rids_survive props::secret_rids
 properties=$(passed)
-run -p dcos-creds --bin dcos-creds -- manifest::tests::a_damaged
+run -p dcos-ops --lib -- manifest::tests::a_damaged
 properties=$((properties + $(passed)))
 run -p dcos-creds-e2e --test clients -- any_accepted
 printf 'property tests: %s properties x %s cases, and rid/path round trips through the emulator (64)\t%s\t%s\t%s\t0\n' \
@@ -68,6 +83,7 @@ sort "$report" | while IFS=$'\t' read -r case tried injected survived lost; do
   printf '| %s | %s | %s | %s | %s |\n' "$case" "$tried" "$injected" "$survived" "$lost"
 done
 printf '| **total** | %s | %s | %s | %s |\n' "$(total 2)" "$(total 3)" "$(total 4)" "$(total 5)"
-printf '\n%s seeds x %s onboardings, %s kills (seed %s), %s race trials; %s s on %s cores, %s.\n' \
+printf '\n%s seeds x %s onboardings, %s kills (seed %s), %s signals (seed %s), %s race trials; %s s on %s cores, %s.\n' \
   "$RELIABILITY_SEEDS" "$RELIABILITY_SIZE" "$RELIABILITY_KILLS" "$RELIABILITY_KILL_SEED" \
-  "$RELIABILITY_TRIALS" "$elapsed" "$(nproc)" "$(date -u +%Y-%m-%d)"
+  "$RELIABILITY_SIGNALS" "$RELIABILITY_SIGNAL_SEED" "$RELIABILITY_TRIALS" "$elapsed" "$(nproc)" \
+  "$(date -u +%Y-%m-%d)"

@@ -271,6 +271,11 @@ pub struct ValueArgs {
     /// Store the value as binary (application/octet-stream) instead of text
     #[arg(long)]
     pub binary: bool,
+
+    /// Store an empty value; without it an empty value is refused (exit 2), since an empty
+    /// file or a failed pipe would otherwise wipe the secret
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dcos_iam_client::{Credentials, LoginSource, ServiceAccountSecret, Token, Uid};
 use dcos_ops::Clients;
+use dcos_ops::files::CONFIG_LIMIT;
 use dcos_transport::{Request, StaticToken, TokenSource, Transport, Trust};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -199,10 +200,19 @@ impl Cluster {
             tracing::info!("cluster {} from {from}", cluster.url);
         }
         cluster.trust = if let Some(file) = &global.ca_cert {
-            let pem = std::fs::read(file).context(format!("--ca-cert {}", file.display()))?;
+            let pem = input::read_all(file, CONFIG_LIMIT).map_err(|f| f.context("--ca-cert"))?;
             Trust::Pinned(pem_certificates(&pem).context(format!("--ca-cert {}", file.display()))?)
         } else if let Some(expected) = &global.ca_fingerprint {
             let expected = parse_fingerprint(expected)?;
+            // Over http the CA would come in the clear and pin nothing: there is no TLS.
+            if url.scheme() != "https" {
+                return Err(Failure::usage(format!(
+                    "--ca-fingerprint pins the CA of an https:// cluster, and `{}` is not one: \
+                     nothing was downloaded or sent",
+                    cluster.url
+                ))
+                .hint("use the cluster's https:// URL"));
+            }
             let bundle = cluster.fetch_ca(true).await?;
             let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
             match certs.iter().find(|der| fingerprint(der) == expected) {
@@ -237,7 +247,7 @@ impl Cluster {
                 }
                 Some(SslVerify::CaFile(path)) => {
                     let what = format!("the dcos CLI's ssl_verify CA {}", path.display());
-                    let pem = std::fs::read(path).context(&what)?;
+                    let pem = input::read_all(path, CONFIG_LIMIT).map_err(|f| f.context(&what))?;
                     Trust::Pinned(pem_certificates(&pem).context(&what)?)
                 }
                 Some(SslVerify::Yes) | None => Trust::WebRoots,

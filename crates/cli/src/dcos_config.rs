@@ -80,7 +80,9 @@ fn read(file: &Path) -> exit::Result<AttachedCluster> {
             file.display()
         ))
     };
-    let text = std::fs::read_to_string(file).map_err(|e| bad(e.to_string()))?;
+    let bytes =
+        crate::input::read_all(file, dcos_ops::files::CONFIG_LIMIT).map_err(|f| bad(f.message))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let parsed: File = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
     let ssl_verify = match parsed.core.ssl_verify {
         None | Some(toml::Value::Boolean(true)) => SslVerify::Yes,

@@ -4,10 +4,10 @@
 //! Nothing here puts a value in an error message: errors name the file and the problem.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
-use dcos_ops::{Reporter, aws};
+use dcos_ops::{Reporter, aws, files};
 use dcos_secrets_client::SecretValue;
 use secrecy::SecretString;
 
@@ -19,16 +19,17 @@ fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Reads a whole file, or standard input for `-`, byte for byte.
-fn read_all(path: &Path) -> exit::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+/// Reads a whole file, or standard input for `-`, byte for byte: at most `limit` bytes, and
+/// one more to know that there are more (which is refused without reading on).
+pub fn read_all(path: &Path, limit: u64) -> exit::Result<Vec<u8>> {
     let result = if is_stdin(path) {
-        std::io::stdin().lock().read_to_end(&mut bytes)
+        files::read_at_most(std::io::stdin().lock(), limit)
     } else {
-        File::open(path).and_then(|mut f| f.read_to_end(&mut bytes))
+        File::open(path).and_then(|f| files::read_at_most(f, limit))
     };
-    result.map_err(|e| Failure::usage(format!("cannot read {}: {e}", describe(path))))?;
-    Ok(bytes)
+    let read =
+        result.map_err(|e| Failure::usage(format!("cannot read {}: {e}", describe(path))))?;
+    read.ok_or_else(|| files::too_large(&describe(path), limit).into())
 }
 
 fn describe(path: &Path) -> String {
@@ -41,9 +42,14 @@ fn describe(path: &Path) -> String {
 
 /// A secret value: from `file` (`-` for standard input) exactly as read, or from a hidden
 /// prompt when standard input is a terminal. Text values must be UTF-8.
-pub fn secret_value(file: Option<&Path>, binary: bool, what: &str) -> exit::Result<SecretValue> {
+pub fn secret_value(
+    file: Option<&Path>,
+    binary: bool,
+    allow_empty: bool,
+    what: &str,
+) -> exit::Result<SecretValue> {
     let bytes = match file {
-        Some(path) => read_all(path)?,
+        Some(path) => read_all(path, files::VALUE_LIMIT)?,
         None if std::io::stdin().is_terminal() && !binary => {
             let _prompting = crate::interrupt::Prompting::start();
             let value =
@@ -66,6 +72,14 @@ pub fn secret_value(file: Option<&Path>, binary: bool, what: &str) -> exit::Resu
     value
         .check_size()
         .map_err(|e| Failure::usage(e.to_string()))?;
+    if value.is_empty() && !allow_empty {
+        return Err(
+            Failure::usage(format!("the value of {what} is empty")).hint(
+                "nothing was sent; pass --allow-empty to store an empty value (an empty file or a \
+             failed pipe is refused so that it cannot wipe a secret)",
+            ),
+        );
+    }
     Ok(value)
 }
 
@@ -73,9 +87,18 @@ pub fn secret_value(file: Option<&Path>, binary: bool, what: &str) -> exit::Resu
 pub fn password(from_stdin: bool, uid: &str) -> exit::Result<SecretString> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| {
-            Failure::usage(format!("cannot read the password from standard input: {e}"))
-        })?;
+        let read = std::io::stdin()
+            .lock()
+            .take(files::KEY_LIMIT + 1)
+            .read_line(&mut line)
+            .map_err(|e| {
+                Failure::usage(format!("cannot read the password from standard input: {e}"))
+            })?;
+        if read as u64 > files::KEY_LIMIT {
+            return Err(
+                files::too_large("the password on standard input", files::KEY_LIMIT).into(),
+            );
+        }
         line.truncate(line.trim_end_matches(['\r', '\n']).len());
         line
     } else if std::io::stdin().is_terminal() {
@@ -97,7 +120,7 @@ pub fn password(from_stdin: bool, uid: &str) -> exit::Result<SecretString> {
 /// A private key in PEM form, from a file or `-`.
 pub fn private_key(path: &Path) -> exit::Result<SecretString> {
     Ok(dcos_ops::files::private_key_pem(
-        read_all(path)?,
+        read_all(path, files::KEY_LIMIT)?,
         &describe(path),
     )?)
 }
@@ -115,11 +138,7 @@ pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Res
     } else if let Some(name) = &args.aws_profile {
         aws::from_profile(name)?
     } else if args.from_stdin {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+        let bytes = read_all(Path::new("-"), files::KEY_LIMIT)?;
         aws::from_json(&bytes, "standard input")?
     } else if std::io::stdin().is_terminal() {
         let _prompting = crate::interrupt::Prompting::start();
@@ -149,13 +168,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("v");
         std::fs::write(&file, b"line\n\n").unwrap();
-        let v = secret_value(Some(&file), false, "x").unwrap();
+        let v = secret_value(Some(&file), false, false, "x").unwrap();
         assert_eq!(v.expose_bytes(), b"line\n\n");
         std::fs::write(&file, [0xff, 0x00]).unwrap();
-        let e = secret_value(Some(&file), false, "x").unwrap_err();
+        let e = secret_value(Some(&file), false, false, "x").unwrap_err();
         assert_eq!(e.code, exit::USAGE);
         assert!(e.hint.unwrap().contains("--binary"));
-        assert!(secret_value(Some(&file), true, "x").unwrap().is_binary());
+        assert!(
+            secret_value(Some(&file), true, false, "x")
+                .unwrap()
+                .is_binary()
+        );
+    }
+
+    /// Requirement: an empty value is refused unless it is allowed.
+    #[test]
+    fn an_empty_value_needs_allow_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v");
+        std::fs::write(&file, b"").unwrap();
+        let e = secret_value(Some(&file), false, false, "secret `a`").unwrap_err();
+        assert_eq!(e.code, exit::USAGE);
+        assert_eq!(e.message, "the value of secret `a` is empty");
+        assert!(e.hint.unwrap().contains("--allow-empty"));
+        assert!(
+            secret_value(Some(&file), false, true, "x")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// Requirement: input past its limit is refused after reading the limit and one byte.
+    #[test]
+    fn input_past_its_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v");
+        std::fs::write(&file, vec![b'a'; files::VALUE_LIMIT as usize + 1]).unwrap();
+        let e = secret_value(Some(&file), false, false, "x").unwrap_err();
+        assert_eq!(e.code, exit::USAGE);
+        assert!(
+            e.message.contains("is larger than 1048576 bytes"),
+            "{}",
+            e.message
+        );
+        std::fs::write(&file, vec![b'a'; files::VALUE_LIMIT as usize]).unwrap();
+        assert!(secret_value(Some(&file), false, false, "x").is_ok());
     }
 
     #[test]

@@ -222,7 +222,7 @@ pub struct OptionsReport {
     pub checks: Vec<ConfCheck>,
 }
 
-/// One line for people: `created          secret team/key (sha256:...)`.
+/// One line for people: `created          secret team/key (hmac:...)`.
 pub fn step_line(step: &Step) -> String {
     let what = match step.kind {
         StepKind::Grant => format!(

@@ -1,16 +1,21 @@
 //! `/__emulator/`: the control API (served only when asked for) to script faults, read
-//! counters, and dump or load the whole state.
+//! counters, and dump or load the whole state. It answers requests that carry its token, or,
+//! without a token, only requests addressed to a loopback host: a web page that rebinds its
+//! own name to 127.0.0.1 still sends its own name as `Host`, and is refused.
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, put};
 
 use crate::app::Shared;
 use crate::faults::{FaultConfig, FaultRule};
-use crate::respond::{empty, json_ok};
+use crate::respond::{empty, json_ok, plain_error};
+use crate::router::Control;
 use crate::state::State;
 
 /// The control routes.
@@ -23,6 +28,48 @@ pub fn routes() -> Router<Shared> {
             get(faults).post(add_fault).delete(clear_faults),
         )
         .route("/__emulator/faults/config", put(set_config))
+}
+
+/// Answers the request only if it carries the control token, or, without one, names a
+/// loopback host.
+pub async fn guard(control: &Control, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let allowed = match &control.token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
+        None => headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_loopback_host),
+    };
+    match allowed {
+        true => next.run(request).await,
+        false => plain_error(
+            StatusCode::FORBIDDEN,
+            "the control API answers its token, or loopback hosts only",
+        ),
+    }
+}
+
+/// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or `[::1]`, with any
+/// port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Compares without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 async fn dump(AxState(app): AxState<Shared>) -> Response {
@@ -60,4 +107,30 @@ async fn clear_faults(AxState(app): AxState<Shared>) -> Response {
 async fn set_config(AxState(app): AxState<Shared>, Json(config): Json<FaultConfig>) -> Response {
     app.faults.set_config(config);
     empty(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_told_apart() {
+        for host in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:443",
+            "127.9.9.9",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "attacker.example:8080",
+            "10.0.0.1:80",
+            "localhost.attacker.example",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

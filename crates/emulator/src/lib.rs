@@ -91,7 +91,14 @@ pub struct EmulatorBuilder {
     state: Option<State>,
     cluster_id: Option<String>,
     cluster_name: String,
+    limits: server::Limits,
+    control_token: Option<String>,
 }
+
+/// How long a client may take to send a request head, by default.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections are served at once, by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 impl Default for EmulatorBuilder {
     fn default() -> Self {
@@ -106,6 +113,11 @@ impl Default for EmulatorBuilder {
             state: None,
             cluster_id: None,
             cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
+            limits: server::Limits {
+                header_timeout: DEFAULT_HEADER_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
+            control_token: None,
         }
     }
 }
@@ -153,6 +165,27 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to finish its TLS handshake and to send each request head
+    /// before its connection is closed (default 10 s).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once (default 512); more wait in the listen queue.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// A token the control API requires (`Authorization: Bearer <token>`). Without one, the
+    /// control API answers only requests whose `Host` is a loopback name or address, so that
+    /// a web page cannot reach it through DNS rebinding.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
     /// Starts from this state instead of a fresh cluster.
     pub fn state(mut self, state: State) -> Self {
         self.state = Some(state);
@@ -193,7 +226,10 @@ impl EmulatorBuilder {
             tls.ca_pem.clone(),
             identity,
         ));
-        let router = router::router(app.clone(), self.control_api);
+        let control = self.control_api.then_some(router::Control {
+            token: self.control_token,
+        });
+        let router = router::router(app.clone(), control);
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let (stop, stopped) = watch::channel(false);
@@ -201,6 +237,7 @@ impl EmulatorBuilder {
             listener,
             router,
             self.tls.then(|| tls.config.clone()),
+            self.limits,
             stopped,
         ));
         tracing::info!(%url, "dcos-emulator serving");

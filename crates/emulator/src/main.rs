@@ -68,9 +68,21 @@ struct Args {
     /// Share of requests (0 to 1) whose connection is dropped without an answer.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
-    /// Serve the control API under /__emulator/ (faults, counters, state).
+    /// Serve the control API under /__emulator/ (faults, counters, state). Without
+    /// --control-token it answers only requests addressed to a loopback host
     #[arg(long)]
     control_api: bool,
+    /// A token the control API requires as `Authorization: Bearer <token>` (then from any
+    /// host, for an emulator in another container)
+    #[arg(long, env = "DCOS_EMULATOR_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+    /// Seconds a client may take to send a request head (or finish its TLS handshake)
+    /// before its connection is closed
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    header_timeout: u64,
+    /// Connections served at once; more wait in the listen queue
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
 }
 
 fn rate(name: &str, value: f64) -> anyhow::Result<f64> {
@@ -110,7 +122,13 @@ async fn main() -> anyhow::Result<()> {
         .seed(args.seed)
         .faults(faults)
         .control_api(args.control_api)
+        .header_timeout(Duration::from_secs(args.header_timeout))
+        .max_connections(args.max_connections)
         .cluster_name(&args.cluster_name);
+    if let Some(token) = &args.control_token {
+        anyhow::ensure!(args.control_api, "--control-token needs --control-api");
+        builder = builder.control_token(token);
+    }
     if let Some(path) = &args.state
         && path.exists()
     {
@@ -141,10 +159,31 @@ async fn main() -> anyhow::Result<()> {
             state: emulator.state(),
         };
         let text = serde_json::to_string_pretty(&file)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_private(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Writes a file that holds secret values: readable by its owner only (0600, also when it
+/// replaces a file that was not), written beside it and renamed into place whole.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    let temp = path.with_file_name(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    // A leftover temporary file keeps its old mode: set it.
+    std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
 }
 
 /// SIGINT and SIGTERM, registered up front.

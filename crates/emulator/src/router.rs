@@ -17,8 +17,15 @@ use crate::{control, discovery, iam, marathon, secrets};
 /// The largest request body accepted (a 1 MiB text value may grow when escaped as JSON).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-/// The whole API, plus the control API when `control_api` is set.
-pub fn router(app: Shared, control_api: bool) -> Router {
+/// How the control API is guarded.
+#[derive(Debug, Clone)]
+pub struct Control {
+    /// The bearer token it requires; without one, only loopback `Host`s are answered.
+    pub token: Option<String>,
+}
+
+/// The whole API, plus the control API when `control` is given.
+pub fn router(app: Shared, control: Option<Control>) -> Router {
     let api = Router::new()
         .route("/ca/dcos-ca.crt", get(ca_certificate))
         .merge(discovery::routes())
@@ -27,8 +34,14 @@ pub fn router(app: Shared, control_api: bool) -> Router {
         .merge(marathon::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), inject_faults));
     let mut router = api;
-    if control_api {
-        router = router.merge(control::routes());
+    if let Some(guard) = control {
+        let routes = control::routes().route_layer(middleware::from_fn(
+            move |request: Request, next: Next| {
+                let guard = guard.clone();
+                async move { control::guard(&guard, request, next).await }
+            },
+        ));
+        router = router.merge(routes);
     }
     router
         .fallback(not_found)

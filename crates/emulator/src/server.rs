@@ -1,6 +1,10 @@
-//! The accept loop: plain TCP or TLS, HTTP/1.1, and connections dropped on request.
+//! The accept loop: plain TCP or TLS, HTTP/1.1, and connections dropped on request. A
+//! connection must finish its TLS handshake and each request head within the header timeout,
+//! and at most `max_connections` are served at once (more wait in the listen queue), so that
+//! half-sent requests cannot starve real ones of file descriptors.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -26,15 +30,31 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// How long a client may take to send a request head (and to finish a TLS handshake), and how
+/// many connections are served at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+}
+
 /// Serves `router` on `listener` until `shutdown` turns true.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     loop {
+        // A free slot first: past the cap, new connections wait in the listen queue.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(slot) = slot else { return };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
@@ -45,19 +65,22 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match acceptor {
                 Some(acceptor) => {
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        connection(tls, router, shutdown).await;
+                    let handshake =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
+                    if let Ok(Ok(tls)) = handshake.await {
+                        connection(tls, router, limits, shutdown).await;
                     }
                 }
-                None => connection(stream, router, shutdown).await,
+                None => connection(stream, router, limits, shutdown).await,
             }
         });
     }
 }
 
-async fn connection<I>(io: I, router: Router, mut shutdown: watch::Receiver<bool>)
+async fn connection<I>(io: I, router: Router, limits: Limits, mut shutdown: watch::Receiver<bool>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -76,6 +99,8 @@ where
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {

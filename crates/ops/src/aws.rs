@@ -133,12 +133,15 @@ fn credentials_file() -> Result<PathBuf> {
 /// The pair of profile `name` in the shared credentials file.
 pub fn from_profile(name: &str) -> Result<KeyPair> {
     let file = credentials_file()?;
-    let text = crate::files::read_text(&file, "")?;
+    let text = crate::files::read_text(&file, "", crate::files::CONFIG_LIMIT)?;
     parse_profile(&text, name, &file.display().to_string())
 }
 
 /// Finds `[name]` in the text of a credentials file. Parse errors give the line, never its text.
+/// A profile or key given twice is refused, as the AWS CLI refuses it, rather than one of them
+/// silently winning; a UTF-8 byte order mark (which Windows editors write) is read as one.
 fn parse_profile(text: &str, name: &str, file: &str) -> Result<KeyPair> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let ini = ini::Ini::load_from_str_noescape(text).map_err(|e| {
         Error::invalid(format!(
             "{file} is not a valid credentials file (line {})",
@@ -156,11 +159,24 @@ fn parse_profile(text: &str, name: &str, file: &str) -> Result<KeyPair> {
             "profile `{name}` is not in {file}; {known}"
         )));
     };
+    let twice = |what: String| {
+        Error::invalid(format!(
+            "{what} more than once in {file}; which one is meant?"
+        ))
+        .with_remedy(Remedy::Advice("keep one of them".into()))
+    };
+    if ini.section_all(Some(name)).count() > 1 {
+        return Err(twice(format!("profile `{name}` appears")));
+    }
     let key = |key: &str| {
-        section
-            .get(key)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::invalid(format!("profile `{name}` in {file} has no {key}")))
+        let mut all = section.get_all(key);
+        match (all.next(), all.next()) {
+            (Some(value), None) => Ok(value.to_owned()),
+            (Some(_), Some(_)) => Err(twice(format!("profile `{name}` sets {key}"))),
+            (None, _) => Err(Error::invalid(format!(
+                "profile `{name}` in {file} has no {key}"
+            ))),
+        }
     };
     KeyPair::new(
         key("aws_access_key_id")?,
@@ -182,6 +198,11 @@ pub fn from_json(bytes: &[u8], what: &str) -> Result<KeyPair> {
             "give the output of `aws iam create-access-key`, or {\"aws_access_key_id\": ..., \"aws_secret_access_key\": ...}".into(),
         ))
     })?;
+    if let Some(key) = duplicate_key(bytes) {
+        return Err(Error::invalid(format!(
+            "{what} has `{key}` more than once; which one is meant?"
+        )));
+    }
     let pair = |id: &str, secret: &str| {
         let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
         Some((text(id)?.to_owned(), text(secret)?.to_owned()))
@@ -196,6 +217,39 @@ pub fn from_json(bytes: &[u8], what: &str) -> Result<KeyPair> {
         )));
     };
     KeyPair::new(id, secret, what)
+}
+
+/// A key of the pair's JSON given twice, which `serde_json::Value` would settle silently by
+/// keeping the last. Only the key's name is returned (a name of the shapes below, never a
+/// value).
+fn duplicate_key(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Shapes {
+        #[serde(rename = "AccessKey")]
+        access_key: Option<CreateAccessKey>,
+        aws_access_key_id: Option<serde::de::IgnoredAny>,
+        aws_secret_access_key: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    #[serde(rename_all = "PascalCase")]
+    struct CreateAccessKey {
+        access_key_id: Option<serde::de::IgnoredAny>,
+        secret_access_key: Option<serde::de::IgnoredAny>,
+    }
+    let message = serde_json::from_slice::<Shapes>(bytes).err()?.to_string();
+    let field = message.strip_prefix("duplicate field `")?;
+    let (name, _) = field.split_once('`')?;
+    [
+        "AccessKey",
+        "AccessKeyId",
+        "SecretAccessKey",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+    ]
+    .contains(&name)
+    .then(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -268,6 +322,53 @@ mod tests {
             "{}",
             e.to_string()
         );
+    }
+
+    /// Requirement: a key or profile given twice is refused, never settled silently; a byte
+    /// order mark is read as one.
+    #[test]
+    fn duplicates_are_refused_and_a_bom_is_read() {
+        let twice = format!(
+            r#"{{"aws_access_key_id": "{ID}", "aws_secret_access_key": "{SECRET}", "aws_access_key_id": "AKIAOTHEROTHEROTHER0"}}"#
+        );
+        let e = from_json(twice.as_bytes(), "standard input").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("has `aws_access_key_id` more than once"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(ID), "{e}");
+        let nested = format!(
+            r#"{{"AccessKey": {{"AccessKeyId": "{ID}", "SecretAccessKey": "{SECRET}", "SecretAccessKey": "x"}}}}"#
+        );
+        let e = from_json(nested.as_bytes(), "standard input").unwrap_err();
+        assert!(
+            e.to_string().contains("`SecretAccessKey` more than once"),
+            "{e}"
+        );
+
+        let key_twice = format!(
+            "[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\naws_access_key_id = AKIAOTHEROTHEROTHER0\n"
+        );
+        let e = parse_profile(&key_twice, "dse", "creds").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("sets aws_access_key_id more than once"),
+            "{e}"
+        );
+        let profile_twice = format!(
+            "[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n[dse]\nregion = x\n"
+        );
+        let e = parse_profile(&profile_twice, "dse", "creds").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("profile `dse` appears more than once"),
+            "{e}"
+        );
+
+        let bom =
+            format!("\u{feff}[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n");
+        check(parse_profile(&bom, "dse", "creds").unwrap());
     }
 
     #[test]

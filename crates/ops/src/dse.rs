@@ -293,7 +293,7 @@ impl Destination {
         let Self::MergeInto(path) = self else {
             return Ok(None);
         };
-        let text = crate::files::read_text(path, "the options file")
+        let text = crate::files::read_text(path, "the options file", crate::files::OPTIONS_LIMIT)
             .map_err(|e| e.with_remedy(Remedy::OptionsFileMissing))?;
         let value: Value = serde_json::from_str(&text).map_err(|e| {
             Error::invalid(format!(
@@ -318,8 +318,10 @@ impl Destination {
     pub fn prepare(&self, options: Value) -> Result<PreparedOptions> {
         let change = match self {
             Self::Report => FileChange::None,
-            Self::Out(path) => match std::fs::read(path) {
-                Ok(bytes) if bytes == render(&options).as_bytes() => FileChange::Unchanged,
+            Self::Out(path) => match std::fs::File::open(path)
+                .and_then(|f| crate::files::read_at_most(f, crate::files::OPTIONS_LIMIT))
+            {
+                Ok(Some(bytes)) if bytes == render(&options).as_bytes() => FileChange::Unchanged,
                 Ok(_) => {
                     return Err(Error::conflict(format!(
                         "{} exists with other content; refusing to replace it",
@@ -344,15 +346,29 @@ impl Destination {
                 if existing.as_ref() == Some(&options) {
                     FileChange::Unchanged
                 } else {
-                    check_writable(path)?;
+                    check_replaceable(path)?;
                     FileChange::Write
                 }
             }
+        };
+        // A link is followed: the file it points to is the one replaced, and the link stays.
+        let target = match (&change, self) {
+            (FileChange::Write, Self::MergeInto(path)) => {
+                Some(std::fs::canonicalize(path).map_err(|e| {
+                    Error::io(
+                        ErrorKind::Invalid,
+                        format!("cannot resolve {}", path.display()),
+                        e,
+                    )
+                })?)
+            }
+            _ => None,
         };
         Ok(PreparedOptions {
             destination: self.clone(),
             options,
             change,
+            target,
         })
     }
 }
@@ -375,6 +391,8 @@ pub struct PreparedOptions {
     /// The options (for `--merge-into`, the whole merged file).
     pub options: Value,
     pub change: FileChange,
+    /// The file a merge replaces: the options file, or the file its link points to.
+    target: Option<PathBuf>,
 }
 
 impl PreparedOptions {
@@ -388,11 +406,13 @@ impl PreparedOptions {
 
     /// Writes the file when it changes: a temporary file in the same folder, flushed, then
     /// renamed over the old one, so a reader sees the old file or the new one, never a mix. A
-    /// replaced file keeps its permissions.
+    /// replaced file keeps its permissions; a link keeps pointing to the file, which is
+    /// replaced.
     pub fn commit(&self) -> Result<()> {
         let (FileChange::Write, Some(path)) = (self.change, self.file()) else {
             return Ok(());
         };
+        let path = self.target.as_deref().unwrap_or(path);
         let failed = |e| {
             Error::io(
                 ErrorKind::Failed,
@@ -417,6 +437,36 @@ impl PreparedOptions {
 }
 
 /// Fails unless a file can be created beside `path`, the way [`PreparedOptions::commit`] will.
+/// Checks that an existing options file may be replaced: it is not read-only (its mode says
+/// that it should not change), and its folder (the folder of the file a link points to) takes
+/// a new file.
+fn check_replaceable(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::io(
+            ErrorKind::Invalid,
+            format!("cannot read {}", path.display()),
+            e,
+        )
+    })?;
+    if meta.permissions().readonly() {
+        return Err(Error::invalid(format!(
+            "{} is read-only; refusing to replace it",
+            path.display()
+        ))
+        .with_remedy(Remedy::Advice(
+            "make it writable (chmod u+w) if it is meant to change".into(),
+        )));
+    }
+    let target = std::fs::canonicalize(path).map_err(|e| {
+        Error::io(
+            ErrorKind::Invalid,
+            format!("cannot resolve {}", path.display()),
+            e,
+        )
+    })?;
+    check_writable(&target)
+}
+
 fn check_writable(path: &Path) -> Result<()> {
     if path.is_dir() {
         return Err(Error::invalid(format!("{} is a folder", path.display())));
@@ -604,6 +654,52 @@ mod tests {
         assert!(e.to_string().contains("not valid JSON"), "{e}");
         let missing = Destination::MergeInto(dir.path().join("none.json"));
         assert_eq!(missing.existing().unwrap_err().kind(), ErrorKind::Invalid);
+    }
+
+    /// Requirement: a merge through a link replaces the file the link points to (the link
+    /// stays a link); a read-only file is refused before anything is done.
+    #[cfg(unix)]
+    #[test]
+    fn a_merge_follows_links_and_respects_read_only_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/options.json");
+        std::fs::write(&target, "{\"x\": true}").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("options.json");
+        std::os::unix::fs::symlink("real/options.json", &link).unwrap();
+        let into = Destination::MergeInto(link.clone());
+        let mut merged = into.existing().unwrap().unwrap();
+        merge(&mut merged, &json!({"service": {"name": "a"}}));
+        into.prepare(merged.clone()).unwrap().commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(written, merged);
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("real")).unwrap().count(),
+            1
+        );
+
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o440)).unwrap();
+        let mut changed = merged.clone();
+        merge(&mut changed, &json!({"service": {"name": "b"}}));
+        let e = into.prepare(changed).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is read-only; refusing to replace it"),
+            "{e}"
+        );
+        let kept: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(kept, merged);
     }
 
     #[test]

@@ -164,27 +164,66 @@ pub fn private_key_pem(text: Vec<u8>, what: &str) -> Result<SecretString> {
     Ok(SecretString::from(text))
 }
 
+/// The most bytes read of a private or public key, a password, or a key pair's JSON.
+pub const KEY_LIMIT: u64 = 64 * 1024;
+/// The most bytes read of a secret value: the largest value the Secrets API stores.
+pub const VALUE_LIMIT: u64 = dcos_secrets_client::MAX_VALUE_BYTES as u64;
+/// The most bytes read of a CA bundle, a credentials file or a configuration file.
+pub const CONFIG_LIMIT: u64 = 1024 * 1024;
+/// The most bytes read of an options file.
+pub const OPTIONS_LIMIT: u64 = 4 * 1024 * 1024;
+/// The most bytes read of a manifest (a hundred thousand items fit).
+pub const MANIFEST_LIMIT: u64 = 32 * 1024 * 1024;
+
+/// Reads `reader` to its end, but never more than `limit` bytes and one: `None` when there is
+/// more (so `/dev/zero` or a runaway pipe costs at most the limit).
+pub fn read_at_most(reader: impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// The error for input larger than `limit`.
+pub fn too_large(what: &str, limit: u64) -> Error {
+    Error::invalid(format!("{what} is larger than {limit} bytes"))
+}
+
 /// A private key in PEM form, from a file.
 pub fn read_private_key(path: &Path) -> Result<SecretString> {
-    private_key_pem(read(path, "")?, &path.display().to_string())
+    private_key_pem(read(path, "", KEY_LIMIT)?, &path.display().to_string())
 }
 
-/// A whole file; an error names `what` it is (`the manifest`, `from_file`) and the file.
-pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| unreadable(path, what, e))
+/// A whole file of at most `limit` bytes; an error names `what` it is (`the manifest`,
+/// `from_file`) and the file.
+pub(crate) fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
+    let read = File::open(path).and_then(|file| read_at_most(file, limit));
+    match read.map_err(|e| unreadable(path, what, e))? {
+        Some(bytes) => Ok(bytes),
+        None => Err(too_large(&name(path, what), limit)),
+    }
 }
 
-/// A whole text file, like [`read`].
-pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| unreadable(path, what, e))
+/// A whole UTF-8 text file, like [`read`].
+pub(crate) fn read_text(path: &Path, what: &str, limit: u64) -> Result<String> {
+    String::from_utf8(read(path, what, limit)?)
+        .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", name(path, what))))
+}
+
+/// `what` with the file's name: `the manifest cluster.toml`.
+fn name(path: &Path, what: &str) -> String {
+    match what {
+        "" => path.display().to_string(),
+        what => format!("{what} {}", path.display()),
+    }
 }
 
 fn unreadable(path: &Path, what: &str, error: std::io::Error) -> Error {
-    let name = match what {
-        "" => path.display().to_string(),
-        what => format!("{what} {}", path.display()),
-    };
-    Error::io(ErrorKind::Invalid, format!("cannot read {name}"), error)
+    Error::io(
+        ErrorKind::Invalid,
+        format!("cannot read {}", name(path, what)),
+        error,
+    )
 }
 
 #[cfg(test)]

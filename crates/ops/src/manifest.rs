@@ -71,6 +71,9 @@ struct SecretDecl {
     aws_key: Option<String>,
     #[serde(default)]
     binary: bool,
+    /// Store an empty value (refused otherwise: an unset CI variable is empty).
+    #[serde(default)]
+    allow_empty: bool,
     /// Refused: values never go in a manifest.
     #[serde(default)]
     value: Option<IgnoredAny>,
@@ -244,7 +247,7 @@ impl Manifest {
 
 /// Reads the manifest at `file` and everything it names.
 pub fn load(file: &Path, reporter: &dyn Reporter) -> Result<Manifest> {
-    let text = files::read_text(file, "the manifest")?;
+    let text = files::read_text(file, "the manifest", files::MANIFEST_LIMIT)?;
     let manifest = parse(&text, file)?;
     let base = file.parent().unwrap_or(Path::new("")).to_owned();
     let mut manifest = resolve(manifest, &base, reporter)?;
@@ -375,7 +378,7 @@ fn account(decl: AccountDecl, base: &Path) -> Result<AccountItem> {
     let key = match (decl.public_key_file, decl.private_key_out) {
         (Some(file), None) => {
             let file = relative(base, &file);
-            let pem = files::read_text(&file, "public_key_file")?;
+            let pem = files::read_text(&file, "public_key_file", files::KEY_LIMIT)?;
             if !pem.contains("-----BEGIN PUBLIC KEY-----") {
                 return Err(Error::invalid(format!(
                     "public_key_file {} is not a PEM public key (BEGIN PUBLIC KEY)",
@@ -458,7 +461,7 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> Result<Secr
     let value = match (decl.from_file, decl.from_env, decl.aws_profile) {
         (Some(file), None, None) => {
             let file = relative(base, &file);
-            let bytes = files::read(&file, "from_file")?;
+            let bytes = files::read(&file, "from_file", files::VALUE_LIMIT)?;
             SecretValue::from_bytes(bytes, decl.binary).context("from_file")?
         }
         (None, Some(var), None) => {
@@ -487,6 +490,14 @@ fn secret(decl: SecretDecl, base: &Path, profiles: &mut Profiles) -> Result<Secr
         }
     };
     value.check_size().context("the value")?;
+    if value.is_empty() && !decl.allow_empty {
+        return Err(
+            Error::invalid("the value is empty (an unset variable, or an empty file?)")
+                .with_remedy(Remedy::Advice(
+                    "set allow_empty = true to store an empty value".into(),
+                )),
+        );
+    }
     Ok(SecretItem { path, value })
 }
 
@@ -578,7 +589,7 @@ fn onboarding(
         }
         (None, None, None, Some(file)) => {
             let file = relative(base, file);
-            let bytes = files::read(&file, "credentials file")?;
+            let bytes = files::read(&file, "credentials file", files::KEY_LIMIT)?;
             aws::from_json(&bytes, &format!("credentials file {}", file.display()))?
         }
         _ => {

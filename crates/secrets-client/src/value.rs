@@ -3,8 +3,9 @@
 use std::fmt;
 
 use dcos_transport::Error;
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// The largest value the secrets service stores, in bytes.
 pub const MAX_VALUE_BYTES: usize = 1_048_576;
@@ -66,15 +67,21 @@ impl SecretValue {
         self.len() == 0
     }
 
-    /// A short fingerprint that identifies the value without revealing it: `sha256:` and the
-    /// first 12 hex digits of the SHA-256 of the kind and bytes.
+    /// A short fingerprint that tells values apart without revealing them: `hmac:` and the
+    /// first 12 hex digits of the HMAC-SHA256 of the kind and bytes, keyed with a random key
+    /// made once per process. Equal values have equal fingerprints within one process (enough
+    /// to show "changed" or "unchanged" in a plan); across processes they are unrelated, so a
+    /// fingerprint in a log cannot be looked up in a dictionary of likely values.
     pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(if self.is_binary() { b"b:" } else { b"t:" });
-        h.update(self.expose_bytes());
-        let digest = h.finalize();
+        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(rand::random);
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+        mac.update(if self.is_binary() { b"b:" } else { b"t:" });
+        mac.update(self.expose_bytes());
+        let digest = mac.finalize().into_bytes();
         let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        format!("hmac:{hex}")
     }
 
     /// Fails unless the value fits the service's size limit.
@@ -138,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_is_stable_and_short() {
+    fn fingerprint_is_stable_within_a_process_short_and_keyed() {
         let a = SecretValue::text("value");
         assert_eq!(a.fingerprint(), SecretValue::text("value").fingerprint());
         assert_ne!(a.fingerprint(), SecretValue::text("value2").fingerprint());
@@ -146,7 +153,15 @@ mod tests {
             a.fingerprint(),
             SecretValue::binary(b"value".to_vec()).fingerprint()
         );
-        assert_eq!(a.fingerprint().len(), "sha256:".len() + 12);
+        assert_eq!(a.fingerprint().len(), "hmac:".len() + 12);
+        // Requirement: keyed, so not the plain SHA-256 a dictionary could be built from.
+        use sha2::Digest;
+        let plain: String = sha2::Sha256::digest(b"t:value")
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!a.fingerprint().ends_with(&plain));
     }
 
     #[test]

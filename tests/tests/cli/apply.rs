@@ -141,7 +141,7 @@ async fn a_manifest_is_planned_applied_and_then_unchanged() {
         secret["steps"][0]["fingerprint"]
             .as_str()
             .unwrap()
-            .starts_with("sha256:")
+            .starts_with("hmac:")
     );
     assert_eq!(cluster.writes(), writes);
     assert_eq!(cluster.emulator.state(), before);
@@ -248,11 +248,11 @@ async fn a_manifest_is_planned_applied_and_then_unchanged() {
     let run = run.expect(0);
     assert!(
         run.stderr
-            .contains("would update     secret team/db (sha256:"),
+            .contains("would update     secret team/db (hmac:"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains(" -> sha256:"), "{}", run.stderr);
+    assert!(run.stderr.contains(" -> hmac:"), "{}", run.stderr);
     assert!(!run.stderr.contains("a-new-password"));
     assert_eq!(cluster.writes(), writes);
 }

@@ -33,7 +33,7 @@ fn the_demo_onboards_reruns_unchanged_and_prints_the_options() {
     for expected in [
         "1. Started the emulated cluster at https://127.0.0.1:",
         "pinned by fingerprint: sha256:",
-        "created          secret data-science-engine/aws_access_key_id (sha256:",
+        "created          secret data-science-engine/aws_access_key_id (hmac:",
         "granted          read on dcos:secrets:list:default:data-science-engine/aws_secret_access_key to dse",
         "5. Ran the same onboarding again: unchanged",
         "dse            service account  direct            exact",

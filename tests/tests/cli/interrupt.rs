@@ -3,7 +3,7 @@
 //! finished by the next run, which says what it found.
 
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dcos_emulator::state::{Secret, State};
 use dcos_emulator::{Emulator, FaultConfig, FaultRule};
@@ -219,6 +219,9 @@ async fn a_run_killed_at_any_point_is_finished_by_the_next() {
         std::thread::sleep(delay);
         let killed = child.kill().is_ok();
         let status = child.wait().unwrap();
+        // A request the killed run had sent still lands (after the emulator's latency), as on a
+        // real cluster: the state is read once it has.
+        std::thread::sleep(Duration::from_millis(100));
         let after_kill = cluster.emulator.state();
         let found = in_place(&after_kill, rotate);
         if after_kill != *start && after_kill != *done {

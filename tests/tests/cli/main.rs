@@ -9,6 +9,7 @@ mod commands;
 mod dcos_cli;
 mod demo;
 mod hostile;
+mod input;
 mod interrupt;
 mod leaks;
 mod options;

@@ -143,7 +143,7 @@ async fn the_readme_apply_walkthrough_runs_as_written() {
     bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
     let out = run_ok(bash);
     for expected in [
-        "would create     secret analytics/db_password (sha256:",
+        "would create     secret analytics/db_password (hmac:",
         "4 items, 4 changed, 0 unchanged, 0 failed",
         "4 items, 0 changed, 4 unchanged, 0 failed",
     ] {

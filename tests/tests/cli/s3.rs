@@ -220,7 +220,7 @@ async fn a_dry_run_shows_the_plan_by_fingerprint_and_writes_nothing() {
     );
     let fingerprint = report["steps"][0]["fingerprint"].as_str().unwrap();
     assert!(
-        fingerprint.starts_with("sha256:") && fingerprint.len() == 19,
+        fingerprint.starts_with("hmac:") && fingerprint.len() == 17,
         "{fingerprint}"
     );
     assert_eq!(cluster.writes(), writes);

@@ -5,7 +5,7 @@ use dcos_transport::Transport;
 
 use crate::args::{Global, HdfsOptionsArgs};
 use crate::commands::s3::{destination, emit_options};
-use crate::exit::{self, Context, Failure};
+use crate::exit::{self, Context};
 use crate::output::Ui;
 
 pub async fn options(global: &Global, ui: &Ui, args: &HdfsOptionsArgs) -> exit::Result<()> {
@@ -35,8 +35,7 @@ async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs::Co
     let mut builder =
         Transport::builder(url).request_timeout(std::time::Duration::from_secs(global.timeout));
     if let Some(ca) = &global.ca_cert {
-        let pem = std::fs::read(ca)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", ca.display())))?;
+        let pem = crate::input::read_all(ca, dcos_ops::files::CONFIG_LIMIT)?;
         builder = builder.add_ca_pem(&pem);
     }
     if global.insecure {

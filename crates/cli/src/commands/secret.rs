@@ -17,6 +17,7 @@ fn value(args: &ValueArgs, path: &SecretPath) -> exit::Result<dcos_secrets_clien
     input::secret_value(
         args.value_file.as_deref(),
         args.binary,
+        args.allow_empty,
         &format!("secret `{path}`"),
     )
 }

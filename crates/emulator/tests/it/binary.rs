@@ -57,6 +57,10 @@ async fn prints_its_url_serves_and_saves_state_on_sigterm() {
             .unwrap()
             .contains("across restarts")
     );
+    // Requirement: the state holds secret values in clear, so only its owner may read it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
 
     // A second run starts from the saved state.
     let mut child = spawn();

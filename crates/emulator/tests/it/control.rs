@@ -185,3 +185,89 @@ async fn a_scripted_redirect_names_its_location_and_changes_nothing() {
     assert!(emulator.state().secrets.is_empty());
     emulator.shutdown().await;
 }
+
+/// Requirement: without a token, the control API answers only loopback hosts (a DNS-rebinding
+/// page sends its own name); with one, it answers the token from any host.
+#[tokio::test]
+async fn the_control_api_answers_loopback_hosts_or_its_token() {
+    let (emulator, _) = start(Emulator::builder().control_api(true)).await;
+    let root = crate::Caller::new(emulator.url());
+    let get = |host: &'static str, auth: Option<&'static str>| {
+        let root = root.clone();
+        async move {
+            let mut headers = vec![("host", host)];
+            if let Some(auth) = auth {
+                headers.push(("authorization", auth));
+            }
+            root.call(reqwest::Method::GET, "/__emulator/counters", None, &headers)
+                .await
+                .status
+        }
+    };
+    assert_eq!(get("attacker.example:80", None).await, 403);
+    assert_eq!(get("localhost:80", None).await, 200);
+    assert_eq!(get("127.0.0.1", None).await, 200);
+    emulator.shutdown().await;
+
+    let (emulator, _) = start(
+        Emulator::builder()
+            .control_api(true)
+            .control_token("t0ken-for-ci"),
+    )
+    .await;
+    let root = crate::Caller::new(emulator.url());
+    let get = |host: &'static str, auth: Option<&'static str>| {
+        let root = root.clone();
+        async move {
+            let mut headers = vec![("host", host)];
+            if let Some(auth) = auth {
+                headers.push(("authorization", auth));
+            }
+            root.call(reqwest::Method::GET, "/__emulator/counters", None, &headers)
+                .await
+                .status
+        }
+    };
+    assert_eq!(get("127.0.0.1", None).await, 403);
+    assert_eq!(get("127.0.0.1", Some("Bearer wrong")).await, 403);
+    assert_eq!(get("emulator:8080", Some("Bearer t0ken-for-ci")).await, 200);
+    emulator.shutdown().await;
+}
+
+/// Requirement: half-sent requests are closed after the header timeout, and while they hold
+/// every connection slot a real request waits, then is answered.
+#[tokio::test]
+async fn half_sent_requests_are_closed_and_cannot_starve_real_ones() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (emulator, root) = start(
+        Emulator::builder()
+            .header_timeout(Duration::from_millis(500))
+            .max_connections(16),
+    )
+    .await;
+    let addr = emulator.url().trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..64 {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        socket
+            .write_all(b"GET /secrets/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        slow.push(socket);
+    }
+    let started = Instant::now();
+    root.get("/secrets/v1/ping").await.expect(200, None);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    // Every half-sent request is closed by the server (or, past the cap, still unread).
+    let mut closed = 0;
+    for socket in &mut slow {
+        let mut buf = [0u8; 512];
+        let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await;
+        if matches!(read, Ok(Ok(_)) | Ok(Err(_))) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, slow.len());
+    emulator.shutdown().await;
+}

@@ -272,3 +272,32 @@ fn service_account_login_secret_document() {
     assert!(other.to_json().expose_secret().contains("https://x/login"));
     assert!(!format!("{secret:?}").contains("abc"));
 }
+
+/// Requirement: what a login answers is kept only if it is shaped like a token: a JWT of at
+/// most `MAX_TOKEN_BYTES`. Anything else is refused without being quoted.
+#[tokio::test]
+async fn a_login_that_answers_no_token_keeps_nothing() {
+    let huge = format!("canary-{}", "x".repeat(4 << 20));
+    let cases = [
+        (huge.clone(), "more than any DC/OS token"),
+        ("canary-not-a-jwt".to_owned(), "not a JWT"),
+        ("canary.has.<html>".to_owned(), "not a JWT"),
+    ];
+    for (answer, says) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/acs/api/v1/auth/login"))
+            .respond_with(json(serde_json::json!({ "token": answer })))
+            .mount(&server)
+            .await;
+        let iam = IamClient::new(transport(&server));
+        let creds = Credentials::password(Uid::new("alice").unwrap(), SecretString::from("pw"));
+        let error = iam.login(&creds).await.unwrap_err().to_string();
+        assert!(error.contains(says), "{error}");
+        assert!(
+            !error.contains("canary"),
+            "{}",
+            &error[..error.len().min(200)]
+        );
+    }
+}
