@@ -228,6 +228,8 @@ timed() {
     fi
     if [ "$pass" = 1 ]; then first=$(($(now_ms) - start)); else second=$(($(now_ms) - start)); fi
   done
+  # This runs in a subshell (`< <(timed ...)`), whose emulator the EXIT trap does not know.
+  stop_emulator
   echo "$first $second"
 }
 
