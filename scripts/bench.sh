@@ -244,14 +244,17 @@ compare() {
   local cf cs df ds
   cf="$(median "${c1[@]}")"; cs="$(median "${c2[@]}")"
   df="$(median "${d1[@]}")"; ds="$(median "${d2[@]}")"
-  printf '   %-34s first run %6d ms vs %7d ms (%5.1f x)   second run %5d ms vs %6d ms (%5.1f x)\n' \
+  printf '   %-38s first run %6d ms vs %7d ms (%5.1f x)   second run %5d ms vs %6d ms (%5.1f x)\n' \
     "$label" "$cf" "$df" "$(awk -v a="$df" -v b="$cf" 'BEGIN {print a / b}')" \
     "$cs" "$ds" "$(awk -v a="$ds" -v b="$cs" 'BEGIN {print a / b}')"
 }
 
 echo "7. dcos-creds against dcos-deploy 0.4.0, 20 ms latency, medians of $peer_runs interleaved runs (target >= 20 x on the first line):"
 compare "1 account, $headline secrets, $headline grants" 1 "$headline"
-for k in $accounts_sizes; do compare "$k accounts with login secrets" "$k" 0; done
+for k in $accounts_sizes; do
+  if [ "$k" = 1 ]; then label="1 account with its login secret"; else label="$k accounts with login secrets"; fi
+  compare "$label" "$k" 0
+done
 for k in $secrets_sizes; do compare "1 account, $k secrets, $k grants" 1 "$k"; done
 
 # 8. Scaling: N secrets with a grant each (2N items), at 0 and 20 ms.
