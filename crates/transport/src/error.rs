@@ -302,6 +302,21 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// TLS failed in a way that trying again cannot change: the server's certificate did not
+    /// verify against the trusted CAs, or plain http reached a server that speaks TLS.
+    #[error("{method} {path}: {problem}")]
+    Tls {
+        /// The method of the request.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// What was wrong.
+        problem: TlsProblem,
+        /// What failed.
+        #[source]
+        source: reqwest::Error,
+    },
+
     /// The server answered with a redirect, which is never followed: the DC/OS APIs do not
     /// redirect, and following one could carry a token or a secret to another host.
     #[error(
@@ -365,6 +380,19 @@ pub enum Error {
         #[source]
         source: Option<Box<Error>>,
     },
+}
+
+/// What TLS found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsProblem {
+    /// The server's certificate did not verify; the reason as rustls names it
+    /// (`UnknownIssuer`, `Expired`, `NotValidForName`, ...).
+    #[error("the server's TLS certificate does not verify ({0})")]
+    Unverified(String),
+    /// The URL says `http://`, and the server answered in TLS.
+    #[error("the server speaks TLS, and the URL says http://")]
+    SpeaksTls,
 }
 
 fn plural(n: u32) -> &'static str {

@@ -37,7 +37,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::{ApiError, BODY_EXCERPT_CHARS, Error, redact, terminal_safe};
+pub use error::{ApiError, BODY_EXCERPT_CHARS, Error, TlsProblem, redact, terminal_safe};
 pub use request::{Body, JSON, OCTET_STREAM, Request, Response};
 pub use reqwest::{Method, StatusCode};
 pub use retry::{DEFAULT_RETRIES, RetryPolicy};
@@ -386,6 +386,10 @@ impl Transport {
                             .get(CONTENT_TYPE)
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_owned),
+                        date: headers
+                            .get(reqwest::header::DATE)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned),
                         body,
                     });
                 }
@@ -409,7 +413,19 @@ impl Transport {
                 }
                 // An error answer, or no answer.
                 Attempt::Answer(status, headers, body) => Ok((status, headers, body)),
-                Attempt::Failed(e) => Err(e),
+                // A certificate that does not verify, or TLS where plain http was sent, is the
+                // same on every try: not retried.
+                Attempt::Failed(source) => match tls_problem(&source, &url) {
+                    Some(problem) => {
+                        return Err(Error::Tls {
+                            method: request.method.clone(),
+                            path: request.path.clone(),
+                            problem,
+                            source,
+                        });
+                    }
+                    None => Err(source),
+                },
             };
             let failure = match &outcome {
                 Ok((status, headers, _)) => {
@@ -541,6 +557,33 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(Some(body.freeze()))
+}
+
+/// A failure that TLS explains: the server's certificate did not verify, or a plain http
+/// request reached a server that speaks TLS.
+fn tls_problem(error: &reqwest::Error, url: &Url) -> Option<TlsProblem> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(rustls::Error::InvalidCertificate(reason)) = rustls_error(e) {
+            return Some(TlsProblem::Unverified(format!("{reason:?}")));
+        }
+        // A TLS server's alert, read as an HTTP/1 answer, starts with bytes that are no
+        // HTTP version.
+        if url.scheme() == "http" && e.to_string().contains("invalid HTTP version") {
+            return Some(TlsProblem::SpeaksTls);
+        }
+        cause = e.source();
+    }
+    None
+}
+
+/// rustls's error, which travels inside an `io::Error` (or two), whose `source` skips it.
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 fn classify(e: &reqwest::Error) -> retry::Failure {

@@ -166,6 +166,8 @@ pub struct Response {
     pub(crate) path: String,
     pub(crate) status: StatusCode,
     pub(crate) content_type: Option<String>,
+    /// The `Date` header: when the server answered, by its clock.
+    pub(crate) date: Option<String>,
     pub(crate) body: Bytes,
 }
 
@@ -188,6 +190,11 @@ impl Response {
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// When the server answered, by its own clock (the `Date` header, to the second).
+    pub fn date(&self) -> Option<std::time::SystemTime> {
+        httpdate::parse_http_date(self.date.as_deref()?).ok()
     }
 
     /// The media type of the body without parameters, lower-cased (`application/json`).
