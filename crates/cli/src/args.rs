@@ -19,7 +19,10 @@ fn after_help() -> String {
 
 const CONNECTION: &str = "\
 Connection: the cluster is --url, else DCOS_URL, else the login endpoint of
-DCOS_SERVICE_ACCOUNT_CREDENTIAL, else the `dcos` CLI's attached cluster.
+DCOS_SERVICE_ACCOUNT_CREDENTIAL, else the `dcos` CLI's attached cluster. TLS trust is
+--ca-cert, --ca-fingerprint or --insecure, else DCOS_TLS_CA_PATH, else DCOS_TLS_INSECURE, else
+the `dcos` CLI's ssl_verify, else the system's roots. A flag always wins over a variable; an
+empty variable counts as unset. `dcos-creds status` shows what came from where.
 Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT_CREDENTIAL (the login secret jobs
 inside a cluster receive); DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (both log in per run
 and again when the token is refused); the keyring entry `dcos-creds login` saved for the
@@ -44,19 +47,23 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes. A flag wins over the environment variable for the same
+/// setting; an empty variable counts as unset.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// The cluster URL, like https://dcos.example.com
-    #[arg(long, env = "DCOS_URL", global = true, value_name = "URL")]
+    /// The cluster URL, like https://dcos.example.com [default: DCOS_URL, else the dcos CLI's
+    /// attached cluster]
+    #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Trust this CA bundle (PEM) for the cluster's TLS certificate, and only it
-    #[arg(long, env = "DCOS_TLS_CA_PATH", global = true, value_name = "FILE")]
+    /// Trust this CA bundle (PEM) for the cluster's TLS certificate, and only it [default:
+    /// DCOS_TLS_CA_PATH]
+    #[arg(long, global = true, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
     /// Download the cluster CA and trust it only if its SHA-256 fingerprint is this
-    /// (`dcos-creds ca fetch` prints it); not together with --ca-cert or DCOS_TLS_CA_PATH
+    /// (`dcos-creds ca fetch` prints it); wins over DCOS_TLS_CA_PATH
     #[arg(
         long,
         global = true,
@@ -65,7 +72,8 @@ pub struct Global {
     )]
     pub ca_fingerprint: Option<String>,
 
-    /// Do not verify the cluster's TLS certificate (prints a warning; for throwaway clusters)
+    /// Do not verify the cluster's TLS certificate (prints a warning; for throwaway clusters);
+    /// wins over DCOS_TLS_CA_PATH
     #[arg(long, global = true, conflicts_with_all = ["ca_cert", "ca_fingerprint"])]
     pub insecure: bool,
 
@@ -93,6 +101,28 @@ pub struct Global {
     pub timeout: u64,
 }
 
+/// Whether a command line asks for `-o json` (`-o json`, `-ojson`, `--output json`,
+/// `--output=json`), read before clap parses it, so that usage errors can be JSON too.
+pub fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let mut json = false;
+    for (i, arg) in args.iter().enumerate() {
+        if *arg == "--" {
+            break;
+        }
+        let value = match *arg {
+            "-o" | "--output" => args.get(i + 1).copied(),
+            a => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o").filter(|v| !v.starts_with('-'))),
+        };
+        if let Some(value) = value {
+            json = value == "json";
+        }
+    }
+    json
+}
+
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -104,6 +134,17 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Where the cluster, the TLS trust and the token come from, and whether they work
+    #[command(
+        visible_alias = "doctor",
+        long_about = "Where the cluster URL, the TLS trust and the token each come from, and which \
+        other sources each one shadows; the token's account and expiry; the cluster's id, DC/OS \
+        version and variant; and whether this machine's clock is off against the cluster's. \
+        Changes nothing. Exits 0 when everything works, else with the code of the first problem \
+        (the report lists them all).",
+        after_help = "Examples:\n  dcos-creds status\n  dcos-creds -o json doctor"
+    )]
+    Status,
     /// Log in and keep the token in the OS keyring
     #[command(
         after_help = "Examples:\n  dcos-creds --url https://dcos.example.com login --username alice\n  \
@@ -130,8 +171,13 @@ pub enum Command {
         dcos-creds grant --group data dcos:secrets:default:team/* read"
     )]
     Grant(GrantArgs),
-    /// Take back an action granted with `grant`
-    Revoke(GrantArgs),
+    /// Take back an action granted with `grant`, or every grant of a principal
+    #[command(
+        after_help = "Examples:\n  dcos-creds revoke --user ci-bot dcos:secrets:default:team/db_password read\n  \
+        dcos-creds revoke --all --user ci-bot --under team --dry-run\n  \
+        dcos-creds revoke --all --user ci-bot --remove-from-groups --yes"
+    )]
+    Revoke(RevokeArgs),
     /// Who can read a secret's value, and who can see its name
     #[command(
         long_about = "Who can read a secret's value, and who can see its name.\n\n\
@@ -317,10 +363,20 @@ pub enum SecretCommand {
         /// The folder
         path: Option<String>,
     },
-    /// Delete a secret
+    /// Delete a secret (asks first on a terminal; --yes in scripts)
+    #[command(
+        after_help = "Example:\n  dcos-creds secret delete team/db_password --if-exists --yes"
+    )]
     Delete {
         /// The secret's path
         path: String,
+
+        /// A secret that does not exist is no failure: exit 0 (else exit 5)
+        #[arg(long)]
+        if_exists: bool,
+
+        #[command(flatten)]
+        confirm: ConfirmArgs,
     },
 }
 
@@ -344,6 +400,63 @@ pub struct GrantArgs {
     /// The description of the resource's ACL, when it has to be created
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    /// Accept a resource id that does not start with `dcos:` (DC/OS ids all do)
+    #[arg(long)]
+    pub any_rid: bool,
+}
+
+/// Going ahead with a destructive command.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Go ahead without asking. Without it the plan is shown and confirmed on a terminal, and
+    /// the command refuses (exit 2) when there is no terminal to ask on
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("principal").required(true).args(["user", "group"])))]
+pub struct RevokeArgs {
+    /// A user or service account
+    #[arg(long, value_name = "UID")]
+    pub user: Option<String>,
+
+    /// A group
+    #[arg(long, value_name = "GID")]
+    pub group: Option<String>,
+
+    /// The resource id, like dcos:secrets:default:team/db_password
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub rid: Option<String>,
+
+    /// create, read, update, delete or full
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub action: Option<String>,
+
+    /// Revoke every direct grant of the principal (grants through its groups stay)
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: only grants on secrets at or below this path (their value, list and
+    /// wildcard ids)
+    #[arg(long, value_name = "PATH", requires = "all")]
+    pub under: Option<String>,
+
+    /// With --all --user: also take the account out of every group
+    #[arg(long, requires = "all", requires = "user")]
+    pub remove_from_groups: bool,
+
+    /// With --all: show what would be revoked, and change nothing
+    #[arg(long, requires = "all")]
+    pub dry_run: bool,
+
+    /// Accept a resource id that does not start with `dcos:`
+    #[arg(long, conflicts_with = "all")]
+    pub any_rid: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -354,12 +467,50 @@ pub struct AccessArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceAccountCommand {
-    /// Generate a key pair and create a service account with it
+    /// Generate a key pair and create a service account with it (again: unchanged)
     #[command(
         after_help = "Example:\n  dcos-creds service-account create ci-bot --private-key-out ci-bot.pem \
         --secret ci-bot/service-account"
     )]
     Create(ServiceAccountCreateArgs),
+    /// List the service accounts, and the secrets that hold each one's login credential
+    #[command(
+        long_about = "List the service accounts, with their descriptions and the secrets that \
+        hold each one's login credential (found by reading every secret this token may read; \
+        only the account each names is kept). --no-login-secrets skips that search.",
+        after_help = "Example:\n  dcos-creds -o json service-account list"
+    )]
+    List {
+        /// Do not look for login secrets (one listing instead of reading every secret)
+        #[arg(long)]
+        no_login_secrets: bool,
+    },
+    /// Delete a service account; --cascade also revokes its grants and deletes its login secrets
+    #[command(
+        long_about = "Delete a service account.\n\n\
+        Its direct grants and the secrets that hold its login credential would be left behind: \
+        while there are any, the command refuses (exit 3) and names them, unless --cascade, \
+        which revokes the grants and deletes the secrets first. If a step fails, everything done \
+        is taken back: the grants granted again, the secrets restored, the account created \
+        again with its public key. Group memberships go with the account.",
+        after_help = "Examples:\n  dcos-creds service-account delete ci-bot --cascade --dry-run\n  \
+        dcos-creds service-account delete ci-bot --cascade --yes"
+    )]
+    Delete {
+        /// The account's id
+        uid: String,
+
+        /// Also revoke its grants and delete its login secrets
+        #[arg(long)]
+        cascade: bool,
+
+        /// Show the plan, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! token.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,10 +36,14 @@ pub struct Cluster {
     max_in_flight: Option<usize>,
     /// Retries of a failed request, when not the transport's default (`apply --retries`).
     retries: Option<u32>,
+    /// Where the URL came from.
+    pub url_source: Setting,
+    /// Where the TLS trust came from.
+    pub trust_source: Setting,
 }
 
 /// Where the token came from, for `whoami` and for messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// `DCOS_ACS_TOKEN`.
     EnvToken,
@@ -77,6 +82,8 @@ pub struct Session {
     pub url: String,
     /// Where the token came from.
     pub origin: Origin,
+    /// Where the token came from, and the sources it shadows.
+    pub token_source: Setting,
     /// The Secrets and IAM APIs.
     pub clients: Clients,
     token: Tokens,
@@ -99,6 +106,10 @@ impl Session {
         Ok(Self {
             url: url.to_owned(),
             origin: Origin::Login,
+            token_source: Setting {
+                from: Origin::Login.as_str().to_owned(),
+                shadows: Vec::new(),
+            },
             clients: Clients::new(transport),
             token: Tokens::Login(source),
         })
@@ -154,32 +165,131 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-fn env(name: &str) -> Option<String> {
+/// An environment variable's value; an empty one counts as unset.
+pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Parses a cluster URL, saying what is wrong in the user's terms.
+fn parse_url(raw: &str) -> exit::Result<url::Url> {
+    // `dcos.example.com` fails to parse, and `dcos.example.com:443` parses with the host as
+    // its scheme: both lack the `https://`.
+    let parsed = url::Url::parse(raw);
+    if !raw.contains("://")
+        && matches!(parsed, Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase))
+    {
+        return Err(
+            Failure::usage(format!("the cluster URL `{raw}` has no scheme")).hint(format!(
+                "write it in full: https://{}",
+                raw.trim_start_matches('/')
+            )),
+        );
+    }
+    let url = match parsed {
+        Ok(url) => url,
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "the cluster URL `{raw}` is invalid: {e}"
+            )));
+        }
+    };
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(
+            Failure::usage(format!("the cluster URL `{raw}` is not an http(s) URL"))
+                .hint("write it as https://<cluster>"),
+        );
+    }
+    Ok(url)
+}
+
+/// Where a setting came from, and which other sources were set but lost to it (a flag wins
+/// over its environment variable, which wins over the `dcos` CLI's configuration).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Setting {
+    /// The source that won: a flag, a variable, a file.
+    pub from: String,
+    /// The sources that were set too, in the order they would have been used.
+    pub shadows: Vec<String>,
+}
+
+impl Setting {
+    /// The first candidate with a value, and where it came from; the later ones are shadowed.
+    fn pick<T>(candidates: Vec<(String, Option<T>)>) -> Option<(T, Setting)> {
+        let mut chosen = None;
+        let mut shadows = Vec::new();
+        for (source, value) in candidates {
+            match (value, &chosen) {
+                (Some(value), None) => chosen = Some((value, source)),
+                (Some(_), Some(_)) => shadows.push(source),
+                (None, _) => {}
+            }
+        }
+        chosen.map(|(value, from)| (value, Setting { from, shadows }))
+    }
+
+    /// `from X (shadows Y, Z)`, for `-v` and `status`.
+    pub fn describe(&self) -> String {
+        match self.shadows.as_slice() {
+            [] => format!("from {}", self.from),
+            shadows => format!("from {} (shadows {})", self.from, shadows.join(", ")),
+        }
+    }
+}
+
+/// How the cluster's certificate is checked, before it is loaded.
+enum TrustChoice {
+    CaFile(PathBuf),
+    Fingerprint(String),
+    Insecure,
+    DcosCli(SslVerify),
+}
+
+/// The CA bundle that --ca-cert or DCOS_TLS_CA_PATH names, unless a flag chose another trust.
+pub fn ca_file(global: &Global) -> Option<PathBuf> {
+    match (
+        &global.ca_cert,
+        global.ca_fingerprint.is_some() || global.insecure,
+    ) {
+        (Some(file), _) => Some(file.clone()),
+        (None, true) => None,
+        (None, false) => env("DCOS_TLS_CA_PATH").map(PathBuf::from),
+    }
+}
+
+/// Whether a `DCOS_TLS_INSECURE` value asks for no verification (`1`, `true`, ...).
+fn insecure_env() -> Option<String> {
+    env("DCOS_TLS_INSECURE").filter(|v| !matches!(v.as_str(), "0" | "false"))
 }
 
 impl Cluster {
     /// Settles the URL and the TLS trust from the options, the environment and the `dcos`
-    /// CLI's attached cluster. With `--ca-fingerprint` this downloads the CA (no token sent).
+    /// CLI's attached cluster, each in that order. With `--ca-fingerprint` this downloads the
+    /// CA (no token sent).
     pub async fn resolve(global: &Global, ui: &Ui) -> exit::Result<Cluster> {
         let attached = dcos_config::attached()?;
         let credential = credential_from_env()?;
-        let (raw_url, from) = match (&global.url, &credential, &attached) {
-            (Some(url), _, _) => (url.clone(), None),
-            (None, Some(credential), _) => (
-                login_base(&credential.login_endpoint)?,
-                Some("the login endpoint of DCOS_SERVICE_ACCOUNT_CREDENTIAL"),
+        let dcos_cli = |a: &AttachedCluster| format!("the dcos CLI's {}", a.file.display());
+        let picked = Setting::pick(vec![
+            ("--url".to_owned(), global.url.clone()),
+            ("DCOS_URL".to_owned(), env("DCOS_URL")),
+            (
+                "the login endpoint of DCOS_SERVICE_ACCOUNT_CREDENTIAL".to_owned(),
+                credential
+                    .as_ref()
+                    .map(|c| login_base(&c.login_endpoint))
+                    .transpose()?,
             ),
-            (None, None, Some(AttachedCluster { url: Some(url), .. })) => {
-                (url.clone(), Some("the dcos CLI's attached cluster"))
-            }
-            _ => {
-                return Err(Failure::usage("no cluster URL")
-                    .hint("pass --url https://<cluster>, set DCOS_URL, or attach a cluster with the dcos CLI"));
-            }
+            (
+                attached.as_ref().map(dcos_cli).unwrap_or_default(),
+                attached.as_ref().and_then(|a| a.url.clone()),
+            ),
+        ]);
+        let Some((raw_url, url_source)) = picked else {
+            return Err(Failure::usage("no cluster URL").hint(
+                "pass --url https://<cluster>, set DCOS_URL, or attach a cluster with the dcos CLI",
+            ));
         };
-        let url = url::Url::parse(&raw_url)
-            .map_err(|e| Failure::usage(format!("the cluster URL `{raw_url}` is invalid: {e}")))?;
+        let url = parse_url(&raw_url)?;
         let url_text = url.as_str().trim_end_matches('/').to_owned();
         // The dcos CLI's settings apply only to its own cluster.
         let attached = attached.filter(|a| {
@@ -187,6 +297,49 @@ impl Cluster {
                 .as_deref()
                 .is_some_and(|u| u.trim_end_matches('/') == url_text)
         });
+        tracing::info!("cluster {url_text} {}", url_source.describe());
+
+        let ssl_verify = attached
+            .as_ref()
+            .map(|a| (dcos_cli(a), a.ssl_verify.clone()))
+            .filter(|(_, verify)| *verify != SslVerify::Yes);
+        let (choice, trust_source) = Setting::pick(vec![
+            (
+                "--ca-cert".to_owned(),
+                global.ca_cert.clone().map(TrustChoice::CaFile),
+            ),
+            (
+                "--ca-fingerprint".to_owned(),
+                global.ca_fingerprint.clone().map(TrustChoice::Fingerprint),
+            ),
+            (
+                "--insecure".to_owned(),
+                global.insecure.then_some(TrustChoice::Insecure),
+            ),
+            (
+                "DCOS_TLS_CA_PATH".to_owned(),
+                env("DCOS_TLS_CA_PATH").map(|p| TrustChoice::CaFile(PathBuf::from(p))),
+            ),
+            (
+                "DCOS_TLS_INSECURE".to_owned(),
+                insecure_env().map(|_| TrustChoice::Insecure),
+            ),
+            (
+                ssl_verify
+                    .as_ref()
+                    .map(|(file, _)| format!("ssl_verify in {file}"))
+                    .unwrap_or_default(),
+                ssl_verify.map(|(_, verify)| TrustChoice::DcosCli(verify)),
+            ),
+        ])
+        .unwrap_or_else(|| {
+            let roots = Setting {
+                from: "the system's web roots".to_owned(),
+                shadows: Vec::new(),
+            };
+            (TrustChoice::DcosCli(SslVerify::Yes), roots)
+        });
+        tracing::info!("TLS trust {}", trust_source.describe());
         let mut cluster = Cluster {
             url: url_text,
             trust: Trust::WebRoots,
@@ -195,65 +348,85 @@ impl Cluster {
             attached,
             max_in_flight: None,
             retries: None,
+            url_source,
+            trust_source,
         };
-        if let Some(from) = from {
-            tracing::info!("cluster {} from {from}", cluster.url);
-        }
-        cluster.trust = if let Some(file) = &global.ca_cert {
-            let pem = input::read_all(file, CONFIG_LIMIT).map_err(|f| f.context("--ca-cert"))?;
-            Trust::Pinned(pem_certificates(&pem).context(format!("--ca-cert {}", file.display()))?)
-        } else if let Some(expected) = &global.ca_fingerprint {
-            let expected = parse_fingerprint(expected)?;
-            // Over http the CA would come in the clear and pin nothing: there is no TLS.
-            if url.scheme() != "https" {
-                return Err(Failure::usage(format!(
-                    "--ca-fingerprint pins the CA of an https:// cluster, and `{}` is not one: \
-                     nothing was downloaded or sent",
-                    cluster.url
-                ))
-                .hint("use the cluster's https:// URL"));
+        let trusted = match &choice {
+            TrustChoice::CaFile(file) => {
+                format!(
+                    "the CA of {} ({})",
+                    cluster.trust_source.from,
+                    file.display()
+                )
             }
-            let bundle = cluster.fetch_ca(true).await?;
-            let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
-            match certs.iter().find(|der| fingerprint(der) == expected) {
-                Some(der) => Trust::Pinned(vec![der.clone()]),
-                None => {
-                    let got: Vec<String> = certs.iter().map(|d| fingerprint(d)).collect();
-                    return Err(Failure::new(
-                        exit::AUTH,
-                        format!(
-                            "the cluster's CA does not match --ca-fingerprint: expected {expected}, got {}; nothing was sent",
-                            got.join(", ")
-                        ),
-                    )
-                    .hint("if the cluster's CA really changed, confirm the new fingerprint out of band (`dcos-creds ca fetch`)"));
+            TrustChoice::DcosCli(SslVerify::CaFile(file)) => {
+                format!("the CA of the dcos CLI's ssl_verify ({})", file.display())
+            }
+            TrustChoice::Fingerprint(_) => "the CA pinned by --ca-fingerprint".to_owned(),
+            _ => "the system's web roots".to_owned(),
+        };
+        let _ = exit::TRUST_SOURCE.set(trusted);
+        cluster.trust = match choice {
+            TrustChoice::CaFile(file) => {
+                let what = format!("{} {}", cluster.trust_source.from, file.display());
+                let pem = input::read_all(&file, CONFIG_LIMIT).map_err(|f| f.context(&what))?;
+                Trust::Pinned(pem_certificates(&pem).context(&what)?)
+            }
+            TrustChoice::Fingerprint(expected) => cluster.pin_fingerprint(&url, &expected).await?,
+            TrustChoice::Insecure => {
+                // DCOS_TLS_INSECURE is also what the dcos CLI passes for plain http, where
+                // there is no certificate to verify and nothing to warn about.
+                if url.scheme() == "https" || cluster.trust_source.from == "--insecure" {
+                    ui.warn(format!(
+                        "{}: the cluster's TLS certificate is not verified; anyone on the path \
+                         can read the token and secrets",
+                        cluster.trust_source.from
+                    ));
                 }
+                Trust::Insecure
             }
-        } else if global.insecure {
-            ui.warn("--insecure: the cluster's TLS certificate is not verified; anyone on the path can read the token and secrets");
-            Trust::Insecure
-        } else if env("DCOS_TLS_INSECURE").is_some_and(|v| !matches!(v.as_str(), "0" | "false")) {
-            // What the dcos CLI passes its plugins for clusters set up with --insecure, and for
-            // plain http (where there is no certificate to verify, and nothing to warn about).
-            if url.scheme() == "https" {
-                ui.warn("DCOS_TLS_INSECURE: the cluster's TLS certificate is not verified; anyone on the path can read the token and secrets");
+            TrustChoice::DcosCli(SslVerify::No) => {
+                ui.warn("the dcos CLI configuration sets ssl_verify = false: the cluster's TLS certificate is not verified");
+                Trust::Insecure
             }
-            Trust::Insecure
-        } else {
-            match cluster.attached.as_ref().map(|a| &a.ssl_verify) {
-                Some(SslVerify::No) => {
-                    ui.warn("the dcos CLI configuration sets ssl_verify = false: the cluster's TLS certificate is not verified");
-                    Trust::Insecure
-                }
-                Some(SslVerify::CaFile(path)) => {
-                    let what = format!("the dcos CLI's ssl_verify CA {}", path.display());
-                    let pem = input::read_all(path, CONFIG_LIMIT).map_err(|f| f.context(&what))?;
-                    Trust::Pinned(pem_certificates(&pem).context(&what)?)
-                }
-                Some(SslVerify::Yes) | None => Trust::WebRoots,
+            TrustChoice::DcosCli(SslVerify::CaFile(path)) => {
+                let what = format!("the dcos CLI's ssl_verify CA {}", path.display());
+                let pem = input::read_all(&path, CONFIG_LIMIT).map_err(|f| f.context(&what))?;
+                Trust::Pinned(pem_certificates(&pem).context(&what)?)
             }
+            TrustChoice::DcosCli(SslVerify::Yes) => Trust::WebRoots,
         };
         Ok(cluster)
+    }
+
+    /// Downloads the CA and trusts it only if one of its certificates has the fingerprint.
+    async fn pin_fingerprint(&self, url: &url::Url, expected: &str) -> exit::Result<Trust> {
+        let expected = parse_fingerprint(expected)?;
+        // Over http the CA would come in the clear and pin nothing: there is no TLS.
+        if url.scheme() != "https" {
+            return Err(Failure::usage(format!(
+                "--ca-fingerprint pins the CA of an https:// cluster, and `{}` is not one: \
+                 nothing was downloaded or sent",
+                self.url
+            ))
+            .hint("use the cluster's https:// URL"));
+        }
+        let bundle = self.fetch_ca(true).await?;
+        let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
+        match certs.iter().find(|der| fingerprint(der) == expected) {
+            Some(der) => Ok(Trust::Pinned(vec![der.clone()])),
+            None => {
+                let got: Vec<String> = certs.iter().map(|d| fingerprint(d)).collect();
+                Err(Failure::new(
+                    exit::AUTH,
+                    format!(
+                        "the cluster's CA does not match --ca-fingerprint: expected {expected}, got {}; nothing was sent",
+                        got.join(", ")
+                    ),
+                )
+                .hint("if the cluster's CA really changed, confirm the new fingerprint out of band (`dcos-creds ca fetch`)"))
+            }
+        }
     }
 
     /// A transport with this cluster's trust and time-out and no token.
@@ -313,6 +486,14 @@ impl Cluster {
         Ok(response.into_bytes().to_vec())
     }
 
+    /// The `dcos` CLI's configuration file, when it holds a token for this cluster.
+    pub fn dcos_cli_token(&self) -> Option<&std::path::Path> {
+        self.attached
+            .as_ref()
+            .filter(|a| a.token.is_some())
+            .map(|a| a.file.as_path())
+    }
+
     /// Whether trust was settled by --ca-cert or --ca-fingerprint.
     pub fn is_pinned(&self) -> bool {
         matches!(self.trust, Trust::Pinned(_))
@@ -320,6 +501,12 @@ impl Cluster {
 
     /// Finds a token and connects.
     pub async fn session(&self) -> exit::Result<Session> {
+        self.session_probing(false).await
+    }
+
+    /// Finds a token and connects; `probe_keyring` also asks the keyring when another source
+    /// wins, to say that it is shadowed.
+    pub async fn session_probing(&self, probe_keyring: bool) -> exit::Result<Session> {
         self.check_http()?;
         let base = self.transport()?;
         let (service_account, login_origin) = match credential_from_env()? {
@@ -330,7 +517,8 @@ impl Cluster {
             }
             None => (service_account_from_env()?, Origin::EnvServiceAccount),
         };
-        let found = if let Some(token) = env("DCOS_ACS_TOKEN") {
+        let env_token = env("DCOS_ACS_TOKEN");
+        let found = if let Some(token) = env_token.clone() {
             Some((SecretString::from(token), Origin::EnvToken))
         } else if service_account.is_some() {
             None
@@ -342,6 +530,23 @@ impl Cluster {
                 .and_then(|a| a.token.clone())
                 .map(|t| (t, Origin::DcosCli))
         };
+        // The sources further down that were set too, for `-v` and `status` (the keyring is
+        // only asked when it was not reached, with `probe_keyring`).
+        let mut present = vec![
+            (Origin::EnvToken, env_token.is_some()),
+            (Origin::EnvCredential, login_origin == Origin::EnvCredential),
+            (
+                Origin::EnvServiceAccount,
+                login_origin == Origin::EnvServiceAccount && service_account.is_some(),
+            ),
+        ];
+        if probe_keyring || found.as_ref().is_some_and(|(_, o)| *o == Origin::Keyring) {
+            present.push((Origin::Keyring, keyring_store::load(&self.url).is_some()));
+        }
+        present.push((
+            Origin::DcosCli,
+            self.attached.as_ref().is_some_and(|a| a.token.is_some()),
+        ));
         let (tokens, origin, source): (Tokens, Origin, Arc<dyn TokenSource>) = match (
             found,
             service_account,
@@ -367,21 +572,72 @@ impl Cluster {
                         .hint("run `dcos-creds login`, or set DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE"));
             }
         };
-        if origin == Origin::DcosCli
-            && let Some(attached) = &self.attached
-        {
-            tracing::info!("token from {}", attached.file.display());
-        } else {
-            tracing::info!(origin = origin.as_str(), "token");
+        let position = |o: &Origin| present.iter().position(|(p, _)| p == o);
+        let renewal = (origin == Origin::EnvToken && matches!(tokens, Tokens::Login(_)))
+            .then(|| login_origin.as_str());
+        let token_source = Setting {
+            from: match (&origin, &self.attached, renewal) {
+                (Origin::DcosCli, Some(attached), _) => {
+                    format!("the dcos CLI's {}", attached.file.display())
+                }
+                (origin, _, Some(renewal)) => {
+                    format!("{} (renewed with {renewal})", origin.as_str())
+                }
+                (origin, _, None) => origin.as_str().to_owned(),
+            },
+            shadows: present
+                .iter()
+                .filter(|(o, set)| *set && position(o) > position(&origin))
+                .filter(|(o, _)| renewal.is_none() || o.as_str() != login_origin.as_str())
+                .map(|(o, _)| o.as_str().to_owned())
+                .collect(),
+        };
+        tracing::info!("token {}", token_source.describe());
+        if let Tokens::Static(token) = &tokens {
+            check_not_expired(token, &origin)?;
         }
         let transport = base.with_token_source(source);
         Ok(Session {
             url: self.url.clone(),
             origin,
+            token_source,
             clients: Clients::new(transport),
             token: tokens,
         })
     }
+}
+
+/// Fails, before anything is sent, when a token that nothing renews has expired: saying when,
+/// and how to get a new one from where it came.
+fn check_not_expired(token: &Token, origin: &Origin) -> exit::Result<()> {
+    let Some(exp) = token.exp() else {
+        return Ok(());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if exp > now {
+        return Ok(());
+    }
+    let at = humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(exp));
+    let ago = crate::output::duration_words(Duration::from_secs(now - exp));
+    let hint = match origin {
+        Origin::EnvToken => {
+            "get a new one with `export DCOS_ACS_TOKEN=$(dcos-creds login --username <uid> \
+             --print-token)`, or unset DCOS_ACS_TOKEN to use the saved login"
+        }
+        Origin::Keyring => "run `dcos-creds login` again",
+        Origin::DcosCli => "run `dcos auth login`, or `dcos-creds login`",
+        _ => "log in again",
+    };
+    Err(Failure::new(
+        exit::AUTH,
+        format!(
+            "the token from {} expired at {at} ({ago} ago); nothing was sent",
+            origin.as_str()
+        ),
+    )
+    .hint(hint))
 }
 
 /// The login secret in `DCOS_SERVICE_ACCOUNT_CREDENTIAL`, as jobs and services inside a
@@ -481,6 +737,14 @@ mod tests {
             attached: None,
             max_in_flight: None,
             retries: None,
+            url_source: Setting {
+                from: "--url".into(),
+                shadows: Vec::new(),
+            },
+            trust_source: Setting {
+                from: "--insecure".into(),
+                shadows: Vec::new(),
+            },
         };
         assert!(cluster("http://127.0.0.1:8080", false).check_http().is_ok());
         assert!(cluster("http://localhost:8080", false).check_http().is_ok());

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use dcos_ops::{ErrorKind, Remedy};
-use dcos_transport::Error as ApiError;
+use dcos_transport::{Error as ApiError, TlsProblem};
 
 /// Success, including "nothing to change".
 pub const SUCCESS: u8 = 0;
@@ -23,13 +23,15 @@ pub const NOT_FOUND: u8 = 5;
 pub const UNAVAILABLE: u8 = 6;
 /// Some items succeeded and some failed; JSON output says which.
 pub const PARTIAL: u8 = 7;
+/// `apply --check`: the cluster differs from the manifest.
+pub const DRIFT: u8 = 8;
 /// Stopped by Ctrl-C (SIGINT): 128 + 2, as shells have it.
 pub const INTERRUPTED: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15.
 pub const TERMINATED: u8 = 143;
 
 /// Every exit code with its meaning, for `--help` and the README.
-pub const TABLE: [(u8, &str); 10] = [
+pub const TABLE: [(u8, &str); 11] = [
     (SUCCESS, "success, including nothing to change"),
     (
         FAILURE,
@@ -42,7 +44,8 @@ pub const TABLE: [(u8, &str); 10] = [
     ),
     (
         AUTH,
-        "authentication or permission: 401/403, no usable token, a CA fingerprint mismatch",
+        "authentication, permission or trust: 401/403, no usable or an expired token, a TLS \
+         certificate that does not verify, a CA fingerprint mismatch",
     ),
     (
         NOT_FOUND,
@@ -57,6 +60,10 @@ pub const TABLE: [(u8, &str); 10] = [
         "partial failure: some items failed (JSON output says which)",
     ),
     (
+        DRIFT,
+        "apply --check: changes are pending (the cluster differs from the manifest)",
+    ),
+    (
         INTERRUPTED,
         "stopped by Ctrl-C before the job was done: nothing new started, what was in flight \
          finished or was taken back",
@@ -64,11 +71,28 @@ pub const TABLE: [(u8, &str); 10] = [
     (TERMINATED, "stopped by SIGTERM, the same way"),
 ];
 
+/// The name of each exit code in JSON errors (`"kind"`), for scripts that prefer words.
+pub fn kind_of(code: u8) -> &'static str {
+    match code {
+        SUCCESS => "success",
+        USAGE => "usage",
+        CONFLICT => "conflict",
+        AUTH => "auth",
+        NOT_FOUND => "not_found",
+        UNAVAILABLE => "unavailable",
+        PARTIAL => "partial",
+        DRIFT => "drift",
+        INTERRUPTED => "interrupted",
+        TERMINATED => "terminated",
+        _ => "failure",
+    }
+}
+
 /// Why a command failed: an exit code, a message, and perhaps a hint on what to do.
 ///
 /// Messages never hold a secret value: they are built from paths, ids and the API's own
 /// (value-free) error excerpts.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Failure {
     /// The exit code.
     pub code: u8,
@@ -76,6 +100,19 @@ pub struct Failure {
     pub message: String,
     /// What to do about it.
     pub hint: Option<String>,
+    /// Whether the JSON report on standard output already carries this failure as its
+    /// `"error"`, so that nothing more is printed there.
+    pub reported: bool,
+}
+
+/// A failure as JSON: `{"error": {"kind", "exit_code", "message", "hint"}}`, alone on standard
+/// output, or as the `error` field of a report that was printed all the same.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorDoc<'a> {
+    pub kind: &'static str,
+    pub exit_code: u8,
+    pub message: &'a str,
+    pub hint: Option<&'a str>,
 }
 
 impl Failure {
@@ -85,6 +122,17 @@ impl Failure {
             code,
             message: message.into(),
             hint: None,
+            reported: false,
+        }
+    }
+
+    /// Its JSON form.
+    pub fn doc(&self) -> ErrorDoc<'_> {
+        ErrorDoc {
+            kind: kind_of(self.code),
+            exit_code: self.code,
+            message: &self.message,
+            hint: self.hint.as_deref(),
         }
     }
 
@@ -124,10 +172,20 @@ fn root(error: &ApiError) -> &ApiError {
     }
 }
 
+/// Where the TLS trust of this run came from (`DCOS_TLS_CA_PATH /path/ca.pem`), set once the
+/// cluster is resolved, for the message of a certificate that does not verify.
+pub static TRUST_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// The exit code for an error of the clients.
 pub fn code_of(error: &ApiError) -> u8 {
     match root(error) {
         ApiError::InvalidInput(_) => USAGE,
+        // Not a passing condition: the certificate is refused, or the URL is wrong.
+        ApiError::Tls {
+            problem: TlsProblem::SpeaksTls,
+            ..
+        } => USAGE,
+        ApiError::Tls { .. } => AUTH,
         ApiError::Transport { .. } | ApiError::Timeout { .. } => UNAVAILABLE,
         e if e.is_unauthorized() || e.is_forbidden() => AUTH,
         e if e.is_not_found() => NOT_FOUND,
@@ -138,8 +196,27 @@ pub fn code_of(error: &ApiError) -> u8 {
 }
 
 /// What to do about an error of the clients, when there is something to say.
-fn hint_of(error: &ApiError) -> Option<&'static str> {
+fn hint_of(error: &ApiError) -> Option<String> {
     let error = root(error);
+    match error {
+        ApiError::Tls {
+            problem: TlsProblem::SpeaksTls,
+            ..
+        } => return Some("use the cluster's https:// URL".to_owned()),
+        ApiError::Tls { .. } => {
+            let trusted = TRUST_SOURCE.get().map_or("the trusted CAs", String::as_str);
+            return Some(format!(
+                "the certificate was checked against {trusted}: pass the cluster's own CA with \
+                 --ca-cert FILE, or pin it with --ca-fingerprint (`dcos-creds ca fetch` prints it)"
+            ));
+        }
+        _ => {}
+    }
+    hint_text(error).map(str::to_owned)
+}
+
+/// The fixed hints.
+fn hint_text(error: &ApiError) -> Option<&'static str> {
     if error.code() == Some("ERR_INVALID_CREDENTIALS") {
         return Some(
             "check the user name and password (or the service account's private key); \
@@ -198,9 +275,19 @@ fn remedy_hint(remedy: &Remedy) -> String {
             "pass --overwrite to replace it, or use `dcos-creds s3 rotate` to replace the pair"
                 .into()
         }
-        Remedy::StayInSpace { service } => format!(
-            "keep the defaults (`{service}/aws_access_key_id` ...), pick paths under `{service}/`, or pass \
-             --allow-outside-space if another mechanism gives the service the secrets"
+        Remedy::StayInSpace {
+            service,
+            login_secret_only: true,
+        } => format!(
+            "store the login secret directly in `{service}/` or an ancestor folder (like \
+             `{service}/service-account`) and pass that --service-account-secret, or pass \
+             --allow-outside-space if another mechanism gives the service the secret"
+        ),
+        Remedy::StayInSpace { service, .. } => format!(
+            "keep the defaults (`{service}/aws_access_key_id` ...), put the secrets directly in \
+             `{service}/` (like `{service}/aws_key`; a subfolder such as `{service}/x/aws_key` is \
+             out of reach), or pass --allow-outside-space if another mechanism gives the service \
+             the secrets"
         ),
         Remedy::UseSchemaLayout => "use --layout schema, which the package reads".into(),
         Remedy::OnboardFirst => "store the first pair with `dcos-creds s3 onboard`".into(),
@@ -224,7 +311,13 @@ fn remedy_hint(remedy: &Remedy) -> String {
             "check --key-id-secret and --secret-key-secret (their defaults follow --service-name)"
                 .into()
         }
-        Remedy::AccountExists => "choose another id, or delete the old account first".into(),
+        Remedy::AccountExists => "choose another id, or delete the old account first with \
+            `dcos-creds service-account delete UID` (a new key for the same id also needs a new \
+            login secret)"
+            .into(),
+        Remedy::Cascade => "pass --cascade to revoke the grants and delete the login secrets \
+            with the account (--dry-run shows the plan), or move them first"
+            .into(),
         Remedy::LoginSecretExists => {
             "choose another --secret path; an existing login secret is never replaced".into()
         }
@@ -256,13 +349,14 @@ impl From<dcos_ops::Error> for Failure {
         };
         let hint = match (error.remedy(), error.api_error()) {
             (Some(remedy), _) => Some(remedy_hint(remedy)),
-            (None, Some(api)) => hint_of(api).map(str::to_owned),
+            (None, Some(api)) => hint_of(api),
             (None, None) => None,
         };
         Failure {
             code,
             message: error.full_message(),
             hint,
+            reported: false,
         }
     }
 }

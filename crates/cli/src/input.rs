@@ -127,16 +127,34 @@ pub fn private_key(path: &Path) -> exit::Result<SecretString> {
 
 /// How each source is named in messages, and the ways to supply a pair.
 const HOW: &str = "pass --from-env (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), \
-     --aws-profile NAME (the shared credentials file), or --from-stdin (the JSON of \
-     `aws iam create-access-key`); keys are never taken as arguments";
+     --aws-profile NAME or AWS_PROFILE (the shared credentials file), or --from-stdin (the JSON \
+     of `aws iam create-access-key`); keys are never taken as arguments";
 
-/// The AWS key pair from the source the options name; without one, hidden prompts on a
+/// `AWS_PROFILE`, when set and not empty.
+fn aws_profile_env() -> Option<String> {
+    std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty())
+}
+
+/// Whether the key pair would be asked for on the terminal (no source given).
+pub fn aws_keys_prompted(args: &CredentialArgs) -> bool {
+    !args.from_env
+        && args.aws_profile.is_none()
+        && !args.from_stdin
+        && aws_profile_env().is_none()
+        && std::io::stdin().is_terminal()
+}
+
+/// The AWS key pair from the source the options name (or AWS_PROFILE); without one, hidden prompts on a
 /// terminal, else a failure that says how.
 pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Result<aws::KeyPair> {
     let pair = if args.from_env {
         aws::from_env("the environment", reporter)?
     } else if let Some(name) = &args.aws_profile {
-        aws::from_profile(name)?
+        aws::from_profile(name, reporter)?
+    } else if let Some(name) = aws_profile_env().filter(|_| !args.from_stdin) {
+        // As the AWS CLI does: AWS_PROFILE names the profile when no flag does.
+        tracing::info!("AWS key pair from profile `{name}` (AWS_PROFILE)");
+        aws::from_profile(&name, reporter).map_err(|e| Failure::from(e).context("AWS_PROFILE"))?
     } else if args.from_stdin {
         let bytes = read_all(Path::new("-"), files::KEY_LIMIT)?;
         aws::from_json(&bytes, "standard input")?
@@ -157,6 +175,38 @@ pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Res
     };
     pair.warn_if_temporary(reporter);
     Ok(pair)
+}
+
+/// The brake on a destructive command. With `--yes` it goes ahead. On a terminal it shows
+/// `plan` and asks `question`; anything but `y` or `yes` stops it (exit 1). Without a terminal
+/// and without `--yes` it refuses (exit 2): a script must say that it means it.
+pub fn confirm(yes: bool, question: &str, plan: &[String]) -> exit::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Failure::usage(format!(
+            "{question}: not without --yes, since there is no terminal to ask on; nothing was changed"
+        ))
+        .hint("review the plan with --dry-run, then run again with --yes"));
+    }
+    for line in plan {
+        eprintln!("  {}", crate::output::one_line(line));
+    }
+    eprint!("{question}? [y/N] ");
+    let _prompting = crate::interrupt::Prompting::start();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Failure::new(
+            exit::FAILURE,
+            "not confirmed; nothing was changed",
+        )),
+    }
 }
 
 #[cfg(test)]

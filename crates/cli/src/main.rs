@@ -41,9 +41,17 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour())
         .with_target(verbose >= 2)
         .without_time()
         .init();
+}
+
+/// Whether standard error gets colour: only on a terminal, and never with `NO_COLOR` set to
+/// anything (no-color.org).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// The verbosity the `dcos` CLI asks its plugins for (`dcos -v` and `-vv`).
@@ -80,9 +88,23 @@ fn main() -> ExitCode {
         println!("{}", args::ABOUT);
         return ExitCode::SUCCESS;
     }
-    // Help, version and usage errors exit here: 0 for help and version, 2 for bad usage.
-    let cli = Cli::parse_from(args);
-    let verbose = cli.global.verbose.max(dcos_verbosity());
+    // Help and version exit here with 0; bad usage with 2, as JSON when the line asks for it.
+    let json = args::asks_for_json(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let failure = exit::Failure::usage(usage_message(&e)).hint(
+                "dcos-creds --help lists the commands; dcos-creds <command> --help, the options",
+            );
+            return fail(failure, true);
+        }
+        Err(e) => e.exit(),
+    };
+    // -v and -q win over the dcos CLI's DCOS_VERBOSITY.
+    let verbose = match (cli.global.verbose, cli.global.quiet) {
+        (0, false) => dcos_verbosity(),
+        (v, _) => v,
+    };
     init_logging(verbose, cli.global.quiet);
     if let Err(e) = watching {
         tracing::warn!("Ctrl-C will stop at once: cannot handle signals ({e})");
@@ -107,14 +129,37 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit::SUCCESS)
         }
-        Err(failure) => {
+        Err(mut failure) => {
             // Asked to stop: 128 + the signal, whatever came of what was in flight.
-            let interrupted = interrupt::requested().map(|signal| (128 + signal) as u8);
-            eprintln!("error: {}", output::one_line(&failure.message));
-            if let Some(hint) = &failure.hint {
-                eprintln!("hint: {}", output::one_line(hint));
+            if let Some(signal) = interrupt::requested() {
+                failure.code = (128 + signal) as u8;
             }
-            ExitCode::from(interrupted.unwrap_or(failure.code))
+            fail(failure, ui.json())
         }
     }
+}
+
+/// Reports a failure on standard error and, under `-o json`, as one JSON document on standard
+/// output (unless the printed report already carries it); its code is the exit code.
+fn fail(failure: exit::Failure, json: bool) -> ExitCode {
+    eprintln!("error: {}", output::one_line(&failure.message));
+    if let Some(hint) = &failure.hint {
+        eprintln!("hint: {}", output::one_line(hint));
+    }
+    if json && !failure.reported {
+        let doc = serde_json::json!({ "error": failure.doc() });
+        if let Ok(mut text) = serde_json::to_string_pretty(&doc) {
+            text.push('\n');
+            // A closed standard output leaves the exit code to say it.
+            let _ = output::write_stdout(text.as_bytes());
+        }
+    }
+    ExitCode::from(failure.code)
+}
+
+/// The first line of clap's message, without its `error: ` prefix.
+fn usage_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }

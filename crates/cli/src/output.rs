@@ -68,6 +68,60 @@ impl Ui {
     }
 }
 
+impl Ui {
+    /// Under `-o json`, prints `report` with the failure as its `"error"` field, and returns the
+    /// failure marked as reported; in text, returns it as it is (the caller printed the report).
+    pub fn fail_with<T: Serialize>(&self, report: &T, mut failure: Failure) -> exit::Result<()> {
+        if self.json() {
+            let mut doc = serde_json::to_value(report)
+                .map_err(|e| Failure::new(exit::FAILURE, format!("cannot render JSON: {e}")))?;
+            if let Some(fields) = doc.as_object_mut() {
+                let error = serde_json::to_value(failure.doc()).unwrap_or_default();
+                fields.insert("error".into(), error);
+            }
+            self.emit(&doc, String::new)?;
+            failure.reported = true;
+        }
+        Err(failure)
+    }
+}
+
+/// `1 item`, `2 items`: a count with its noun, singular or plural (`plural` for the odd noun).
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{n} {plural}")
+    }
+}
+
+/// A duration for people, in its two largest units: `5 days 3 hours`, `1 minute`,
+/// `42 seconds`.
+pub fn duration_words(duration: std::time::Duration) -> String {
+    const UNITS: [(u64, &str, &str); 4] = [
+        (86_400, "day", "days"),
+        (3_600, "hour", "hours"),
+        (60, "minute", "minutes"),
+        (1, "second", "seconds"),
+    ];
+    let mut left = duration.as_secs();
+    let mut parts = Vec::new();
+    for (size, singular, plural) in UNITS {
+        let n = left / size;
+        if n > 0 && parts.len() < 2 {
+            parts.push(count(n as usize, singular, plural));
+            left -= n * size;
+        } else if !parts.is_empty() {
+            // Two adjacent units at most: `1 day 3 hours`, never `1 day 5 seconds`.
+            break;
+        }
+    }
+    if parts.is_empty() {
+        return "0 seconds".to_owned();
+    }
+    parts.join(" ")
+}
+
 /// Text for one line of a terminal: no escape sequence or control character, whatever a
 /// server put in it (a name with a line break cannot forge a line of its own).
 pub fn one_line(text: &str) -> String {
@@ -142,6 +196,8 @@ pub struct LoginReport {
 pub struct LogoutReport {
     pub cluster: String,
     pub removed: bool,
+    /// The source of the token that commands still find (a variable, the `dcos` CLI), if any.
+    pub still_logged_in_by: Option<String>,
 }
 
 /// `whoami`.
@@ -200,8 +256,7 @@ pub struct SecretList {
 /// `grant` and `revoke`.
 #[derive(Debug, Serialize)]
 pub struct GrantReport {
-    /// `user` or `group`.
-    pub principal_type: &'static str,
+    pub principal_type: dcos_ops::PrincipalType,
     pub principal: String,
     pub rid: String,
     pub action: String,
@@ -216,7 +271,7 @@ pub struct OptionsReport {
     pub options: serde_json::Value,
     pub options_file: Option<String>,
     /// `printed`, `written` or `unchanged`.
-    pub outcome: &'static str,
+    pub result: &'static str,
     /// `hdfs options --check`: what each configuration file held.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<ConfCheck>,
@@ -273,6 +328,17 @@ pub fn warning_text(warning: &Warning) -> String {
     }
 }
 
+/// A spinner with `message` on standard error while something slow runs: only on a terminal,
+/// and not with `-q` or `-o json`.
+pub fn spinner(ui: &Ui, message: &str) -> Option<ProgressBar> {
+    if ui.json() || ui.is_quiet() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let spinner = ProgressBar::new_spinner().with_message(message.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    Some(spinner)
+}
+
 /// Reports a workflow's warnings and progress on standard error: a progress bar on a terminal
 /// while people read the output, the items that changed or failed as they finish.
 #[derive(Debug)]
@@ -309,7 +375,8 @@ impl Reporter for Progress {
             n => format!(", {n} refused"),
         };
         self.ui.info(format!(
-            "plan: {to_change} of {total} items to change{refused}"
+            "plan: {to_change} of {} to change{refused}",
+            count(total, "item", "items")
         ));
     }
 
@@ -354,6 +421,20 @@ impl Reporter for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_and_durations_read_as_english() {
+        assert_eq!(count(1, "item", "items"), "1 item");
+        assert_eq!(count(0, "item", "items"), "0 items");
+        assert_eq!(count(2, "change", "changes"), "2 changes");
+        let words = |s| duration_words(std::time::Duration::from_secs(s));
+        assert_eq!(words(0), "0 seconds");
+        assert_eq!(words(1), "1 second");
+        assert_eq!(words(61), "1 minute 1 second");
+        assert_eq!(words(5 * 86_400), "5 days");
+        assert_eq!(words(5 * 86_400 + 3 * 3_600 + 7), "5 days 3 hours");
+        assert_eq!(words(86_400 + 5), "1 day");
+    }
 
     #[test]
     fn tables_align_columns() {

@@ -11,15 +11,14 @@ use dcos_secrets_client::SecretPath;
 use futures::future::try_join_all;
 use serde::Serialize;
 
-use crate::Clients;
 use crate::error::{Context, Result};
+use crate::{Clients, PrincipalType};
 
 /// One way a principal reaches a secret.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct AccessEntry {
     pub principal: String,
-    /// `user`, `service_account` or `group`.
-    pub principal_type: &'static str,
+    pub principal_type: PrincipalType,
     /// `direct`, `group` or `superuser`.
     pub via: &'static str,
     /// The group the permission comes through, for `via: group`.
@@ -130,14 +129,11 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
     let mut findings = Findings::default();
     let mut groups: BTreeMap<String, Vec<(Option<SecretScope>, AccessEntry)>> = BTreeMap::new();
     let user_type = |uid: &str, service: Option<bool>| {
-        if service
-            .or_else(|| is_service.get(uid).copied())
-            .unwrap_or(false)
-        {
-            "service_account"
-        } else {
-            "user"
-        }
+        PrincipalType::of_user(
+            service
+                .or_else(|| is_service.get(uid).copied())
+                .unwrap_or(false),
+        )
     };
     for ((rid, gives), holders) in relevant.iter().zip(&holders) {
         let (scope, reach, wanted) = match gives {
@@ -169,7 +165,7 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
             if let Some(action) = held(&group.actions) {
                 let entry = AccessEntry {
                     principal: group.gid.clone(),
-                    principal_type: "group",
+                    principal_type: PrincipalType::Group,
                     via: "direct",
                     group: None,
                     rid: Some(rid.to_string()),

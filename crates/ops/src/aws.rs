@@ -73,6 +73,12 @@ impl KeyPair {
         tail(self.key_id())
     }
 
+    /// The access key id in full: an identifier, not a secret (AWS shows it in consoles and
+    /// logs), which on call needs whole to act on it.
+    pub fn key_id_shown(&self) -> String {
+        shown(self.key_id())
+    }
+
     /// The two secret values: the access key id and the secret access key, as text.
     pub fn values(&self) -> [SecretValue; 2] {
         [
@@ -86,6 +92,16 @@ impl KeyPair {
 pub fn tail(key_id: &str) -> String {
     let start = key_id.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
     format!("...{}", &key_id[start..])
+}
+
+/// A stored access key id as reports show it: in full when it looks like one (`AKIA...` or
+/// `ASIA...`, 20 characters), else only its tail, since a secret that holds something else may
+/// hold anything.
+pub fn shown(text: &str) -> String {
+    match looks_like_key_id(text) {
+        true => text.to_owned(),
+        false => tail(text),
+    }
 }
 
 fn looks_like_key_id(text: &str) -> bool {
@@ -130,8 +146,21 @@ fn credentials_file() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".aws").join("credentials"))
 }
 
-/// The pair of profile `name` in the shared credentials file.
-pub fn from_profile(name: &str) -> Result<KeyPair> {
+/// The pair of profile `name` in the shared credentials file; a warning when the profile holds
+/// temporary credentials, which a service cannot use for long.
+pub fn from_profile(name: &str, reporter: &dyn Reporter) -> Result<KeyPair> {
+    let (pair, temporary) = read_profile(name)?;
+    if temporary {
+        reporter.warn(&Warning::ProfileSessionToken {
+            profile: name.to_owned(),
+        });
+    }
+    Ok(pair)
+}
+
+/// The pair of profile `name`, and whether the profile holds temporary credentials (an
+/// `aws_session_token`).
+pub fn read_profile(name: &str) -> Result<(KeyPair, bool)> {
     let file = credentials_file()?;
     let text = crate::files::read_text(&file, "", crate::files::CONFIG_LIMIT)?;
     parse_profile(&text, name, &file.display().to_string())
@@ -140,7 +169,8 @@ pub fn from_profile(name: &str) -> Result<KeyPair> {
 /// Finds `[name]` in the text of a credentials file. Parse errors give the line, never its text.
 /// A profile or key given twice is refused, as the AWS CLI refuses it, rather than one of them
 /// silently winning; a UTF-8 byte order mark (which Windows editors write) is read as one.
-fn parse_profile(text: &str, name: &str, file: &str) -> Result<KeyPair> {
+/// Also says whether the profile holds a session token (temporary credentials).
+fn parse_profile(text: &str, name: &str, file: &str) -> Result<(KeyPair, bool)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let ini = ini::Ini::load_from_str_noescape(text).map_err(|e| {
         Error::invalid(format!(
@@ -178,11 +208,12 @@ fn parse_profile(text: &str, name: &str, file: &str) -> Result<KeyPair> {
             ))),
         }
     };
-    KeyPair::new(
+    let pair = KeyPair::new(
         key("aws_access_key_id")?,
         key("aws_secret_access_key")?,
         &format!("profile `{name}`"),
-    )
+    )?;
+    Ok((pair, section.contains_key("aws_session_token")))
 }
 
 /// The JSON of `aws iam create-access-key` (`{"AccessKey":{"AccessKeyId","SecretAccessKey"}}`)
@@ -308,7 +339,7 @@ mod tests {
             "# work\n[default]\naws_access_key_id = AKIADEFAULTDEFAULT00\naws_secret_access_key = x\n\n\
              [dse]\naws_access_key_id={ID}\naws_secret_access_key = {SECRET}\nregion=eu-west-1\n"
         );
-        check(parse_profile(&text, "dse", "creds").unwrap());
+        check(parse_profile(&text, "dse", "creds").unwrap().0);
         let e = parse_profile(&text, "prod", "creds").unwrap_err();
         assert!(e.to_string().contains("it has: default, dse"), "{e}");
         let e = parse_profile(
@@ -368,7 +399,14 @@ mod tests {
 
         let bom =
             format!("\u{feff}[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n");
-        check(parse_profile(&bom, "dse", "creds").unwrap());
+        check(parse_profile(&bom, "dse", "creds").unwrap().0);
+        let temporary = format!(
+            "[dse]\naws_access_key_id={ID}\naws_secret_access_key={SECRET}\naws_session_token=t\n"
+        );
+        let (pair, session) = parse_profile(&temporary, "dse", "creds").unwrap();
+        check(pair);
+        assert!(session, "a session token marks the profile temporary");
+        assert!(!parse_profile(&bom, "dse", "creds").unwrap().1);
     }
 
     #[test]
@@ -382,5 +420,7 @@ mod tests {
         assert!(!e.to_string().contains(SECRET));
         assert!(KeyPair::new(ID.into(), String::new(), "x").is_err());
         assert_eq!(tail("AB"), "...AB");
+        assert_eq!(shown(ID), ID);
+        assert_eq!(shown("hunter2-is-not-a-key-id"), "...y-id");
     }
 }

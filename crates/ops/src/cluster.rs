@@ -1,6 +1,8 @@
 //! What a cluster says of itself, from the discovery endpoints: its id, name, DC/OS version
 //! and variant. A runbook prints it before it changes anything.
 
+use std::time::SystemTime;
+
 use dcos_transport::{Request, Transport};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,9 @@ pub struct ClusterInfo {
     pub version: String,
     /// `enterprise` or `open`.
     pub variant: String,
+    /// How far the cluster's clock is ahead of this machine's (negative: behind), in seconds,
+    /// from the `Date` of an answer; `None` when the answer had none. Good to a second or so.
+    pub clock_skew_seconds: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -39,15 +44,26 @@ struct StateSummary {
     cluster: String,
 }
 
-/// A JSON document that needs no token.
+/// A JSON document that needs no token, and the skew of the answer's `Date` against the
+/// middle of the request by this machine's clock.
 async fn public<T: serde::de::DeserializeOwned>(
     transport: &Transport,
     path: &str,
-) -> Result<T, dcos_transport::Error> {
-    transport
-        .send(Request::get(path).unauthenticated())
-        .await?
-        .json()
+) -> Result<(T, Option<i64>), dcos_transport::Error> {
+    let sent = SystemTime::now();
+    let answer = transport.send(Request::get(path).unauthenticated()).await?;
+    let received = SystemTime::now();
+    let middle = sent + received.duration_since(sent).unwrap_or_default() / 2;
+    let skew = answer.date().map(|date| seconds_between(middle, date));
+    Ok((answer.json()?, skew))
+}
+
+/// `to - from` in whole seconds, rounded, of either sign.
+fn seconds_between(from: SystemTime, to: SystemTime) -> i64 {
+    match to.duration_since(from) {
+        Ok(ahead) => ahead.as_secs_f64().round() as i64,
+        Err(behind) => -(behind.duration().as_secs_f64().round() as i64),
+    }
 }
 
 /// Reads the cluster's id and version (no token needed) and, with `named`, its name (which
@@ -66,8 +82,8 @@ pub async fn info(transport: &Transport, named: bool) -> Result<ClusterInfo> {
             answer.json::<StateSummary>().map(Some)
         },
     );
-    let metadata = metadata.context("read the cluster's metadata")?;
-    let version = version.context("read the cluster's version")?;
+    let (metadata, clock_skew_seconds) = metadata.context("read the cluster's metadata")?;
+    let (version, _) = version.context("read the cluster's version")?;
     let summary = summary.context("read the cluster's name")?;
     Ok(ClusterInfo {
         url: transport.base_url().to_owned(),
@@ -75,5 +91,26 @@ pub async fn info(transport: &Transport, named: bool) -> Result<ClusterInfo> {
         name: summary.map(|s| s.cluster),
         version: version.version,
         variant: version.variant,
+        clock_skew_seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn skew_has_a_sign() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(
+            seconds_between(now, now + Duration::from_millis(90_400)),
+            90
+        );
+        assert_eq!(
+            seconds_between(now, now - Duration::from_millis(90_600)),
+            -91
+        );
+        assert_eq!(seconds_between(now, now), 0);
+    }
 }

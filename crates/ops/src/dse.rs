@@ -92,14 +92,21 @@ pub fn in_space(secret: &SecretPath, service: &ServiceName) -> bool {
 
 /// Refuses secrets that the app could not mount, unless the caller allowed it; then it is a
 /// warning.
+///
+/// `login_secret`, the service account's login secret, is checked as well; the remedy says
+/// when it alone is out of reach, since it is set apart from the key pair.
 pub fn check_spaces(
     secrets: &[&SecretPath],
+    login_secret: Option<&SecretPath>,
     service: &ServiceName,
     allow_outside: bool,
     reporter: &dyn Reporter,
 ) -> Result<()> {
+    let pair_outside = secrets.iter().any(|s| !in_space(s, service));
     let outside: Vec<String> = secrets
         .iter()
+        .copied()
+        .chain(login_secret)
         .filter(|s| !in_space(s, service))
         .map(|s| format!("`{s}`"))
         .collect();
@@ -107,8 +114,9 @@ pub fn check_spaces(
         return Ok(());
     }
     let reason = format!(
-        "app `{}` cannot use {}: a service may only mount secrets in its own folder (`{}/...`) \
-         or an ancestor of it, and Marathon refuses the deploy otherwise",
+        "app `{}` cannot use {}: a service may only mount secrets directly in its own folder \
+         (`{}/<name>`, not a subfolder of it) or in an ancestor folder, and Marathon refuses \
+         the deploy otherwise",
         service.app_id(),
         outside.join(" and "),
         service.as_str(),
@@ -119,6 +127,7 @@ pub fn check_spaces(
     }
     Err(Error::invalid(reason).with_remedy(Remedy::StayInSpace {
         service: service.as_str().to_owned(),
+        login_secret_only: !pair_outside,
     }))
 }
 
@@ -551,12 +560,12 @@ mod tests {
     fn outside_the_space_is_refused_or_warned() {
         let dse = ServiceName::new(DEFAULT_SERVICE_NAME).unwrap();
         let other = path("other/key");
-        let e = check_spaces(&[&other], &dse, false, &Silent).unwrap_err();
+        let e = check_spaces(&[&other], None, &dse, false, &Silent).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid);
         assert!(e.full_message().contains("`other/key`"), "{e}");
         assert!(matches!(e.remedy(), Some(Remedy::StayInSpace { .. })));
         let warnings = Collect::default();
-        check_spaces(&[&other], &dse, true, &warnings).unwrap();
+        check_spaces(&[&other], None, &dse, true, &warnings).unwrap();
         assert!(matches!(
             warnings.0.lock().unwrap()[..],
             [Warning::OutsideSpace { .. }]

@@ -78,8 +78,12 @@ pub enum Remedy {
     /// A secret holds another value: allow overwriting, or rotate the pair instead.
     AllowOverwrite,
     /// Secrets the service cannot mount: keep them in the folder of `service` (its name), or
-    /// allow them knowingly.
-    StayInSpace { service: String },
+    /// allow them knowingly. `login_secret_only` when the key pair is fine and only the service
+    /// account's login secret is out of reach.
+    StayInSpace {
+        service: String,
+        login_secret_only: bool,
+    },
     /// The documentation's layout has no place for a region or an endpoint.
     UseSchemaLayout,
     /// There is no pair to rotate yet: onboard one first.
@@ -94,6 +98,8 @@ pub enum Remedy {
     OptionsFileDiffers,
     /// The service account exists already.
     AccountExists,
+    /// Deleting would leave grants or login secrets behind: delete them with it.
+    Cascade,
     /// The login secret's path is taken.
     LoginSecretExists,
     /// A user, service account or group does not exist: check the spelling.
@@ -121,7 +127,7 @@ impl fmt::Display for Remedy {
             Remedy::AllowOverwrite => {
                 f.write_str("allow overwriting to replace it, or rotate the pair")
             }
-            Remedy::StayInSpace { service } => write!(
+            Remedy::StayInSpace { service, .. } => write!(
                 f,
                 "keep the secrets under `{service}/`, or allow paths outside the service's space"
             ),
@@ -142,6 +148,7 @@ impl fmt::Display for Remedy {
             ),
             Remedy::CheckPairPaths => f.write_str("check the paths given for the key pair"),
             Remedy::AccountExists => f.write_str("choose another id, or delete the old account first"),
+            Remedy::Cascade => f.write_str("remove the grants and login secrets with the account"),
             Remedy::LoginSecretExists => f.write_str(
                 "choose another path; an existing login secret is never replaced",
             ),
@@ -303,7 +310,11 @@ impl Error {
             cause = error.source();
         }
         if let Some(undo) = &self.0.undo {
-            text.push_str(&format!("; {undo}"));
+            // A message that says nothing was changed needs no "nothing had been changed".
+            let nothing = undo.undone.is_empty() && undo.left.is_empty();
+            if !(nothing && text.contains("nothing was changed")) {
+                text.push_str(&format!("; {undo}"));
+            }
         }
         text
     }
@@ -449,5 +460,11 @@ mod tests {
         assert_eq!(error.remedy(), Some(&Remedy::RunAgain));
         let nothing = Error::conflict("x").with_undo(Undo::default());
         assert_eq!(nothing.full_message(), "x; nothing had been changed");
+        let said = Error::conflict("a holds another value; nothing was changed")
+            .with_undo(Undo::default());
+        assert_eq!(
+            said.full_message(),
+            "a holds another value; nothing was changed"
+        );
     }
 }

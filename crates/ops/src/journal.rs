@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use dcos_iam_client::{Action, Principal, RevokeOutcome, Rid, Uid};
+use dcos_iam_client::{Action, Gid, GrantOutcome, Principal, RevokeOutcome, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 
 use crate::Clients;
@@ -33,6 +33,25 @@ pub(crate) enum Change {
     Account { uid: Uid },
     /// A file this run wrote.
     File { path: PathBuf },
+    /// An action this run revoked, which the principal held.
+    Revoked {
+        rid: Rid,
+        principal: Principal,
+        action: Action,
+    },
+    /// A secret this run deleted, with the value it held.
+    SecretDeleted {
+        path: SecretPath,
+        value: SecretValue,
+    },
+    /// A service account this run deleted, with what recreating it needs: its key, its
+    /// description and the groups it belonged to.
+    AccountDeleted {
+        uid: Uid,
+        description: String,
+        public_key_pem: String,
+        groups: Vec<Gid>,
+    },
 }
 
 impl Change {
@@ -66,6 +85,60 @@ impl Change {
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(e.into()),
             },
+            Change::Revoked {
+                rid,
+                principal,
+                action,
+            } => {
+                let acl = clients.iam.acl(rid);
+                let outcome = acl.grant_if_absent(principal, *action).await?;
+                Ok((outcome == GrantOutcome::Granted)
+                    .then(|| format!("granted {action} on {rid} again")))
+            }
+            Change::SecretDeleted { path, value } => {
+                let secret = clients.secrets.secret(path);
+                match secret.get_opt().await? {
+                    None => {
+                        secret.create(value).await?;
+                        Ok(Some(format!("restored secret {path}")))
+                    }
+                    Some(now) if &now == value => Ok(None),
+                    Some(_) => Err(Error::conflict(format!(
+                        "secret `{path}` was created again by someone else meanwhile; left as it is"
+                    ))),
+                }
+            }
+            Change::AccountDeleted {
+                uid,
+                description,
+                public_key_pem,
+                groups,
+            } => {
+                let created = clients
+                    .iam
+                    .user(uid)
+                    .create_service_account(description, public_key_pem)
+                    .await;
+                match created {
+                    Ok(()) => {}
+                    // Never deleted (the request failed before it landed): nothing to undo.
+                    Err(e) if e.is_conflict() => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                }
+                for gid in groups {
+                    match clients.iam.group(gid).add_member(uid).await {
+                        Err(e) if !e.is_conflict() => return Err(e.into()),
+                        _ => {}
+                    }
+                }
+                Ok(Some(format!(
+                    "created the account {uid} again with its key{}",
+                    match groups.len() {
+                        0 => String::new(),
+                        _ => " and its group memberships".to_owned(),
+                    }
+                )))
+            }
             Change::File { path } => match std::fs::remove_file(path) {
                 Ok(()) => Ok(Some(format!("removed {}", path.display()))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -63,8 +63,8 @@ use dcos_transport::Transport;
 pub use error::{Error, ErrorKind, Failed, Remedy, Result, RunResult, Undo};
 pub use plan::acl_description;
 pub use report::{
-    ApplyReport, ItemKind, ItemReport, Outcome, S3Command, S3Report, Status, Step, StepKind,
-    principal_name,
+    ApplyReport, ItemKind, ItemReport, Outcome, PrincipalType, S3Command, S3Report, Status, Step,
+    StepKind, principal_name,
 };
 pub use reporter::{Reporter, Silent, Warning};
 

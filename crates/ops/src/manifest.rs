@@ -330,6 +330,9 @@ fn resolve(manifest: ManifestFile, base: &Path, reporter: &dyn Reporter) -> Resu
         let job = onboarding(decl, base, &mut profiles, reporter).context(&at)?;
         desired.onboardings.push(job);
     }
+    for profile in profiles.temporary {
+        reporter.warn(&crate::reporter::Warning::ProfileSessionToken { profile });
+    }
     check_unique(&desired)?;
     Ok(desired)
 }
@@ -432,16 +435,23 @@ fn account(decl: AccountDecl, base: &Path) -> Result<AccountItem> {
 }
 
 /// AWS profiles read so far: a manifest of many onboardings reads each once.
+/// The profiles that hold temporary credentials are warned about once the manifest is read.
 #[derive(Debug, Default)]
-struct Profiles(HashMap<String, aws::KeyPair>);
+struct Profiles {
+    read: HashMap<String, aws::KeyPair>,
+    temporary: Vec<String>,
+}
 
 impl Profiles {
     fn get(&mut self, name: &str) -> Result<aws::KeyPair> {
-        if let Some(pair) = self.0.get(name) {
+        if let Some(pair) = self.read.get(name) {
             return Ok(pair.clone());
         }
-        let pair = aws::from_profile(name)?;
-        self.0.insert(name.to_owned(), pair.clone());
+        let (pair, temporary) = aws::read_profile(name)?;
+        if temporary {
+            self.temporary.push(name.to_owned());
+        }
+        self.read.insert(name.to_owned(), pair.clone());
         Ok(pair)
     }
 }

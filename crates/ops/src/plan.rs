@@ -5,7 +5,7 @@
 //! the last. Every write is recorded in its task's journal before it is sent, so that undo
 //! takes back exactly what may have landed, and marks each step with what became of it.
 
-use dcos_iam_client::{Action, CreateOutcome, Principal, Rid, Uid};
+use dcos_iam_client::{Action, CreateOutcome, Gid, Principal, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use futures::future::join_all;
 
@@ -43,14 +43,29 @@ pub(crate) enum Write {
         action: Action,
         acl: AclAt,
     },
-    /// Revoke `action` on `rid`.
+    /// Revoke `action` on `rid`; `undoable` when the plan saw it held, so that undo grants
+    /// it again.
     Revoke {
         rid: Rid,
         principal: Principal,
         action: Action,
+        undoable: bool,
     },
-    /// Delete a secret.
-    DeleteSecret { path: SecretPath },
+    /// Delete a secret; with the value it holds (`before`), undo restores it.
+    DeleteSecret {
+        path: SecretPath,
+        before: Option<SecretValue>,
+    },
+    /// Take a user out of a group.
+    Leave { gid: Gid, uid: Uid },
+    /// Delete a service account; undo creates it again with the same key and description, in
+    /// the same groups.
+    DeleteAccount {
+        uid: Uid,
+        description: String,
+        public_key_pem: String,
+        groups: Vec<Gid>,
+    },
     /// Write the options file.
     Options(PreparedOptions),
     /// Create a service account; one that exists meanwhile is taken as it is.
@@ -139,17 +154,58 @@ impl Task {
                 rid,
                 principal,
                 action,
-            } => Ok(clients
-                .iam
-                .acl(rid)
-                .ensure_revoked(principal, *action)
-                .await?
-                .into()),
-            Write::DeleteSecret { path } => match clients.secrets.secret(path).delete().await {
-                Ok(()) => Ok(Outcome::Deleted),
-                Err(e) if e.is_not_found() => Ok(Outcome::Absent),
+                undoable,
+            } => {
+                if *undoable {
+                    self.journal.push(Change::Revoked {
+                        rid: rid.clone(),
+                        principal: principal.clone(),
+                        action: *action,
+                    });
+                }
+                Ok(clients
+                    .iam
+                    .acl(rid)
+                    .ensure_revoked(principal, *action)
+                    .await?
+                    .into())
+            }
+            Write::DeleteSecret { path, before } => {
+                if let Some(value) = before {
+                    self.journal.push(Change::SecretDeleted {
+                        path: path.clone(),
+                        value: value.clone(),
+                    });
+                }
+                match clients.secrets.secret(path).delete().await {
+                    Ok(()) => Ok(Outcome::Deleted),
+                    Err(e) if e.is_not_found() => Ok(Outcome::Absent),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Write::Leave { gid, uid } => match clients.iam.group(gid).remove_member(uid).await {
+                Ok(()) => Ok(Outcome::Revoked),
+                Err(e) if e.is_not_found() => Ok(Outcome::NotGranted),
                 Err(e) => Err(e.into()),
             },
+            Write::DeleteAccount {
+                uid,
+                description,
+                public_key_pem,
+                groups,
+            } => {
+                self.journal.push(Change::AccountDeleted {
+                    uid: uid.clone(),
+                    description: description.clone(),
+                    public_key_pem: public_key_pem.clone(),
+                    groups: groups.clone(),
+                });
+                match clients.iam.user(uid).delete().await {
+                    Ok(()) => Ok(Outcome::Deleted),
+                    Err(e) if e.is_not_found() => Ok(Outcome::Absent),
+                    Err(e) => Err(e.into()),
+                }
+            }
             Write::Options(options) => {
                 options.commit()?;
                 Ok(Outcome::Written)

@@ -4,6 +4,38 @@
 
 use serde::Serialize;
 
+/// What kind of principal an id names, in every report that names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalType {
+    /// A user account.
+    User,
+    /// A service account (a user with a public key).
+    ServiceAccount,
+    /// A group.
+    Group,
+}
+
+impl PrincipalType {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::ServiceAccount => "service_account",
+            Self::Group => "group",
+        }
+    }
+
+    /// The type of a user record.
+    pub fn of_user(is_service: bool) -> Self {
+        if is_service {
+            Self::ServiceAccount
+        } else {
+            Self::User
+        }
+    }
+}
+
 /// What became of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,6 +165,8 @@ pub enum StepKind {
     Account,
     /// A service account's private key file.
     KeyFile,
+    /// A user's membership of a group (the target is the group).
+    Membership,
 }
 
 impl StepKind {
@@ -144,6 +178,7 @@ impl StepKind {
             StepKind::Options => "options",
             StepKind::Account => "account",
             StepKind::KeyFile => "key_file",
+            StepKind::Membership => "membership",
         }
     }
 }
@@ -302,7 +337,8 @@ pub struct S3Report {
     pub options: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options_file: Option<String>,
-    /// Rotation: the last four characters of the access key id before and after.
+    /// Rotation: the access key id before and after, in full (an identifier, not a secret;
+    /// only its tail when the stored one does not look like a key id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

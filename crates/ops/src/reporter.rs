@@ -30,6 +30,8 @@ pub enum Warning {
     TemporaryKey,
     /// `AWS_SESSION_TOKEN` is set, and is not stored.
     SessionTokenIgnored,
+    /// The profile holds temporary credentials (an `aws_session_token`).
+    ProfileSessionToken { profile: String },
     /// A login endpoint that is not https.
     LoginEndpointNotHttps,
 }
@@ -75,6 +77,12 @@ impl fmt::Display for Warning {
             Warning::TemporaryKey => f.write_str(
                 "the access key id starts with ASIA: temporary credentials need a session token, \
                  which the Data Science Engine has no option for; use a long-term key (AKIA...)",
+            ),
+            Warning::ProfileSessionToken { profile } => write!(
+                f,
+                "profile `{profile}` holds temporary credentials (aws_session_token): they expire \
+                 within hours, and the Data Science Engine has no option for the session token; \
+                 store a long-term key (AKIA...) instead"
             ),
             Warning::SessionTokenIgnored => f.write_str(
                 "AWS_SESSION_TOKEN is set and will not be stored: the Data Science Engine takes \

@@ -388,7 +388,18 @@ action = "read"
     );
     assert_eq!(cluster.emulator.state(), before);
 
-    let report = apply(&cluster, &["--prune", "-o", "json"]).expect(0).json();
+    // Revoking what nobody declared is confirmed: without a terminal, --yes says so.
+    let refused = apply(&cluster, &["--prune", "-o", "json"]).expect(2);
+    assert!(
+        refused.stderr.contains("not without --yes"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before);
+
+    let report = apply(&cluster, &["--prune", "-o", "json", "--yes"])
+        .expect(0)
+        .json();
     assert_eq!(
         item(&report, "prune", "dcos:secrets:default:team/db")["result"],
         "changed"

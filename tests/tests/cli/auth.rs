@@ -286,11 +286,17 @@ async fn ca_fetch_prints_the_fingerprint_and_pinning_checks_it() {
             None,
         )
         .expect(0);
-    // Without any trust setting the self-signed cluster is refused, with a hint, and no
-    // request gets through the handshake.
+    // Without any trust setting the self-signed cluster is refused at once (exit 4, no
+    // retries: a certificate does not start verifying), with a hint naming the trust used, and
+    // no request gets through the handshake.
     let requests = cluster.emulator.counters().total;
-    let refused = cluster.run_with(&["secret", "list"], &env, None).expect(6);
+    let refused = cluster.run_with(&["secret", "list"], &env, None).expect(4);
     assert!(refused.stderr.contains("--ca-cert"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("the system's web roots"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(cluster.emulator.counters().total, requests);
     record(
         "TLS: a self-signed cluster without its CA is refused, with a hint",

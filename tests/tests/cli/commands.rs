@@ -142,7 +142,7 @@ async fn secret_commands_report_and_exit_as_documented() {
     );
 
     let deleted = cluster
-        .admin(&["-o", "json", "secret", "delete", "app/key"])
+        .admin(&["-o", "json", "secret", "delete", "app/key", "--yes"])
         .expect(0)
         .json();
     assert_eq!(deleted["outcome"], "deleted");

@@ -12,6 +12,7 @@ mod hostile;
 mod input;
 mod interrupt;
 mod leaks;
+mod manners;
 mod options;
 mod readme;
 mod redirects;

@@ -78,9 +78,16 @@ async fn the_readme_walkthrough_runs_as_written() {
         Some(&Secret::Text("AKIAIOSFODNN7EXAMPLE".into()))
     );
     assert!(!state.secrets.contains_key("team/db_password"));
-    assert!(state.secrets.contains_key("ci-bot/service-account"));
+    // `status` named where each setting came from.
+    assert!(stdout.contains("from DCOS_URL"), "{stdout}");
+    assert!(stdout.contains("accepted by the cluster"), "{stdout}");
+    // `service-account list` found the login secret; `delete --cascade` took it, the grant
+    // and the account.
+    assert!(stdout.contains("ci-bot/service-account"), "{stdout}");
+    assert!(!state.accounts.contains_key("ci-bot"));
+    assert!(!state.secrets.contains_key("ci-bot/service-account"));
     let list = &state.acls["dcos:secrets:list:default:team/aws_access_key_id"];
-    assert!(list.users["ci-bot"].contains("read"));
+    assert!(list.users.get("ci-bot").is_none_or(|a| a.is_empty()));
     let value = &state.acls["dcos:secrets:default:team/aws_access_key_id"];
     assert!(value.users.get("ci-bot").is_none_or(|a| a.is_empty()));
     assert!(cluster.path("dcos-creds.bash").is_file());
@@ -98,8 +105,9 @@ async fn the_readme_s3_walkthrough_runs_as_written() {
         "would create     secret data-science-engine/aws_access_key_id",
         "onboard: unchanged",
         "unchanged ",
-        "rotated: access key id ...MPLE -> ...MPLE",
+        "rotated: access key id AKIAIOSFODNN7EXAMPLE -> AKIAI44QH8DHBEXAMPLE",
         "revoked          read on dcos:secrets:list:default:data-science-engine/aws_access_key_id",
+        "grant    data-science-engine/aws_access_key_id",
     ] {
         assert!(
             out.stdout().contains(expected) || out.stderr.contains(expected),

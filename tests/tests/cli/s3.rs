@@ -101,12 +101,12 @@ fn outcomes(report: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// No secret access key in the output. (Access key ids are identifiers, which rotation
+/// reports name in full.)
 fn assert_no_keys(run: &Run, pairs: &[(&str, &str)]) {
-    for (id, secret) in pairs {
-        for value in [id, secret] {
-            assert!(!run.stdout().contains(value), "stdout holds a key");
-            assert!(!run.stderr.contains(value), "stderr holds a key");
-        }
+    for (_, secret) in pairs {
+        assert!(!run.stdout().contains(secret), "stdout holds a key");
+        assert!(!run.stderr.contains(secret), "stderr holds a key");
     }
 }
 
@@ -553,7 +553,8 @@ async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
     onboard(&cluster, &[], PAIR_A).expect(0);
     let run = rotate(&cluster, &[], PAIR_B).expect(0);
     assert!(
-        run.stdout().contains("access key id ...MPLE -> ...2222"),
+        run.stdout()
+            .contains("access key id AKIAIOSFODNN7EXAMPLE -> AKIAZZZZ1111BBBB2222"),
         "{}",
         run.stdout()
     );
@@ -636,7 +637,17 @@ async fn offboarding_revokes_and_deletes_and_is_safe_to_repeat() {
     );
     assert_eq!(cluster.emulator.state(), before);
 
-    let kept = offboard(&["--keep-secrets", "-o", "json"]).expect(0);
+    // Without a terminal to ask on, a destructive run needs --yes: refused, nothing changed.
+    let refused = offboard(&["--keep-secrets", "-o", "json"]).expect(2);
+    assert_eq!(refused.json()["error"]["kind"], "usage");
+    assert!(
+        refused.stderr.contains("not without --yes"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before);
+
+    let kept = offboard(&["--keep-secrets", "-o", "json", "--yes"]).expect(0);
     assert_eq!(
         outcomes(&kept.json()),
         ["revoked", "revoked", "revoked", "revoked", "kept", "kept"]
@@ -648,10 +659,11 @@ async fn offboarding_revokes_and_deletes_and_is_safe_to_repeat() {
         assert!(!holds(&state, &value_rid(path), "dse"));
     }
 
-    let run = offboard(&[]).expect(0);
+    let run = offboard(&["-y"]).expect(0);
     assert!(run.stderr.contains("deleted"), "{}", run.stderr);
     let state = cluster.emulator.state();
     assert!(!state.secrets.contains_key(KEY_ID) && !state.secrets.contains_key(SECRET_KEY));
+    // Nothing left to do: nothing to confirm either.
     let again = offboard(&["-o", "json"]).expect(0);
     assert_eq!(again.json()["result"], "unchanged");
 }

@@ -21,7 +21,8 @@ pub struct S3Paths {
     pub secret_key_secret: Option<String>,
 }
 
-/// Where an AWS key pair comes from. Without any of these, it is asked for on the terminal.
+/// Where an AWS key pair comes from. Without any of these, AWS_PROFILE names a profile, and
+/// without that the pair is asked for on the terminal.
 #[derive(Debug, Args)]
 #[group(id = "credentials", multiple = false)]
 pub struct CredentialArgs {
@@ -30,7 +31,7 @@ pub struct CredentialArgs {
     pub from_env: bool,
 
     /// Read this profile of the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE, or
-    /// ~/.aws/credentials)
+    /// ~/.aws/credentials); without any of these flags, AWS_PROFILE names the profile
     #[arg(long, value_name = "NAME")]
     pub aws_profile: Option<String>,
 
@@ -139,7 +140,20 @@ pub enum S3Command {
     )]
     Rotate(RotateArgs),
     /// Revoke the service account's permissions on the secrets, and delete them
+    #[command(after_help = "Examples:\n  \
+        dcos-creds s3 offboard --service-account dse --dry-run\n  \
+        dcos-creds s3 offboard --service-account dse --yes")]
     Offboard(OffboardArgs),
+    /// Check one onboarding without changing it: secrets, grants, spaces, restart due
+    #[command(
+        long_about = "Check one onboarding without changing anything: both secrets exist, the \
+        service account holds its grants on them, app /<service-name> may mount them (the spaces \
+        rule), and, where the app is known to Marathon, whether it started before the secrets \
+        last changed, so that a restart is due. Exits 0 when all holds, else 5 for something \
+        missing (the report lists every check).",
+        after_help = "Example:\n  dcos-creds s3 status --service-account dse --service-name data-science-engine"
+    )]
+    Status(S3StatusArgs),
     /// Print the service options for S3, without contacting the cluster
     #[command(after_help = "Example:\n  \
         dcos-creds s3 options --service-account dse --service-account-secret data-science-engine/sa \\\n      \
@@ -167,8 +181,17 @@ pub struct ApplyArgs {
     pub retries: u32,
 
     /// Also revoke grants on the manifest's resource ids that the manifest does not declare
+    /// (asks first on a terminal; --yes in scripts)
     #[arg(long)]
     pub prune: bool,
+
+    /// Plan only, for CI: exit 0 when the cluster matches the manifest, 8 when changes are
+    /// pending (like `terraform plan -detailed-exitcode`)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    #[command(flatten)]
+    pub confirm: crate::args::ConfirmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +248,18 @@ pub struct OffboardArgs {
     /// Show what would change, without changing anything
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: crate::args::ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct S3StatusArgs {
+    /// The service account that should hold read permission on the secrets
+    #[arg(long, value_name = "UID")]
+    pub service_account: String,
+    #[command(flatten)]
+    pub paths: S3Paths,
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,7 @@ pub fn render(report: &AccessReport) -> String {
                 };
                 vec![
                     e.principal.clone(),
-                    e.principal_type.replace('_', " "),
+                    e.principal_type.as_str().replace('_', " "),
                     via,
                     e.reach.to_owned(),
                     match (&e.rid, &e.action) {
@@ -35,7 +35,7 @@ pub fn render(report: &AccessReport) -> String {
             })
             .collect()
     };
-    let header = ["PRINCIPAL", "TYPE", "VIA", "MATCH", "PERMISSION"];
+    let header = ["PRINCIPAL", "TYPE", "VIA", "REACH", "PERMISSION"];
     format!(
         "Can read the value of {path}:\n{}\nCan see the name {path} when listing:\n{}",
         table(&header, &rows(&report.value_readers)),

@@ -3,12 +3,13 @@
 //! report.
 
 use dcos_ops::apply::{self, ApplyOptions};
-use dcos_ops::{ApplyReport, ItemReport, Status, manifest};
+use dcos_ops::{ApplyReport, ItemKind, ItemReport, Status, manifest};
 
 use crate::args::ApplyArgs;
 use crate::connect::Cluster;
 use crate::exit::{self, Failure};
-use crate::output::{Progress, Ui, item_line, step_line};
+use crate::input;
+use crate::output::{Progress, Ui, count, item_line, step_line};
 
 pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()> {
     if args.concurrency == 0 {
@@ -21,21 +22,50 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         .retries(args.retries)
         .session()
         .await?;
+    let plan_only = args.dry_run || args.check;
     let options = ApplyOptions {
-        dry_run: args.dry_run,
+        dry_run: plan_only,
         prune: args.prune,
         concurrency: args.concurrency,
     };
+    // Pruning revokes grants nobody declared: the revokes are shown and confirmed first.
+    if args.prune && !plan_only && !args.confirm.yes {
+        let plan = apply::run(
+            &session.clients,
+            &manifest,
+            ApplyOptions {
+                dry_run: true,
+                ..options
+            },
+            &dcos_ops::Silent,
+        )
+        .await?;
+        let revokes: Vec<String> = plan
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Prune && i.result == Status::WouldChange)
+            .flat_map(|i| i.steps.iter().filter(|s| s.changes()).map(step_line))
+            .collect();
+        if !revokes.is_empty() {
+            input::confirm(
+                false,
+                &format!(
+                    "Apply, revoking {}",
+                    count(revokes.len(), "grant", "grants")
+                ),
+                &revokes,
+            )?;
+        }
+    }
     let report = apply::run(&session.clients, &manifest, options, &progress).await?;
-    print(ui, &report)
+    print(ui, &report, args.check)
 }
 
-/// Prints the results and the summary; exit 7 if any item failed.
-fn print(ui: &Ui, report: &ApplyReport) -> exit::Result<()> {
+/// Prints the results and the summary; exit 7 if any item failed, and with `check`, 8 if any
+/// would change.
+fn print(ui: &Ui, report: &ApplyReport, check: bool) -> exit::Result<()> {
     let dry_run = report.dry_run;
-    if ui.json() {
-        ui.emit(report, String::new)?;
-    } else {
+    if !ui.json() {
         // The plan of a dry run, and what became of each step of a failed item.
         let shown = |i: &&ItemReport| {
             (dry_run && i.result != Status::Unchanged) || i.result == Status::Failed
@@ -55,18 +85,36 @@ fn print(ui: &Ui, report: &ApplyReport) -> exit::Result<()> {
         .filter(|i| i.result == Status::Unchanged)
         .count();
     ui.info(format!(
-        "apply{}: {total} items, {} {}, {unchanged} unchanged, {failed} failed ({} changes)",
-        if dry_run { " --dry-run" } else { "" },
+        "apply{}: {}, {} {}, {unchanged} unchanged, {failed} failed ({})",
+        match (check, dry_run) {
+            (true, _) => " --check",
+            (false, true) => " --dry-run",
+            (false, false) => "",
+        },
+        count(total, "item", "items"),
         total - unchanged - failed,
         if dry_run { "would change" } else { "changed" },
-        report.changes,
+        count(report.changes, "change", "changes"),
     ));
     if failed > 0 {
-        return Err(Failure::new(
+        let failure = Failure::new(
             exit::PARTIAL,
             format!("{failed} of {total} items failed; the others are applied"),
         )
-        .hint("each failed item was undone; fix the cause and apply again"));
+        .hint("each failed item was undone; fix the cause and apply again");
+        return ui.fail_with(report, failure);
     }
-    Ok(())
+    let pending = total - unchanged - failed;
+    if check && pending > 0 {
+        let failure = Failure::new(
+            exit::DRIFT,
+            format!(
+                "the cluster differs from the manifest: {} to change",
+                count(pending, "item", "items")
+            ),
+        )
+        .hint("`dcos-creds apply -f FILE --dry-run` shows each change; apply without --check makes them");
+        return ui.fail_with(report, failure);
+    }
+    ui.emit(report, String::new)
 }

@@ -1,12 +1,15 @@
-//! `grant` and `revoke`.
+//! `grant` and `revoke`, and `revoke --all`.
 
 use dcos_iam_client::{Action, GrantOutcome, Principal, RevokeOutcome, Rid};
-use dcos_ops::{Outcome, grants};
+use dcos_ops::grants::{self, RevokeAll};
+use dcos_ops::{Failed, Outcome, PrincipalType};
+use dcos_secrets_client::SecretPath;
 
-use crate::args::GrantArgs;
+use crate::args::{GrantArgs, RevokeArgs};
 use crate::connect::Session;
-use crate::exit::{self, Context};
-use crate::output::{GrantReport, Ui};
+use crate::exit::{self, Context, Failure};
+use crate::input;
+use crate::output::{GrantReport, Progress, Ui, count, step_line};
 
 struct Parsed {
     principal: Principal,
@@ -14,18 +17,52 @@ struct Parsed {
     action: Action,
 }
 
-fn parse(args: &GrantArgs) -> exit::Result<Parsed> {
+fn parse(
+    user: Option<&str>,
+    group: Option<&str>,
+    rid: &str,
+    action: &str,
+    any_rid: bool,
+) -> exit::Result<Parsed> {
     Ok(Parsed {
-        principal: grants::principal(args.user.as_deref(), args.group.as_deref())?,
-        rid: Rid::new(&args.rid).context("the resource id")?,
-        action: args.action.parse().context("the action")?,
+        principal: grants::principal(user, group)?,
+        rid: resource_id(rid, any_rid)?,
+        action: action.parse().context("the action")?,
     })
 }
 
-fn report(ui: &Ui, parsed: &Parsed, outcome: Outcome) -> exit::Result<()> {
-    let (principal_type, id) = match &parsed.principal {
-        Principal::User(uid) => ("user", uid.to_string()),
-        Principal::Group(gid) => ("group", gid.to_string()),
+/// A resource id, which starts with `dcos:` unless `--any-rid` says otherwise: a secret's path
+/// given where its resource id belongs would otherwise create an ACL that protects nothing.
+fn resource_id(text: &str, any_rid: bool) -> exit::Result<Rid> {
+    let rid = Rid::new(text).context("the resource id")?;
+    if any_rid || text.starts_with("dcos:") {
+        return Ok(rid);
+    }
+    let path = text.strip_prefix('/').unwrap_or(text);
+    let hint = match SecretPath::new(path) {
+        Ok(_) => format!(
+            "for the secret `{path}` the resource id is dcos:secrets:default:{path} (its value) or \
+             dcos:secrets:list:default:{path} (its name); pass --any-rid if `{text}` is meant"
+        ),
+        Err(_) => "DC/OS resource ids start with `dcos:`, like dcos:secrets:default:team/key; \
+                   pass --any-rid if this one is meant"
+            .to_owned(),
+    };
+    Err(Failure::usage(format!(
+        "`{text}` is not a DC/OS resource id (they start with `dcos:`); nothing was granted or revoked"
+    ))
+    .hint(hint))
+}
+
+fn report(
+    ui: &Ui,
+    parsed: &Parsed,
+    principal_type: PrincipalType,
+    outcome: Outcome,
+) -> exit::Result<()> {
+    let id = match &parsed.principal {
+        Principal::User(uid) => uid.to_string(),
+        Principal::Group(gid) => gid.to_string(),
     };
     let report = GrantReport {
         principal_type,
@@ -41,14 +78,23 @@ fn report(ui: &Ui, parsed: &Parsed, outcome: Outcome) -> exit::Result<()> {
     ui.emit(&report, || {
         format!(
             "{text}: {} {} {} {}",
-            report.principal_type, report.principal, report.action, report.rid
+            principal_type.as_str().replace('_', " "),
+            report.principal,
+            report.action,
+            report.rid
         )
     })
 }
 
 pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result<()> {
-    let parsed = parse(args)?;
-    let outcome: GrantOutcome = grants::grant(
+    let parsed = parse(
+        args.user.as_deref(),
+        args.group.as_deref(),
+        &args.rid,
+        &args.action,
+        args.any_rid,
+    )?;
+    let (kind, outcome): (_, GrantOutcome) = grants::grant(
         &session.clients,
         &parsed.principal,
         &parsed.rid,
@@ -56,17 +102,106 @@ pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result
         args.description.as_deref(),
     )
     .await?;
-    report(ui, &parsed, outcome.into())
+    report(ui, &parsed, kind, outcome.into())
 }
 
-pub async fn revoke(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result<()> {
-    let parsed = parse(args)?;
-    let outcome: RevokeOutcome = grants::revoke(
+pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
+    if args.all {
+        return revoke_all(session, ui, args).await;
+    }
+    let (Some(rid), Some(action)) = (&args.rid, &args.action) else {
+        return Err(Failure::usage("give a resource id and an action, or --all"));
+    };
+    let parsed = parse(
+        args.user.as_deref(),
+        args.group.as_deref(),
+        rid,
+        action,
+        args.any_rid,
+    )?;
+    let (kind, outcome): (_, RevokeOutcome) = grants::revoke(
         &session.clients,
         &parsed.principal,
         &parsed.rid,
         parsed.action,
     )
     .await?;
-    report(ui, &parsed, outcome.into())
+    report(ui, &parsed, kind, outcome.into())
+}
+
+/// `revoke --all`: the plan first (which is the whole run with --dry-run), a confirmation,
+/// then every revoke on its own.
+async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
+    let job = RevokeAll {
+        principal: grants::principal(args.user.as_deref(), args.group.as_deref())?,
+        under: args
+            .under
+            .as_deref()
+            .map(SecretPath::new)
+            .transpose()
+            .context("--under")?,
+        remove_from_groups: args.remove_from_groups,
+        dry_run: true,
+    };
+    let progress = Progress::new(*ui);
+    let plan = match grants::revoke_all(&session.clients, &job, &progress).await {
+        Ok(plan) => plan,
+        Err(Failed { error, .. }) => return Err(error.into()),
+    };
+    let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
+    if args.dry_run || planned.is_empty() {
+        return print_revoke_all(ui, Ok(plan));
+    }
+    input::confirm(
+        args.confirm.yes,
+        &format!(
+            "Revoke {} of {}",
+            count(planned.len(), "grant", "grants"),
+            plan.principal
+        ),
+        &planned,
+    )?;
+    let job = RevokeAll {
+        dry_run: false,
+        ..job
+    };
+    print_revoke_all(
+        ui,
+        grants::revoke_all(&session.clients, &job, &progress).await,
+    )
+}
+
+fn print_revoke_all(
+    ui: &Ui,
+    result: dcos_ops::RunResult<grants::RevokeAllReport>,
+) -> exit::Result<()> {
+    let (report, failure) = match result {
+        Ok(report) => (report, None),
+        Err(Failed { report, error }) => (report, Some(Failure::from(error))),
+    };
+    if !ui.json() {
+        for step in &report.steps {
+            ui.info(step_line(step));
+        }
+        if !report.still_granted.is_empty() {
+            ui.info(format!(
+                "still granted: {}",
+                report.still_granted.join(", ")
+            ));
+        }
+    }
+    if let Some(failure) = failure {
+        return ui.fail_with(&report, failure);
+    }
+    ui.emit(&report, || {
+        let done = report.steps.iter().filter(|s| s.changes()).count();
+        match (report.dry_run, done) {
+            (_, 0) => format!(
+                "nothing to revoke: {} holds no direct grant here",
+                report.principal
+            ),
+            (true, n) => format!("would revoke {}", count(n, "grant", "grants")),
+            (false, n) => format!("revoked {}", count(n, "grant", "grants")),
+        }
+    })
 }

@@ -34,8 +34,8 @@ pub async fn options(global: &Global, ui: &Ui, args: &HdfsOptionsArgs) -> exit::
 async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs::ConfCheck>> {
     let mut builder =
         Transport::builder(url).request_timeout(std::time::Duration::from_secs(global.timeout));
-    if let Some(ca) = &global.ca_cert {
-        let pem = crate::input::read_all(ca, dcos_ops::files::CONFIG_LIMIT)?;
+    if let Some(ca) = crate::connect::ca_file(global) {
+        let pem = crate::input::read_all(&ca, dcos_ops::files::CONFIG_LIMIT)?;
         builder = builder.add_ca_pem(&pem);
     }
     if global.insecure {

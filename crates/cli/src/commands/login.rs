@@ -12,13 +12,13 @@ use crate::output::{LoginReport, LogoutReport, Ui, WhoamiReport, write_stdout};
 use crate::{input, keyring_store};
 
 /// An expiry time as RFC 3339, UTC.
-fn expiry(token: &Token) -> Option<String> {
+pub(crate) fn expiry(token: &Token) -> Option<String> {
     token.exp().map(|exp| {
         humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(exp)).to_string()
     })
 }
 
-fn seconds_left(token: &Token) -> Option<i64> {
+pub(crate) fn seconds_left(token: &Token) -> Option<i64> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     token.exp().map(|exp| exp as i64 - now as i64)
 }
@@ -51,9 +51,20 @@ pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<(
         .await
         .map_err(|e| Failure::from(e).context(format!("login as `{}`", credentials.uid())))?;
     let saved_to = if args.print_token {
-        write_stdout(format!("{}\n", token.secret().expose_secret()).as_bytes())?;
+        if !ui.json() {
+            write_stdout(format!("{}\n", token.secret().expose_secret()).as_bytes())?;
+        }
         "stdout"
     } else {
+        // A token in the environment goes before the keyring: say that this login is not the
+        // one the next commands will use.
+        for (variable, source) in shadowing_variables() {
+            ui.warn(format!(
+                "{variable} is set, and {source} goes before this login: unset it \
+                 (`unset {variable}`) for the next commands to act as {}",
+                credentials.uid()
+            ));
+        }
         keyring_store::save(&cluster.url, token.secret())?;
         "keyring"
     };
@@ -65,9 +76,19 @@ pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<(
         saved_to,
     };
     if args.print_token {
-        // Standard output holds the token alone, ready for `export DCOS_ACS_TOKEN=$(...)`.
         ui.info(format!("logged in to {} as {}", report.cluster, report.uid));
-        return Ok(());
+        if !ui.json() {
+            // Standard output holds the token alone, ready for `export DCOS_ACS_TOKEN=$(...)`.
+            return Ok(());
+        }
+        // Under -o json: the report with the token, which is what was asked for.
+        let mut doc = serde_json::to_value(&report)
+            .map_err(|e| Failure::new(exit::FAILURE, format!("cannot render JSON: {e}")))?;
+        if let Some(fields) = doc.as_object_mut() {
+            let token = token.secret().expose_secret().to_owned();
+            fields.insert("token".into(), serde_json::Value::String(token));
+        }
+        return ui.emit(&doc, String::new);
     }
     ui.emit(&report, || {
         format!(
@@ -88,13 +109,43 @@ pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<(
     })
 }
 
+/// The variables set in this environment whose token goes before the keyring's.
+fn shadowing_variables() -> Vec<(&'static str, &'static str)> {
+    [
+        ("DCOS_ACS_TOKEN", "its token"),
+        ("DCOS_SERVICE_ACCOUNT_CREDENTIAL", "its service account"),
+        ("DCOS_SERVICE_ACCOUNT", "its service account"),
+    ]
+    .into_iter()
+    .filter(|(variable, _)| crate::connect::env(variable).is_some())
+    .collect()
+}
+
 pub async fn logout(global: &Global, ui: &Ui) -> exit::Result<()> {
     let cluster = Cluster::resolve(global, ui).await?;
     let removed = keyring_store::delete(&cluster.url)?;
+    // What the next command would use, now that the keyring's token is gone.
+    let still = match (shadowing_variables().first(), cluster.dcos_cli_token()) {
+        (Some((variable, _)), _) => Some(variable.to_string()),
+        (None, Some(file)) => Some(format!("the dcos CLI's token in {}", file.display())),
+        (None, None) => None,
+    };
     let report = LogoutReport {
         cluster: cluster.url,
         removed,
+        still_logged_in_by: still,
     };
+    if let Some(source) = &report.still_logged_in_by {
+        let how = if source.starts_with("DCOS_") {
+            format!("unset {source}")
+        } else {
+            "`dcos auth logout` removes it".to_owned()
+        };
+        ui.warn(format!(
+            "commands still find a token for {}: {source} ({how})",
+            report.cluster
+        ));
+    }
     ui.emit(&report, || {
         if report.removed {
             format!("Logged out of {}.", report.cluster)
@@ -144,7 +195,7 @@ pub async fn whoami(global: &Global, ui: &Ui) -> exit::Result<()> {
             report.uid, report.cluster, report.token_source
         );
         if let (Some(at), Some(left)) = (&report.expires_at, report.expires_in_seconds) {
-            let left = humantime::format_duration(Duration::from_secs(left.max(0) as u64));
+            let left = crate::output::duration_words(Duration::from_secs(left.max(0) as u64));
             text.push_str(&format!(", expires {at} (in {left})"));
         }
         text

@@ -11,6 +11,7 @@ pub mod login;
 pub mod s3;
 pub mod secret;
 pub mod service_account;
+pub mod status;
 
 use clap::CommandFactory;
 
@@ -47,8 +48,22 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Access(args) => access::run(&session(global, &ui).await?, &ui, &args.path).await,
         // Everything local is checked before the cluster is contacted.
         Command::S3(S3Command::Onboard(args)) => {
-            let job = s3::onboarding(args, &ui)?;
-            s3::onboard(&session(global, &ui).await?, &ui, job).await
+            let prepared = s3::prepare(args, &ui)?;
+            // A key pair typed at a prompt is asked for only once the account is known good.
+            let early = match crate::input::aws_keys_prompted(&args.credentials) {
+                true => {
+                    let session = session(global, &ui).await?;
+                    prepared.check_account(&session.clients).await?;
+                    Some(session)
+                }
+                false => None,
+            };
+            let job = s3::with_keys(prepared, args, &ui)?;
+            let session = match early {
+                Some(session) => session,
+                None => session(global, &ui).await?,
+            };
+            s3::onboard(&session, &ui, job).await
         }
         Command::S3(S3Command::Rotate(args)) => {
             let rotation = s3::rotation(args, &ui)?;
@@ -56,7 +71,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         }
         Command::S3(S3Command::Offboard(args)) => {
             let job = s3::offboarding(args)?;
-            s3::offboard(&session(global, &ui).await?, &ui, job).await
+            s3::offboard(&session(global, &ui).await?, &ui, job, args.confirm.yes).await
         }
         Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
@@ -65,6 +80,22 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Apply(args) => apply::run(Cluster::resolve(global, &ui).await?, &ui, args).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
             service_account::create(&session(global, &ui).await?, &ui, args).await
+        }
+        Command::ServiceAccount(ServiceAccountCommand::List { no_login_secrets }) => {
+            service_account::list(&session(global, &ui).await?, &ui, !no_login_secrets).await
+        }
+        Command::ServiceAccount(ServiceAccountCommand::Delete {
+            uid,
+            cascade,
+            dry_run,
+            confirm,
+        }) => {
+            let session = session(global, &ui).await?;
+            service_account::delete(&session, &ui, uid, *cascade, *dry_run, confirm.yes).await
+        }
+        Command::Status => status::run(global, &ui).await,
+        Command::S3(S3Command::Status(args)) => {
+            s3::status(&session(global, &ui).await?, &ui, args).await
         }
     }
 }

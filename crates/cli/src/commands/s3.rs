@@ -3,18 +3,18 @@
 
 use dcos_iam_client::Uid;
 use dcos_ops::dse::{self, AwsRegion, Destination, FileChange, OptionsLayout, S3Endpoint};
-use dcos_ops::s3::{self, Offboarding, Onboarding, Paths, Rotation};
+use dcos_ops::s3::{self, Offboarding, Onboarding, Paths, PreparedOnboarding, Rotation};
 use dcos_ops::{Failed, RunResult, S3Report, Status};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{
     AccountArgs, DestinationArgs, LayoutArgs, OffboardArgs, OnboardArgs, RotateArgs, S3OptionsArgs,
-    S3Paths,
+    S3Paths, S3StatusArgs,
 };
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{OptionsReport, Progress, Ui, step_line};
+use crate::output::{OptionsReport, Progress, Ui, step_line, table};
 
 /// The paths of `--service-name`, `--key-id-secret` and `--secret-key-secret`.
 fn paths(args: &S3Paths) -> exit::Result<Paths> {
@@ -69,20 +69,26 @@ pub fn destination(args: &DestinationArgs) -> Destination {
     }
 }
 
-/// Checks everything that can be checked without the cluster, then reads the key pair (last,
-/// so that a bad option fails before a prompt).
-pub fn onboarding(args: &OnboardArgs, ui: &Ui) -> exit::Result<Onboarding> {
+/// Checks everything that can be checked without the cluster.
+pub fn prepare(args: &OnboardArgs, ui: &Ui) -> exit::Result<PreparedOnboarding> {
     let (uid, account_secret) = account(&args.account)?;
-    let reporter = Progress::new(*ui);
-    let prepared = Onboarding::prepare(
+    Ok(Onboarding::prepare(
         uid,
         account_secret,
         paths(&args.paths)?,
         &layout(&args.layout)?,
         &destination(&args.destination),
-        &reporter,
-    )?;
-    let keys = input::aws_key_pair(&args.credentials, &reporter)?;
+        &Progress::new(*ui),
+    )?)
+}
+
+/// Reads the key pair (after every other check, so that a bad option fails before a prompt).
+pub fn with_keys(
+    prepared: PreparedOnboarding,
+    args: &OnboardArgs,
+    ui: &Ui,
+) -> exit::Result<Onboarding> {
+    let keys = input::aws_key_pair(&args.credentials, &Progress::new(*ui))?;
     let mut job = prepared
         .grant_value_read(args.grant_value_read)
         .overwrite(args.overwrite)
@@ -101,18 +107,20 @@ fn print(
         Ok(report) => (report, None),
         Err(Failed { report, error }) => (report, Some(Failure::from(error))),
     };
-    if ui.json() {
-        ui.emit(&report, String::new)?;
-    } else {
+    if !ui.json() {
         for step in &report.steps {
             ui.info(step_line(step));
         }
-        if failure.is_none() {
-            ui.info(summary(&report));
-            ui.emit(&report, || stdout_text(&report))?;
+    }
+    match failure {
+        Some(failure) => ui.fail_with(&report, failure),
+        None => {
+            if !ui.json() {
+                ui.info(summary(&report));
+            }
+            ui.emit(&report, || stdout_text(&report))
         }
     }
-    failure.map_or(Ok(()), Err)
 }
 
 /// One closing line for people.
@@ -150,8 +158,8 @@ pub async fn rotate(session: &Session, ui: &Ui, rotation: Rotation) -> exit::Res
     print(ui, result, |report| {
         let keys = format!(
             "access key id {} -> {}",
-            report.old_key_id.as_deref().unwrap_or("?"),
-            report.new_key_id.as_deref().unwrap_or("?")
+            report.old_key_id.as_deref().unwrap_or("(none)"),
+            report.new_key_id.as_deref().unwrap_or("(none)")
         );
         match report.result {
             Status::Changed => format!(
@@ -159,8 +167,8 @@ pub async fn rotate(session: &Session, ui: &Ui, rotation: Rotation) -> exit::Res
             ),
             Status::WouldChange => format!("would rotate: {keys}\n"),
             _ => format!(
-                "unchanged: the secrets already hold the pair ending {}\n",
-                report.new_key_id.as_deref().unwrap_or("?")
+                "unchanged: the secrets already hold the pair of access key id {}\n",
+                report.new_key_id.as_deref().unwrap_or("(none)")
             ),
         }
     })
@@ -177,9 +185,34 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
 }
 
 /// Revokes the account's read permissions (names and values) on both secrets, and deletes
-/// them unless `--keep-secrets`.
-pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding) -> exit::Result<()> {
-    let result = s3::offboard(&session.clients, &job, &Progress::new(*ui)).await;
+/// them unless `--keep-secrets`: the plan first, confirmed on a terminal or by `--yes`.
+pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -> exit::Result<()> {
+    let progress = Progress::new(*ui);
+    if !job.dry_run {
+        let plan_job = Offboarding {
+            dry_run: true,
+            ..job.clone()
+        };
+        let plan = match s3::offboard(&session.clients, &plan_job, &progress).await {
+            Ok(plan) => plan,
+            Err(failed) => return print(ui, Err(failed), |_| String::new()),
+        };
+        let planned: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.changes())
+            .map(step_line)
+            .collect();
+        if !planned.is_empty() {
+            let question = format!(
+                "Offboard `{}` from {}",
+                job.account,
+                job.paths.service.app_id()
+            );
+            input::confirm(yes, &question, &planned)?;
+        }
+    }
+    let result = s3::offboard(&session.clients, &job, &progress).await;
     print(ui, result, |_| String::new())
 }
 
@@ -203,7 +236,7 @@ pub fn emit_options(
     checks: Vec<dcos_ops::hdfs::ConfCheck>,
 ) -> exit::Result<()> {
     prepared.commit()?;
-    let outcome = match prepared.change {
+    let result = match prepared.change {
         FileChange::None => "printed",
         FileChange::Unchanged => "unchanged",
         FileChange::Write => "written",
@@ -211,16 +244,67 @@ pub fn emit_options(
     let report = OptionsReport {
         options: prepared.options.clone(),
         options_file: prepared.file().map(|f| f.display().to_string()),
-        outcome,
+        result,
         checks,
     };
     if let Some(file) = &report.options_file
         && !ui.json()
     {
-        ui.info(format!("{outcome} {file}"));
+        ui.info(format!("{result} {file}"));
     }
     ui.emit(&report, || match prepared.file() {
         None => dse::render(&prepared.options),
         Some(_) => String::new(),
     })
+}
+
+/// `s3 status`: every check of one onboarding, read only; exit 5 when one fails.
+pub async fn status(session: &Session, ui: &Ui, args: &S3StatusArgs) -> exit::Result<()> {
+    let job = s3::StatusCheck {
+        account: Uid::new(&args.service_account).context("--service-account")?,
+        paths: paths(&args.paths)?,
+    };
+    let report = s3::status(&session.clients, &job).await?;
+    let render = || {
+        let rows: Vec<Vec<String>> = report
+            .checks
+            .iter()
+            .map(|c| {
+                let ok = match c.ok {
+                    Some(true) => "ok",
+                    Some(false) => "FAILED",
+                    None => "unknown",
+                };
+                vec![
+                    c.check.to_owned(),
+                    c.target.clone(),
+                    ok.to_owned(),
+                    c.detail.clone(),
+                ]
+            })
+            .collect();
+        table(&["CHECK", "TARGET", "STATUS", "DETAIL"], &rows)
+    };
+    if report.healthy {
+        return ui.emit(&report, render);
+    }
+    if !ui.json() {
+        ui.emit(&report, render)?;
+    }
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.ok == Some(false))
+        .map(|c| format!("{} {}", c.check, c.target))
+        .collect();
+    let failure = Failure::new(
+        exit::NOT_FOUND,
+        format!(
+            "the onboarding of {} does not hold: {}",
+            report.service,
+            failed.join(", ")
+        ),
+    )
+    .hint("`dcos-creds s3 onboard` with the same options puts back what is missing");
+    ui.fail_with(&report, failure)
 }

@@ -119,16 +119,41 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
                 names.join("\n")
             })
         }
-        SecretCommand::Delete { path: p } => {
+        SecretCommand::Delete {
+            path: p,
+            if_exists,
+            confirm,
+        } => {
             let path = path(p)?;
-            session
-                .clients
-                .secrets
-                .secret(&path)
-                .delete()
-                .await
-                .context(format!("delete `{path}`"))?;
-            report(ui, &path, "deleted", None)
+            let secret = session.clients.secrets.secret(&path);
+            let absent = |ui: &Ui| match if_exists {
+                true => report(ui, &path, "absent", None),
+                false => Err(Failure::new(
+                    exit::NOT_FOUND,
+                    format!("secret `{path}` does not exist; nothing was deleted"),
+                )
+                .hint("--if-exists makes a missing secret no failure")),
+            };
+            // Read first: a missing secret needs no confirmation, and the plan says what goes.
+            let Some(value) = secret.get_opt().await.context(format!("read `{path}`"))? else {
+                return absent(ui);
+            };
+            let kind = match value {
+                dcos_secrets_client::SecretValue::Binary(_) => "binary secret",
+                dcos_secrets_client::SecretValue::Text(_) => "secret",
+            };
+            drop(value);
+            input::confirm(
+                confirm.yes,
+                &format!("Delete the {kind} `{path}`"),
+                &[format!("delete {kind} {path}")],
+            )?;
+            match secret.delete().await {
+                Ok(()) => report(ui, &path, "deleted", None),
+                // Deleted meanwhile: gone, as asked.
+                Err(e) if e.is_not_found() => absent(ui),
+                Err(e) => Err(Failure::from(e).context(format!("delete `{path}`"))),
+            }
         }
     }
 }

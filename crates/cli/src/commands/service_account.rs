@@ -1,13 +1,14 @@
-//! `service-account create`.
+//! `service-account create|list|delete`.
 
 use dcos_iam_client::{KeySize, Uid};
-use dcos_ops::accounts::{self, LoginSecret, NewAccount};
+use dcos_ops::accounts::{self, Deletion, LoginSecret, NewAccount};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
-use crate::exit::{self, Context};
-use crate::output::{Progress, Ui};
+use crate::exit::{self, Context, Failure};
+use crate::input;
+use crate::output::{Progress, Ui, count, step_line, table};
 
 pub async fn create(
     session: &Session,
@@ -32,10 +33,29 @@ pub async fn create(
             KeyBits::Rsa4096 => KeySize::Rsa4096,
         },
     };
-    let report = accounts::create(&session.clients, &account, &Progress::new(*ui)).await?;
+    // Key generation takes a moment (a 4096-bit key, seconds): a spinner says so on a terminal.
+    let spinner = crate::output::spinner(
+        ui,
+        &format!(
+            "generating a {}-bit RSA key and creating the account",
+            match args.key_size {
+                KeyBits::Rsa2048 => 2048,
+                KeyBits::Rsa4096 => 4096,
+            }
+        ),
+    );
+    let result = accounts::create(&session.clients, &account, &Progress::new(*ui)).await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let report = result?;
     ui.emit(&report, || {
+        let verb = match report.result {
+            dcos_ops::Status::Unchanged => "unchanged: the key file holds the key of",
+            _ => "created",
+        };
         let mut text = format!(
-            "created service account {}\nprivate key: {} (mode 0600)",
+            "{verb} service account {}\nprivate key: {} (mode 0600)",
             report.uid, report.private_key_file
         );
         if let Some(public) = &report.public_key_file {
@@ -45,5 +65,91 @@ pub async fn create(
             text.push_str(&format!("\nlogin secret: {path}"));
         }
         text
+    })
+}
+
+pub async fn list(session: &Session, ui: &Ui, login_secrets: bool) -> exit::Result<()> {
+    let list = accounts::list(&session.clients, login_secrets).await?;
+    if list.unreadable_secrets > 0 {
+        ui.warn(format!(
+            "{} could not be read with this token: login secrets among them are not shown",
+            count(list.unreadable_secrets, "secret", "secrets")
+        ));
+    }
+    ui.emit(&list, || {
+        let rows: Vec<Vec<String>> = list
+            .service_accounts
+            .iter()
+            .map(|a| {
+                let secrets = match &a.login_secrets {
+                    None => "(not looked for)".to_owned(),
+                    Some(paths) if paths.is_empty() => "-".to_owned(),
+                    Some(paths) => paths.join(", "),
+                };
+                vec![a.uid.clone(), secrets, a.description.clone()]
+            })
+            .collect();
+        table(&["UID", "LOGIN SECRETS", "DESCRIPTION"], &rows)
+    })
+}
+
+pub async fn delete(
+    session: &Session,
+    ui: &Ui,
+    uid: &str,
+    cascade: bool,
+    dry_run: bool,
+    yes: bool,
+) -> exit::Result<()> {
+    let job = Deletion {
+        uid: Uid::new(uid).context("the service account id")?,
+        cascade,
+        dry_run: true,
+    };
+    let progress = Progress::new(*ui);
+    // The plan first: it refuses what must be refused before anyone is asked.
+    let plan = match accounts::delete(&session.clients, &job, &progress).await {
+        Ok(plan) => plan,
+        Err(dcos_ops::Failed { error, .. }) => return Err(error.into()),
+    };
+    if !dry_run {
+        let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
+        input::confirm(
+            yes,
+            &format!("Delete the service account `{uid}`"),
+            &planned,
+        )?;
+    }
+    let result = match dry_run {
+        true => Ok(plan),
+        false => {
+            let job = Deletion {
+                dry_run: false,
+                ..job
+            };
+            accounts::delete(&session.clients, &job, &progress).await
+        }
+    };
+    let (report, failure) = match result {
+        Ok(report) => (report, None),
+        Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
+    };
+    if !ui.json() {
+        for step in &report.steps {
+            ui.info(step_line(step));
+        }
+    }
+    if let Some(failure) = failure {
+        return ui.fail_with(&report, failure);
+    }
+    ui.emit(&report, || {
+        let groups = match report.groups.as_slice() {
+            [] => String::new(),
+            groups => format!("; it was a member of {}", groups.join(", ")),
+        };
+        match report.dry_run {
+            true => format!("would delete the service account {}{groups}", report.uid),
+            false => format!("deleted the service account {}{groups}", report.uid),
+        }
     })
 }

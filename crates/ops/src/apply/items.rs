@@ -379,6 +379,7 @@ fn plan_prune<'a>(manifest: &Manifest, state: &ClusterState, dry_run: bool) -> V
                     rid: rid.clone(),
                     principal,
                     action,
+                    undoable: false,
                 };
                 Task::write(step, 0, revoke)
             })

@@ -7,6 +7,7 @@
 mod offboard;
 mod onboard;
 mod rotate;
+mod status;
 
 use dcos_iam_client::{Rid, Uid};
 use dcos_secrets_client::SecretPath;
@@ -15,6 +16,7 @@ pub use offboard::{Offboarding, offboard};
 pub(crate) use onboard::{Observed, Planned, check_account, execute, plan};
 pub use onboard::{Onboarding, PreparedOnboarding, onboard, options};
 pub use rotate::{Rotation, rotate};
+pub use status::{Check, S3Status, StatusCheck, status};
 
 use crate::dse::ServiceName;
 use crate::error::{Error, Failed, Result, RunResult};

@@ -145,6 +145,7 @@ async fn steps(
             rid: rid.clone(),
             principal: principal.clone(),
             action: Action::Read,
+            undoable: false,
         };
         tasks.push(Task::write(step, 0, revoke));
     }
@@ -154,7 +155,10 @@ async fn steps(
             false => Task::write(
                 Step::secret(path, Outcome::Absent),
                 0,
-                Write::DeleteSecret { path: path.clone() },
+                Write::DeleteSecret {
+                    path: path.clone(),
+                    before: None,
+                },
             ),
         };
         task.step.notes = notes;

@@ -118,6 +118,18 @@ impl Onboarding {
 
 impl PreparedOnboarding {
     /// Also grants read on the values.
+    /// Checks that the account exists and is a service account: one request, for a caller
+    /// that would rather not ask for a key pair in vain. The run checks it again.
+    pub async fn check_account(&self, clients: &Clients) -> Result<()> {
+        let user = clients.iam.user(&self.account).get_opt().await;
+        let user = user.context(format!("read the account `{}`", self.account))?;
+        account_check(
+            &self.account,
+            &self.account_secret,
+            user.map(|u| u.is_service),
+        )
+    }
+
     pub fn grant_value_read(mut self, yes: bool) -> Self {
         self.grant_value_read = yes;
         self
@@ -141,7 +153,8 @@ pub fn options(
 ) -> Result<PreparedOptions> {
     layout.check(reporter)?;
     dse::check_spaces(
-        &[&paths.key_id, &paths.secret_key, account_secret],
+        &[&paths.key_id, &paths.secret_key],
+        Some(account_secret),
         &paths.service,
         layout.allow_outside_space,
         reporter,
@@ -317,18 +330,20 @@ async fn unregister(clients: &Clients, created: &[Rid], failure: Error) -> Error
 
 /// The account must exist (`is_service` is `None` when it does not) and be a service account.
 pub(crate) fn check_account(job: &Onboarding, is_service: Option<bool>) -> Result<()> {
+    account_check(&job.account, &job.account_secret, is_service)
+}
+
+fn account_check(account: &Uid, login_secret: &SecretPath, is_service: Option<bool>) -> Result<()> {
     match is_service {
-        None => Err(Error::not_found(format!(
-            "the service account `{}` does not exist",
-            job.account
-        ))
-        .with_remedy(Remedy::CreateServiceAccount {
-            uid: job.account.clone(),
-            login_secret: job.account_secret.clone(),
-        })),
+        None => Err(
+            Error::not_found(format!("the service account `{account}` does not exist"))
+                .with_remedy(Remedy::CreateServiceAccount {
+                    uid: account.clone(),
+                    login_secret: login_secret.clone(),
+                }),
+        ),
         Some(false) => Err(Error::invalid(format!(
-            "`{}` is a user, not a service account: the service logs in with a key pair",
-            job.account
+            "`{account}` is a user, not a service account: the service logs in with a key pair"
         ))),
         Some(true) => Ok(()),
     }

@@ -32,7 +32,7 @@ pub async fn rotate(
     let mut report = rotation
         .paths
         .report(S3Command::Rotate, None, rotation.dry_run);
-    report.new_key_id = Some(rotation.keys.key_id_tail());
+    report.new_key_id = Some(rotation.keys.key_id_shown());
     let result = steps(clients, rotation, reporter, &mut report).await;
     super::finish(report, result)
 }
@@ -69,7 +69,7 @@ async fn steps(
             .with_remedy(Remedy::OnboardFirst));
         }
     };
-    report.old_key_id = Some(aws::tail(&String::from_utf8_lossy(
+    report.old_key_id = Some(aws::shown(&String::from_utf8_lossy(
         current[0].expose_bytes(),
     )));
     let differs = [current[0] != values[0], current[1] != values[1]];

@@ -37,14 +37,17 @@ async fn an_account_comes_with_its_key_files_and_login_secret() {
     let login: serde_json::Value = serde_json::from_str(&login).unwrap();
     assert_eq!(login["private_key"], key);
 
-    let again = accounts::create(
-        &cluster.clients,
-        &new_account(dir.path(), "ci-bot", None),
-        &Silent,
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(again.kind(), ErrorKind::Conflict, "the key file exists");
+    // Again with the same key file: the account holds its key, so nothing changes.
+    let before = cluster.state();
+    let again = accounts::create(&cluster.clients, &account, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(again.result, dcos_ops::Status::Unchanged);
+    assert_eq!(cluster.state(), before);
+    assert_eq!(
+        std::fs::read_to_string(&account.private_key_out).unwrap(),
+        key
+    );
     let other = tempfile::tempdir().unwrap();
     let again = accounts::create(
         &cluster.clients,
@@ -105,9 +108,11 @@ async fn grants_need_an_existing_principal_and_are_idempotent() {
 
     let dse = grants::principal(Some("dse"), None).unwrap();
     let first = grants::grant(&cluster.clients, &dse, &rid, Action::Read, None).await;
-    assert_eq!(first.unwrap(), GrantOutcome::Granted);
+    // `dse` is a service account: the report says so, not "user".
+    let service = dcos_ops::PrincipalType::ServiceAccount;
+    assert_eq!(first.unwrap(), (service, GrantOutcome::Granted));
     let second = grants::grant(&cluster.clients, &dse, &rid, Action::Read, None).await;
-    assert_eq!(second.unwrap(), GrantOutcome::AlreadyGranted);
+    assert_eq!(second.unwrap(), (service, GrantOutcome::AlreadyGranted));
     let acl = &cluster.state().acls[rid.as_str()];
     assert_eq!(acl.description, dcos_ops::acl_description(&rid));
 
@@ -126,7 +131,164 @@ async fn grants_need_an_existing_principal_and_are_idempotent() {
     );
 
     let revoked = grants::revoke(&cluster.clients, &dse, &rid, Action::Read).await;
-    assert_eq!(revoked.unwrap(), RevokeOutcome::Revoked);
+    assert_eq!(revoked.unwrap(), (service, RevokeOutcome::Revoked));
     let again = grants::revoke(&cluster.clients, &dse, &rid, Action::Read).await;
-    assert_eq!(again.unwrap(), RevokeOutcome::AlreadyAbsent);
+    assert_eq!(again.unwrap(), (service, RevokeOutcome::AlreadyAbsent));
+}
+
+/// An account with a grant, its login secret and a group, as `delete --cascade` finds it.
+async fn account_with_ties(cluster: &crate::Cluster, dir: &std::path::Path) -> Rid {
+    let account = new_account(dir, "ci-bot", Some("ci/sa"));
+    accounts::create(&cluster.clients, &account, &Silent)
+        .await
+        .unwrap();
+    let rid = Rid::new("dcos:secrets:default:team/key").unwrap();
+    let principal = grants::principal(Some("ci-bot"), None).unwrap();
+    grants::grant(&cluster.clients, &principal, &rid, Action::Read, None)
+        .await
+        .unwrap();
+    let gid = dcos_iam_client::Gid::new("data").unwrap();
+    cluster
+        .clients
+        .iam
+        .group(&gid)
+        .create("data")
+        .await
+        .unwrap();
+    cluster
+        .clients
+        .iam
+        .group(&gid)
+        .add_member(&Uid::new("ci-bot").unwrap())
+        .await
+        .unwrap();
+    rid
+}
+
+#[tokio::test]
+async fn deleting_an_account_refuses_to_leave_grants_and_login_secrets_behind() {
+    let cluster = bare().await;
+    let dir = tempfile::tempdir().unwrap();
+    account_with_ties(&cluster, dir.path()).await;
+    let before = cluster.state();
+    let job = accounts::Deletion {
+        uid: Uid::new("ci-bot").unwrap(),
+        cascade: false,
+        dry_run: false,
+    };
+    let failed = accounts::delete(&cluster.clients, &job, &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error.kind(), ErrorKind::Conflict);
+    assert_eq!(failed.error.remedy(), Some(&Remedy::Cascade));
+    assert_eq!(cluster.state(), before);
+
+    let cascade = accounts::Deletion {
+        cascade: true,
+        ..job
+    };
+    let report = accounts::delete(&cluster.clients, &cascade, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.groups, ["data"]);
+    let state = cluster.state();
+    assert!(!state.accounts.contains_key("ci-bot"));
+    assert!(!state.secrets.contains_key("ci/sa"));
+    assert!(
+        state.acls["dcos:secrets:default:team/key"]
+            .users
+            .get("ci-bot")
+            .is_none_or(|a| a.is_empty())
+    );
+}
+
+/// A failure at any write of `delete --cascade`, before or after it lands, leaves the cluster
+/// as it was: the account back with its key and groups, the grant, the login secret.
+#[tokio::test]
+async fn a_failed_cascade_is_taken_back_at_every_step() {
+    let writes = [
+        ("DELETE", "/acs/api/v1/acls/"),
+        ("DELETE", "/secrets/v1/secret/default/ci/sa"),
+        ("DELETE", "/acs/api/v1/users/ci-bot"),
+    ];
+    for (method, prefix) in writes {
+        for (kind, fault) in crate::fault_kinds() {
+            let cluster = bare().await;
+            let dir = tempfile::tempdir().unwrap();
+            account_with_ties(&cluster, dir.path()).await;
+            let before = cluster.state();
+            cluster.fault(method, prefix, &fault);
+            let job = accounts::Deletion {
+                uid: Uid::new("ci-bot").unwrap(),
+                cascade: true,
+                dry_run: false,
+            };
+            let failed = accounts::delete(&cluster.clients, &job, &Silent).await;
+            let Err(failed) = failed else {
+                // A dropped answer of a request that had landed may be retried to success.
+                continue;
+            };
+            let undo = failed.error.undo().cloned().unwrap_or_default();
+            assert!(undo.is_complete(), "{method} {prefix} {kind}: {undo}");
+            assert_eq!(cluster.state(), before, "{method} {prefix} {kind}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn revoke_all_takes_back_only_that_principals_grants_under_the_path() {
+    let cluster = cluster().await;
+    let dse = grants::principal(Some("dse"), None).unwrap();
+    let other = grants::principal(Some("bootstrapuser"), None).unwrap();
+    for rid in [
+        "dcos:secrets:default:team/a",
+        "dcos:secrets:list:default:team/*",
+        "dcos:secrets:default:elsewhere/b",
+    ] {
+        let rid = Rid::new(rid).unwrap();
+        grants::grant(&cluster.clients, &dse, &rid, Action::Read, None)
+            .await
+            .unwrap();
+    }
+    let team_a = Rid::new("dcos:secrets:default:team/a").unwrap();
+    grants::grant(&cluster.clients, &other, &team_a, Action::Full, None)
+        .await
+        .unwrap();
+    let job = grants::RevokeAll {
+        principal: dse.clone(),
+        under: Some(SecretPath::new("team").unwrap()),
+        remove_from_groups: false,
+        dry_run: false,
+    };
+    let report = grants::revoke_all(&cluster.clients, &job, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.steps.len(), 2, "{report:?}");
+    assert!(report.still_granted.is_empty());
+    let state = cluster.state();
+    let holds = |rid: &str, uid: &str| {
+        state.acls[rid]
+            .users
+            .get(uid)
+            .is_some_and(|a| !a.is_empty())
+    };
+    assert!(!holds("dcos:secrets:default:team/a", "dse"));
+    assert!(!holds("dcos:secrets:list:default:team/*", "dse"));
+    assert!(holds("dcos:secrets:default:elsewhere/b", "dse"));
+    assert!(holds("dcos:secrets:default:team/a", "bootstrapuser"));
+
+    // A revoke that fails leaves the others done, and says what is still granted.
+    let job = grants::RevokeAll { under: None, ..job };
+    cluster.fault(
+        "DELETE",
+        "/acs/api/v1/acls/",
+        &serde_json::json!({"status": 500}),
+    );
+    let failed = grants::revoke_all(&cluster.clients, &job, &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed.report.still_granted,
+        ["read on dcos:secrets:default:elsewhere/b"]
+    );
 }

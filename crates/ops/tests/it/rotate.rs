@@ -29,8 +29,8 @@ async fn a_rotation_replaces_both_halves_and_names_the_key_ids() {
         .await
         .unwrap();
     assert_eq!(report.result, Status::Changed);
-    assert_eq!(report.old_key_id.as_deref(), Some("...MPLE"));
-    assert_eq!(report.new_key_id.as_deref(), Some("...2222"));
+    assert_eq!(report.old_key_id.as_deref(), Some("AKIAIOSFODNN7EXAMPLE"));
+    assert_eq!(report.new_key_id.as_deref(), Some("AKIAZZZZ1111BBBB2222"));
     assert!(report.steps.iter().all(|s| s.outcome == Outcome::Updated));
     assert_eq!(
         pair_of(&cluster.state()),

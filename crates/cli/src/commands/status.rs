@@ -1,0 +1,203 @@
+//! `status` (alias `doctor`): where the cluster URL, the TLS trust and the token came from,
+//! what each shadows, and whether they work. Changes nothing.
+
+use std::time::Duration;
+
+use dcos_iam_client::Uid;
+use dcos_ops::cluster::ClusterInfo;
+use serde::Serialize;
+
+use crate::args::Global;
+use crate::connect::{Cluster, Setting};
+use crate::exit::{self, ErrorDoc, Failure};
+use crate::output::{Ui, duration_words};
+
+/// A clock further off than this is a problem: tokens are checked against the cluster's clock,
+/// and a service-account login JWT is refused outside its validity.
+const SKEW_LIMIT_SECONDS: i64 = 60;
+
+#[derive(Debug, Serialize)]
+struct TokenStatus {
+    #[serde(flatten)]
+    source: Setting,
+    uid: Option<String>,
+    expires_at: Option<String>,
+    expires_in_seconds: Option<i64>,
+    /// Whether the cluster accepted it.
+    accepted: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct StatusReport<'a> {
+    cluster: ClusterSetting,
+    trust: &'a Setting,
+    token: Option<TokenStatus>,
+    cluster_info: Option<ClusterInfo>,
+    /// Every problem found, the first of which sets the exit code.
+    problems: Vec<ErrorDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClusterSetting {
+    url: String,
+    #[serde(flatten)]
+    source: Setting,
+}
+
+pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
+    let cluster = Cluster::resolve(global, ui).await?;
+    let mut problems: Vec<Failure> = Vec::new();
+    let session = match cluster.session_probing(true).await {
+        Ok(session) => Some(session),
+        Err(failure) => {
+            problems.push(failure);
+            None
+        }
+    };
+    let mut token = None;
+    if let Some(session) = &session {
+        let status = token_status(session).await;
+        match status {
+            Ok(status) => token = Some(status),
+            Err((status, failure)) => {
+                token = Some(status);
+                problems.push(failure);
+            }
+        }
+    }
+    let accepted = token.as_ref().is_some_and(|t| t.accepted);
+    let transport = match (&session, accepted) {
+        (Some(session), true) => session.clients.iam.transport().clone(),
+        _ => cluster.transport()?,
+    };
+    let info = match dcos_ops::cluster::info(&transport, accepted).await {
+        Ok(info) => Some(info),
+        Err(error) => {
+            problems.push(Failure::from(error));
+            None
+        }
+    };
+    if let Some(skew) = info.as_ref().and_then(|i| i.clock_skew_seconds)
+        && skew.abs() > SKEW_LIMIT_SECONDS
+    {
+        let way = if skew > 0 { "behind" } else { "ahead of" };
+        problems.push(
+            Failure::new(
+                exit::FAILURE,
+                format!(
+                    "this machine's clock is {} {way} the cluster's",
+                    duration_words(Duration::from_secs(skew.unsigned_abs()))
+                ),
+            )
+            .hint("set the clock right (NTP): tokens and service-account logins are checked against the cluster's clock"),
+        );
+    }
+    let report = StatusReport {
+        cluster: ClusterSetting {
+            url: cluster.url.clone(),
+            source: cluster.url_source.clone(),
+        },
+        trust: &cluster.trust_source,
+        token,
+        cluster_info: info,
+        problems: problems.iter().map(Failure::doc).collect(),
+    };
+    if !ui.json() || problems.is_empty() {
+        ui.emit(&report, || render(&report))?;
+    }
+    match problems.first().cloned() {
+        None => Ok(()),
+        Some(first) if ui.json() => ui.fail_with(&report, first),
+        Some(first) => Err(first),
+    }
+}
+
+/// The token's account and expiry, and whether the cluster takes it.
+async fn token_status(
+    session: &crate::connect::Session,
+) -> Result<TokenStatus, (TokenStatus, Failure)> {
+    let mut status = TokenStatus {
+        source: session.token_source.clone(),
+        uid: None,
+        expires_at: None,
+        expires_in_seconds: None,
+        accepted: false,
+    };
+    let token = match session.token().await {
+        Ok(token) => token,
+        Err(failure) => return Err((status, failure)),
+    };
+    status.uid = token.uid().map(str::to_owned);
+    status.expires_at = crate::commands::login::expiry(&token);
+    status.expires_in_seconds = crate::commands::login::seconds_left(&token);
+    let Some(uid) = status.uid.as_deref().and_then(|u| Uid::new(u).ok()) else {
+        let failure = Failure::new(
+            exit::AUTH,
+            "the token carries no `uid` claim; it is not a DC/OS token",
+        );
+        return Err((status, failure));
+    };
+    // One's own permissions are always readable: an answer proves the token is accepted.
+    match session.clients.iam.user(&uid).permissions().await {
+        Ok(_) => {
+            status.accepted = true;
+            Ok(status)
+        }
+        Err(e) => Err((status, Failure::from(e).context("the token"))),
+    }
+}
+
+fn render(report: &StatusReport<'_>) -> String {
+    let mut lines = vec![
+        format!(
+            "cluster   {} {}",
+            report.cluster.url,
+            report.cluster.source.describe()
+        ),
+        format!("TLS       trusts {}", report.trust.describe()),
+    ];
+    match &report.token {
+        None => lines.push("token     none found".to_owned()),
+        Some(token) => {
+            lines.push(format!("token     {}", token.source.describe()));
+            let who = token.uid.as_deref().unwrap_or("(no uid)");
+            let expiry = match (&token.expires_at, token.expires_in_seconds) {
+                (Some(at), Some(left)) if left > 0 => format!(
+                    ", expires {at} (in {})",
+                    duration_words(Duration::from_secs(left as u64))
+                ),
+                (Some(at), _) => format!(", expired {at}"),
+                _ => String::new(),
+            };
+            let accepted = if token.accepted {
+                "accepted"
+            } else {
+                "NOT accepted"
+            };
+            lines.push(format!(
+                "account   {who}{expiry}; {accepted} by the cluster"
+            ));
+        }
+    }
+    if let Some(info) = &report.cluster_info {
+        let name = info.name.as_deref().unwrap_or("(name needs a token)");
+        lines.push(format!(
+            "identity  {name} ({}), DC/OS {} {}",
+            info.id, info.version, info.variant
+        ));
+        if let Some(skew) = info.clock_skew_seconds {
+            let verdict = if skew.abs() > SKEW_LIMIT_SECONDS {
+                "too far off"
+            } else {
+                "ok"
+            };
+            lines.push(format!(
+                "clock     {skew:+} s against the cluster's ({verdict})"
+            ));
+        }
+    }
+    for problem in &report.problems {
+        lines.push(format!("problem   {}", problem.message));
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,161 @@
+//! Checks one onboarding without changing it: both secrets exist, the service account can see
+//! their names, the app may mount them, and whether Marathon runs the app with them.
+
+use dcos_iam_client::Uid;
+use dcos_secrets_client::SecretPath;
+use serde::Serialize;
+
+use super::Paths;
+use crate::access;
+use crate::dse;
+use crate::error::{Context, Result};
+use crate::marathon::{self, Users};
+use crate::{Clients, PrincipalType};
+
+/// An onboarding to check.
+#[derive(Debug, Clone)]
+pub struct StatusCheck {
+    pub account: Uid,
+    pub paths: Paths,
+}
+
+/// One check: what it is about, whether it holds (`None`: it could not be told), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// `account`, `secret`, `grant`, `space`, `app` or `restart`.
+    pub check: &'static str,
+    /// The account, secret path or app id it is about.
+    pub target: String,
+    pub ok: Option<bool>,
+    pub detail: String,
+}
+
+/// The checks of one onboarding.
+#[derive(Debug, Clone, Serialize)]
+pub struct S3Status {
+    pub service: String,
+    pub service_account: String,
+    /// Whether no check failed (checks that could not be told do not count).
+    pub healthy: bool,
+    pub checks: Vec<Check>,
+}
+
+/// Runs every check; reads only.
+pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
+    let uid = &job.account;
+    let both = job.paths.both();
+    let app_id = job.paths.service.app_id();
+    let user = clients.iam.user(uid);
+    let (account, values, reports, users) = tokio::join!(
+        user.get_opt(),
+        futures::future::try_join_all(both.iter().map(|p| clients.secret_value(p))),
+        futures::future::try_join_all(both.iter().map(|p| access::report(clients, p))),
+        marathon::users(clients, &both),
+    );
+    let account = account.context(format!("read the account `{uid}`"))?;
+    let values = values.context("read the secrets")?;
+    let reports = reports?;
+    let mut checks = Vec::new();
+    let check = |check, target: &dyn ToString, ok, detail: String| Check {
+        check,
+        target: target.to_string(),
+        ok,
+        detail,
+    };
+    checks.push(match &account {
+        None => check("account", uid, Some(false), "does not exist".into()),
+        Some(user) if !user.is_service => check(
+            "account",
+            uid,
+            Some(false),
+            "is a user, not a service account".into(),
+        ),
+        Some(_) => check("account", uid, Some(true), "a service account".into()),
+    });
+    for (path, value) in both.iter().zip(&values) {
+        checks.push(match value {
+            Some(_) => check("secret", path, Some(true), "exists".into()),
+            None => check("secret", path, Some(false), "does not exist".into()),
+        });
+    }
+    for (path, report) in both.iter().zip(&reports) {
+        let reach = report
+            .name_listers
+            .iter()
+            .find(|e| e.principal == uid.as_str() && e.principal_type != PrincipalType::Group);
+        checks.push(match reach {
+            Some(entry) => {
+                let how = match (&entry.group, &entry.rid) {
+                    (Some(group), _) => format!("through group {group}"),
+                    (None, Some(rid)) => format!("{} {rid}", entry.action.as_deref().unwrap_or("")),
+                    (None, None) => "as a superuser".into(),
+                };
+                check(
+                    "grant",
+                    path,
+                    Some(true),
+                    format!("`{uid}` may see it: {how}"),
+                )
+            }
+            None => check(
+                "grant",
+                path,
+                Some(false),
+                format!("`{uid}` holds no read on dcos:secrets:list:default:{path}"),
+            ),
+        });
+    }
+    for path in both {
+        let inside = dse::in_space(path, &job.paths.service);
+        let detail = match inside {
+            true => format!("app {app_id} may mount it"),
+            false => format!("outside the space of app {app_id}: Marathon refuses to mount it"),
+        };
+        checks.push(check("space", path, Some(inside), detail));
+    }
+    checks.push(app_check(&users, &both, &app_id));
+    checks.push(check(
+        "restart",
+        &app_id,
+        None,
+        "cannot be told: the secret store keeps no change times; after `s3 rotate` restart the \
+         app, since running tasks keep the pair they started with"
+            .into(),
+    ));
+    Ok(S3Status {
+        service: app_id,
+        service_account: uid.to_string(),
+        healthy: checks.iter().all(|c| c.ok != Some(false)),
+        checks,
+    })
+}
+
+/// Whether Marathon's app declares both secrets.
+fn app_check(users: &Users, both: &[&SecretPath], app_id: &str) -> Check {
+    let (ok, detail) = match users {
+        Users::Unknown(why) => (None, format!("Marathon could not be read: {why}")),
+        Users::Known(_) => {
+            let missing: Vec<String> = both
+                .iter()
+                .filter(|p| !users.of(p).iter().any(|app| app == app_id))
+                .map(|p| format!("`{p}`"))
+                .collect();
+            match missing.as_slice() {
+                [] => (Some(true), "declares both secrets".to_owned()),
+                missing => (
+                    None,
+                    format!(
+                        "no app {app_id} declares {} (not deployed yet, or deployed with other options)",
+                        missing.join(" and ")
+                    ),
+                ),
+            }
+        }
+    };
+    Check {
+        check: "app",
+        target: app_id.to_owned(),
+        ok,
+        detail,
+    }
+}
