@@ -178,13 +178,17 @@ pub enum Command {
         dcos-creds revoke --all --user ci-bot --remove-from-groups --yes"
     )]
     Revoke(RevokeArgs),
-    /// Who can read a secret's value, and who can see its name
+    /// Who can read a secret's value and see its name; or what a principal can
     #[command(
-        long_about = "Who can read a secret's value, and who can see its name.\n\n\
+        long_about = "Who can read a secret's value, and who can see its name; or, with --user \
+        or --group, every secret a principal can read and every one whose name it can see.\n\n\
         Lists users, service accounts and groups (with their members) that hold `read` or `full` \
         on the secret, directly or through a group: by its exact resource id, by a `/*` wildcard \
         over it, by list permission on the secret or an ancestor folder, and every superuser. \
-        Needs permission to read the IAM API."
+        Each entry says how (VIA, REACH, PERMISSION), in the same words both ways round. Needs \
+        permission to read the IAM API.",
+        after_help = "Examples:\n  dcos-creds access team/db_password\n  \
+        dcos-creds access --user ci-bot\n  dcos-creds -o json access --group data --under team"
     )]
     Access(AccessArgs),
     /// Service accounts
@@ -460,9 +464,22 @@ pub struct RevokeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("subject").required(true).args(["path", "user", "group"])))]
 pub struct AccessArgs {
-    /// The secret's path
-    pub path: String,
+    /// The secret's path: who can read it, and who can see its name
+    pub path: Option<String>,
+
+    /// What this user or service account can read and see (its groups expanded)
+    #[arg(long, value_name = "UID", conflicts_with_all = ["path", "group"])]
+    pub user: Option<String>,
+
+    /// What this group can read and see
+    #[arg(long, value_name = "GID", conflicts_with = "path")]
+    pub group: Option<String>,
+
+    /// With --user or --group: only secrets at or below this path
+    #[arg(long, value_name = "PATH", conflicts_with = "path")]
+    pub under: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

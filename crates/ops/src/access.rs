@@ -226,3 +226,187 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
         name_listers: findings.list.into_iter().collect(),
     })
 }
+
+/// One secret a principal reaches, and how: the same fields as an [`AccessEntry`], with the
+/// secret's path in place of the principal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PathEntry {
+    pub path: String,
+    /// `direct`, `group` or `superuser`.
+    pub via: &'static str,
+    /// The group the permission comes through, for `via: group`.
+    pub group: Option<String>,
+    /// The resource id that gives it (none for members of `superusers`).
+    pub rid: Option<String>,
+    /// The action held on `rid`.
+    pub action: Option<String>,
+    /// How `rid` reaches the secret: `exact`, `ancestor`, `root`, `wildcard` or `superuser`.
+    pub reach: &'static str,
+}
+
+/// What one principal can reach: every existing secret whose value it can read, and every one
+/// whose name it can see, each with every way it gets there.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalAccess {
+    pub principal: String,
+    pub principal_type: PrincipalType,
+    /// Sorted by path.
+    pub readable: Vec<PathEntry>,
+    /// Sorted by path.
+    pub listable: Vec<PathEntry>,
+}
+
+/// How a principal is a superuser: through `superusers` or a group, or holding
+/// `dcos:superuser` itself.
+struct Super {
+    group: Option<String>,
+    rid: Option<String>,
+    action: Option<String>,
+}
+
+/// A permission a principal holds, and where it comes from.
+struct Held {
+    rid: Rid,
+    actions: Vec<ActionEntry>,
+    /// The group it comes through; `None` when held directly.
+    group: Option<String>,
+}
+
+/// Every existing secret `principal` can read the value of, and every one whose name it can
+/// see (at or below `under`, when given): a user's group memberships are expanded, and a
+/// superuser (a member of `superusers`, or a holder of `dcos:superuser`) reaches everything.
+pub async fn principal_report(
+    clients: &Clients,
+    principal: &dcos_iam_client::Principal,
+    under: Option<&SecretPath>,
+) -> Result<PrincipalAccess> {
+    use dcos_iam_client::Principal;
+    let principal_type = crate::grants::check_exists(clients, principal).await?;
+    let iam = &clients.iam;
+    let (held, superuser_via) = match principal {
+        Principal::User(uid) => {
+            let user = iam.user(uid);
+            let (permissions, memberships) = tokio::try_join!(user.permissions(), user.groups())
+                .context(format!("reading the permissions of `{uid}`"))?;
+            let mut held: Vec<Held> = Vec::new();
+            for p in permissions.direct {
+                if let Ok(rid) = Rid::new(&p.rid) {
+                    held.push(Held {
+                        rid,
+                        actions: p.actions,
+                        group: None,
+                    });
+                }
+            }
+            for p in permissions.groups {
+                if let Ok(rid) = Rid::new(&p.rid) {
+                    held.push(Held {
+                        rid,
+                        actions: p.actions,
+                        group: Some(p.gid),
+                    });
+                }
+            }
+            let member_of_superusers = memberships.iter().any(|m| m.group.gid == SUPERUSERS);
+            let via = member_of_superusers.then(|| Super {
+                group: Some(SUPERUSERS.to_owned()),
+                rid: None,
+                action: None,
+            });
+            (held, via)
+        }
+        Principal::Group(gid) => {
+            let permissions = iam
+                .group(gid)
+                .permissions()
+                .await
+                .context(format!("reading the permissions of group `{gid}`"))?;
+            let held = permissions
+                .into_iter()
+                .filter_map(|p| {
+                    Some(Held {
+                        rid: Rid::new(&p.rid).ok()?,
+                        actions: p.actions,
+                        group: None,
+                    })
+                })
+                .collect();
+            let via = (gid.as_str() == SUPERUSERS).then_some(Super {
+                group: None,
+                rid: None,
+                action: None,
+            });
+            (held, via)
+        }
+    };
+    // Any action on dcos:superuser makes a superuser, directly or through a group.
+    let superuser_via = superuser_via.or_else(|| {
+        held.iter()
+            .find(|h| h.rid.as_str() == SUPERUSER_RID && !h.actions.is_empty())
+            .map(|h| Super {
+                group: h.group.clone(),
+                rid: Some(SUPERUSER_RID.to_owned()),
+                action: h.actions.first().map(|a| a.name.clone()),
+            })
+    });
+
+    let paths = clients
+        .secrets
+        .list(under)
+        .await
+        .context("listing the secrets")?;
+    let prefix = under.map(|u| format!("{u}/"));
+    let mut readable = BTreeSet::new();
+    let mut listable = BTreeSet::new();
+    for relative in paths {
+        let path = match &prefix {
+            Some(prefix) => format!("{prefix}{relative}"),
+            None => relative,
+        };
+        if let Some(sup) = &superuser_via {
+            let entry = PathEntry {
+                path: path.clone(),
+                via: if sup.group.is_some() {
+                    "group"
+                } else {
+                    "direct"
+                },
+                group: sup.group.clone(),
+                rid: sup.rid.clone(),
+                action: sup.action.clone(),
+                reach: "superuser",
+            };
+            readable.insert(entry.clone());
+            listable.insert(entry);
+        }
+        for h in &held {
+            let Some(coverage) = h.rid.secret_coverage(&path) else {
+                continue;
+            };
+            let Some(action) = allowing(&h.actions, Action::Read) else {
+                continue;
+            };
+            let entry = PathEntry {
+                path: path.clone(),
+                via: if h.group.is_some() { "group" } else { "direct" },
+                group: h.group.clone(),
+                rid: Some(h.rid.to_string()),
+                action: Some(action),
+                reach: coverage.reach.as_str(),
+            };
+            match coverage.scope {
+                SecretScope::Value => readable.insert(entry),
+                SecretScope::List => listable.insert(entry),
+            };
+        }
+    }
+    Ok(PrincipalAccess {
+        principal: match principal {
+            Principal::User(uid) => uid.to_string(),
+            Principal::Group(gid) => gid.to_string(),
+        },
+        principal_type,
+        readable: readable.into_iter().collect(),
+        listable: listable.into_iter().collect(),
+    })
+}

@@ -131,3 +131,163 @@ async fn access_finds_readers_through_groups_wildcards_and_ancestors() {
 
     cluster.admin(&["access", "team/../db"]).expect(2);
 }
+
+/// `access --user` and `--group` against the emulator's own authorization: for every principal
+/// and every secret, a read of the value as that principal succeeds exactly when the report
+/// lists the secret as readable, and a listing of its name exactly when it lists it as
+/// listable. The cluster holds every way a permission reaches a secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_of_a_principal_agrees_with_the_clusters_authorization() {
+    let cluster = Cluster::start().await;
+    let (iam, secrets) = cluster.clients();
+    let paths = ["team/db", "team/sub/key", "other/x", "root-key", "teams/y"];
+    for path in paths {
+        let path = dcos_secrets_client::SecretPath::new(path).unwrap();
+        secrets
+            .secret(&path)
+            .create(&dcos_secrets_client::SecretValue::text("v"))
+            .await
+            .unwrap();
+    }
+    let users = ["alice", "bob", "carol", "dave", "eve", "boss", "nobody"];
+    for uid in users {
+        iam.user(&Uid::new(uid).unwrap())
+            .create_user("", &SecretString::from("password"))
+            .await
+            .unwrap();
+    }
+    for (gid, members) in [
+        ("data", &["carol", "bob"][..]),
+        ("all", &["eve"][..]),
+        ("superusers", &["boss"][..]),
+    ] {
+        let gid = Gid::new(gid).unwrap();
+        let group = iam.group(&gid);
+        if gid.as_str() != "superusers" {
+            group.create(gid.as_str()).await.unwrap();
+        }
+        for uid in members {
+            group.add_member(&Uid::new(uid).unwrap()).await.unwrap();
+        }
+    }
+    let grants: [(&str, &str, &str, &str); 9] = [
+        ("--user", "alice", "dcos:secrets:default:team/db", "read"),
+        ("--user", "alice", "dcos:secrets:list:default:team", "read"),
+        ("--group", "data", "dcos:secrets:default:team/*", "read"),
+        ("--user", "bob", "dcos:secrets:default:/other/x", "full"),
+        ("--user", "bob", "dcos:secrets:list:default:/", "read"),
+        ("--user", "dave", "dcos:secrets:default:team/db", "update"),
+        ("--user", "dave", "dcos:secrets:list:default:team/*", "read"),
+        ("--group", "all", "dcos:secrets:default:*", "read"),
+        ("--user", "carol", "dcos:superuser", "full"),
+    ];
+    for (flag, who, rid, action) in grants {
+        cluster
+            .admin(&["grant", flag, who, rid, action, "--any-rid"])
+            .expect(0);
+    }
+
+    let report = |flag: &str, who: &str| -> (Vec<String>, Vec<String>, Value) {
+        let doc = cluster
+            .admin(&["-o", "json", "access", flag, who])
+            .expect(0)
+            .json();
+        let paths = |key: &str| {
+            let mut paths: Vec<String> = doc[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["path"].as_str().unwrap().to_owned())
+                .collect();
+            paths.dedup();
+            paths
+        };
+        (paths("readable"), paths("listable"), doc)
+    };
+    let mut checked = 0;
+    for uid in users {
+        let (readable, listable, doc) = report("--user", uid);
+        assert_eq!(doc["principal_type"], "user");
+        let token = cluster.emulator.issue_token(uid).unwrap();
+        let transport = dcos_transport::Transport::builder(cluster.url())
+            .pin_ca_pem(cluster.emulator.ca_pem().unwrap().as_bytes())
+            .token(SecretString::from(token))
+            .max_retries(0)
+            .build()
+            .unwrap();
+        let as_user = dcos_secrets_client::SecretsClient::new(transport.clone());
+        for path in paths {
+            let secret_path = dcos_secrets_client::SecretPath::new(path).unwrap();
+            let may_read = as_user.secret(&secret_path).get().await.is_ok();
+            assert_eq!(
+                may_read,
+                readable.iter().any(|p| p == path),
+                "{uid} reading {path}: {doc}"
+            );
+            let may_list = transport
+                .send(dcos_transport::Request::get(format!(
+                    "/secrets/v1/secret/default/{path}?list=true"
+                )))
+                .await
+                .is_ok();
+            assert_eq!(
+                may_list,
+                listable.iter().any(|p| p == path),
+                "{uid} listing {path}: {doc}"
+            );
+            checked += 2;
+        }
+    }
+    assert_eq!(checked, users.len() * paths.len() * 2);
+
+    // The ways are named as `access PATH` names them.
+    let (_, _, alice) = report("--user", "alice");
+    let db = alice["readable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "team/db")
+        .unwrap()
+        .clone();
+    assert_eq!(db["via"], "direct");
+    assert_eq!(db["reach"], "exact");
+    let (readable, _, carol) = report("--user", "carol");
+    assert_eq!(
+        readable.len(),
+        paths.len(),
+        "a superuser reads everything: {carol}"
+    );
+    assert!(
+        carol["readable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reach"] == "wildcard" && e["group"] == "data"),
+        "{carol}"
+    );
+    // A group on its own, and --under.
+    let (readable, _, data) = report("--group", "data");
+    assert_eq!(readable, ["team/db", "team/sub/key"], "{data}");
+    assert_eq!(data["principal_type"], "group");
+    let under = cluster
+        .admin(&["-o", "json", "access", "--user", "eve", "--under", "team"])
+        .expect(0)
+        .json();
+    let paths: Vec<&str> = under["readable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["team/db", "team/sub/key"]);
+    let text = cluster
+        .admin(&["access", "--user", "alice"])
+        .expect(0)
+        .stdout();
+    assert!(
+        text.contains("user alice can read the values of:"),
+        "{text}"
+    );
+    assert!(text.contains("REACH"), "{text}");
+    cluster.admin(&["access", "--user", "ghost"]).expect(5);
+}

@@ -69,6 +69,10 @@ async fn the_readme_walkthrough_runs_as_written() {
         stdout.contains("Can read the value of team/aws_access_key_id"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("service account ci-bot can read the values of:"),
+        "{stdout}"
+    );
     // The service account read the key id from the environment's credentials.
     assert!(stdout.contains("AKIAIOSFODNN7EXAMPLE"), "{stdout}");
 

@@ -1,15 +1,71 @@
-//! `access`: who can read a secret's value, and who can see its name.
+//! `access`: who can read a secret's value, and who can see its name; or what one principal
+//! can read and see.
 
-use dcos_ops::access::{self, AccessEntry, AccessReport};
+use dcos_ops::access::{self, AccessEntry, AccessReport, PathEntry, PrincipalAccess};
+use dcos_ops::grants;
 use dcos_secrets_client::SecretPath;
 
+use crate::args::AccessArgs;
 use crate::connect::Session;
-use crate::exit;
+use crate::exit::{self, Context};
 use crate::output::{Ui, table};
 
-pub async fn run(session: &Session, ui: &Ui, path: &str) -> exit::Result<()> {
-    let report = access::report(&session.clients, &SecretPath::new(path)?).await?;
-    ui.emit(&report, || render(&report))
+pub async fn run(session: &Session, ui: &Ui, args: &AccessArgs) -> exit::Result<()> {
+    if let Some(path) = &args.path {
+        let report = access::report(&session.clients, &SecretPath::new(path)?).await?;
+        return ui.emit(&report, || render(&report));
+    }
+    let principal = grants::principal(args.user.as_deref(), args.group.as_deref())?;
+    let under = args
+        .under
+        .as_deref()
+        .map(SecretPath::new)
+        .transpose()
+        .context("--under")?;
+    let report = access::principal_report(&session.clients, &principal, under.as_ref()).await?;
+    ui.emit(&report, || render_principal(&report))
+}
+
+/// A principal's report as two tables.
+fn render_principal(report: &PrincipalAccess) -> String {
+    let rows = |entries: &[PathEntry]| -> Vec<Vec<String>> {
+        entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.path.clone(),
+                    via(e.group.as_deref(), e.via),
+                    e.reach.to_owned(),
+                    permission(e.rid.as_deref(), e.action.as_deref()),
+                ]
+            })
+            .collect()
+    };
+    let header = ["SECRET", "VIA", "REACH", "PERMISSION"];
+    format!(
+        "{} {} can read the values of:\n{}\n{} can see the names of:\n{}",
+        report.principal_type.as_str().replace('_', " "),
+        report.principal,
+        table(&header, &rows(&report.readable)),
+        report.principal,
+        table(&header, &rows(&report.listable)),
+    )
+}
+
+/// `group data`, or `direct`.
+fn via(group: Option<&str>, via: &str) -> String {
+    match group {
+        Some(g) => format!("group {g}"),
+        None => via.to_owned(),
+    }
+}
+
+/// `dcos:secrets:default:x read`, or the superusers' membership.
+fn permission(rid: Option<&str>, action: Option<&str>) -> String {
+    match (rid, action) {
+        (Some(rid), Some(action)) => format!("{rid} {action}"),
+        _ => "(member of superusers)".to_owned(),
+    }
 }
 
 /// The report as two tables.
@@ -18,19 +74,12 @@ pub fn render(report: &AccessReport) -> String {
         entries
             .iter()
             .map(|e| {
-                let via = match (&e.group, e.via) {
-                    (Some(g), _) => format!("group {g}"),
-                    (None, via) => via.to_owned(),
-                };
                 vec![
                     e.principal.clone(),
                     e.principal_type.as_str().replace('_', " "),
-                    via,
+                    via(e.group.as_deref(), e.via),
                     e.reach.to_owned(),
-                    match (&e.rid, &e.action) {
-                        (Some(rid), Some(action)) => format!("{rid} {action}"),
-                        _ => "(member of superusers)".to_owned(),
-                    },
+                    permission(e.rid.as_deref(), e.action.as_deref()),
                 ]
             })
             .collect()

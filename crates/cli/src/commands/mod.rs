@@ -45,7 +45,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Secret(c) => secret::run(&session(global, &ui).await?, &ui, c).await,
         Command::Grant(args) => grant::grant(&session(global, &ui).await?, &ui, args).await,
         Command::Revoke(args) => grant::revoke(&session(global, &ui).await?, &ui, args).await,
-        Command::Access(args) => access::run(&session(global, &ui).await?, &ui, &args.path).await,
+        Command::Access(args) => access::run(&session(global, &ui).await?, &ui, args).await,
         // Everything local is checked before the cluster is contacted.
         Command::S3(S3Command::Onboard(args)) => {
             let prepared = s3::prepare(args, &ui)?;
