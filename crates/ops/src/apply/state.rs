@@ -172,9 +172,15 @@ async fn read_principal(
             let Some(found): Option<User> = found? else {
                 return Ok(None);
             };
+            // Created by someone else between the two reads: it held nothing yet.
+            let held = match permissions {
+                Ok(permissions) => permissions.direct,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => return Err(e),
+            };
             Ok(Some(Held {
                 is_service: found.is_service,
-                grants: grants(permissions?.direct),
+                grants: grants(held),
             }))
         }
         Principal::Group(gid) => {
@@ -183,9 +189,14 @@ async fn read_principal(
             if found?.is_none() {
                 return Ok(None);
             }
+            let held = match permissions {
+                Ok(held) => held,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => return Err(e),
+            };
             Ok(Some(Held {
                 is_service: false,
-                grants: grants(permissions?),
+                grants: grants(held),
             }))
         }
     }
