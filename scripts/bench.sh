@@ -22,6 +22,8 @@
 #     BENCH_ACCOUNTS accounts with their login secrets; then BENCH_SECRETS secrets with a grant
 #  8. scaling of `apply`: time and peak memory for BENCH_SCALE secrets with a grant each, at 0
 #     and 20 ms latency (rows also in $BENCH_SCALING_TSV when set)
+#  9. `audit` of a cluster of BENCH_AUDIT ("SECRETS:PRINCIPALS", default 10000:1000): wall and
+#     CPU time, requests and peak memory, as JSON and as an HTML page
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -276,3 +278,25 @@ for latency in 0 20; do
     [ -z "${BENCH_SCALING_TSV:-}" ] || printf '%s\t%s\t%s\t%s\t%s\n' "$latency" "$k" "$wall" "$req" "$kb" >>"$BENCH_SCALING_TSV"
   done
 done
+
+# 9. audit of a large cluster: BENCH_AUDIT is "SECRETS:PRINCIPALS" (scripts/audit-state.py
+# writes the emulator state); wall and CPU time, requests, peak memory, output sizes.
+audit_size="${BENCH_AUDIT:-10000:1000}"
+secrets_n="${audit_size%%:*}"; principals_n="${audit_size##*:}"
+echo "9. audit of $secrets_n secrets and $principals_n principals, no latency:"
+python3 scripts/audit-state.py "$secrets_n" "$principals_n" >"$work/audit-state.json"
+cluster --state "$work/audit-state.json"
+before="$(requests_served)"
+/usr/bin/time -f '%e %U %S %M' -o "$work/audit.time" "$bin" -q -o json audit >"$work/audit.json"
+read -r wall user sys kb <"$work/audit.time"
+req=$(($(requests_served) - before))
+printf '   -o json: %s s wall, %.2f s CPU (user + system), %d requests, %d MB peak, %d MB of JSON\n' \
+  "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" "$req" $((kb / 1024)) \
+  $(($(wc -c <"$work/audit.json") / 1048576))
+rm -f "$work/audit.html"
+/usr/bin/time -f '%e %U %S %M' -o "$work/audit.time" "$bin" -q audit --html "$work/audit.html" >/dev/null
+read -r wall user sys kb <"$work/audit.time"
+printf '   --html: %s s wall, %.2f s CPU, %d MB peak, %d MB of HTML\n' \
+  "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" $((kb / 1024)) \
+  $(($(wc -c <"$work/audit.html") / 1048576))
+stop_emulator

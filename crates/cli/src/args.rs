@@ -130,6 +130,8 @@ pub enum Output {
     Text,
     /// One JSON document, for scripts
     Json,
+    /// Comma-separated values (`audit` only)
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +193,23 @@ pub enum Command {
         dcos-creds access --user ci-bot\n  dcos-creds -o json access --group data --under team"
     )]
     Access(AccessArgs),
+    /// Every secret's access from one read of the cluster, with findings; text, JSON, CSV, HTML
+    #[command(
+        long_about = "Every secret's access, from one consistent read of the cluster: for each \
+        secret the document `access PATH` prints (who reads the value, who sees the name, and \
+        how), and the findings an auditor looks for: secrets only superusers can read, values \
+        readable through a wildcard, principals holding `full` on secrets, grants on resource \
+        ids that name no existing secret, and service accounts with no login secret under \
+        their name. One listing, every ACL with its holders, every user, group and membership, \
+        read at most 16 requests at a time; no secret value is ever read.\n\n\
+        `-o json` prints {\"secrets\": [...], \"findings\": [...]}; `-o csv` one row per \
+        secret, principal and way; --html FILE writes one self-contained page (no external \
+        asset) with the matrix of secrets by principals, sortable and filterable, the \
+        findings, and the cluster and time of the read.",
+        after_help = "Examples:\n  dcos-creds audit\n  dcos-creds -o json audit --under team > audit.json\n  \
+        dcos-creds -o csv audit > audit.csv\n  dcos-creds audit --html audit.html"
+    )]
+    Audit(AuditArgs),
     /// Service accounts
     #[command(subcommand)]
     ServiceAccount(ServiceAccountCommand),
@@ -461,6 +480,17 @@ pub struct RevokeArgs {
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only secrets at or below this path
+    #[arg(long, value_name = "PATH")]
+    pub under: Option<String>,
+
+    /// Also write the report as one self-contained HTML page here (never over an existing file)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

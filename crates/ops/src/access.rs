@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dcos_iam_client::{
-    AclHolders, Action, ActionEntry, Gid, Membership, Rid, SecretCoverage, SecretScope,
+    AclHolders, Action, ActionEntry, Gid, Membership, Rid, SecretCoverage, SecretScope, User,
 };
 use dcos_secrets_client::SecretPath;
 use futures::future::try_join_all;
@@ -42,9 +42,9 @@ pub struct AccessReport {
 }
 
 /// The built-in group whose members may do anything.
-const SUPERUSERS: &str = "superusers";
+pub(crate) const SUPERUSERS: &str = "superusers";
 /// Any action on this resource makes a principal a superuser.
-const SUPERUSER_RID: &str = "dcos:superuser";
+pub(crate) const SUPERUSER_RID: &str = "dcos:superuser";
 
 /// What one resource id gives, when it matters for the secret.
 #[derive(Debug, Clone, Copy)]
@@ -87,71 +87,125 @@ impl Findings {
     }
 }
 
+/// One ACL that may reach secrets, with its holders, as read from the cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct AclRead {
+    pub rid: Rid,
+    pub holders: AclHolders,
+}
+
+/// Who is a service account, and the members of the groups that matter (the superusers'
+/// included).
+#[derive(Debug, Default)]
+pub(crate) struct Directory {
+    is_service: BTreeMap<String, bool>,
+    /// By gid: each member's uid and whether it is a service account.
+    members: BTreeMap<String, Vec<(String, bool)>>,
+}
+
+impl Directory {
+    pub(crate) fn new<'a>(
+        users: &[User],
+        service_accounts: &[User],
+        groups: impl IntoIterator<Item = (&'a Gid, Vec<Membership>)>,
+    ) -> Self {
+        Directory {
+            is_service: users
+                .iter()
+                .chain(service_accounts)
+                .map(|u| (u.uid.clone(), u.is_service))
+                .collect(),
+            members: groups
+                .into_iter()
+                .map(|(gid, members)| {
+                    let members = members
+                        .into_iter()
+                        .map(|m| (m.user.uid, m.user.is_service))
+                        .collect();
+                    (gid.to_string(), members)
+                })
+                .collect(),
+        }
+    }
+
+    /// The type of a user id (a user unless known to be a service account).
+    pub(crate) fn type_of(&self, uid: &str) -> PrincipalType {
+        PrincipalType::of_user(self.is_service.get(uid).copied().unwrap_or(false))
+    }
+}
+
 /// Who can read the value of `path`, and who can see its name.
 /// Needs permission to read the IAM API.
 pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport> {
     let iam = &clients.iam;
-    let superusers = Gid::new(SUPERUSERS)?;
-    let superusers = iam.group(&superusers);
-    let (acls, users, service_accounts, superuser_members) = tokio::try_join!(
-        iam.acls(),
-        iam.users(),
-        iam.service_accounts(),
-        superusers.members(),
-    )
-    .context("reading the IAM API")?;
-    let is_service: BTreeMap<String, bool> = users
+    let (acls, users, service_accounts) =
+        tokio::try_join!(iam.acls(), iam.users(), iam.service_accounts())
+            .context("reading the IAM API")?;
+    let relevant: Vec<Rid> = acls
         .iter()
-        .chain(&service_accounts)
-        .map(|u| (u.uid.clone(), u.is_service))
-        .collect();
-
-    let relevant: Vec<(Rid, Gives)> = acls
-        .iter()
-        .filter_map(|acl| {
-            let rid = Rid::new(&acl.rid).ok()?;
-            let gives = if acl.rid == SUPERUSER_RID {
-                Gives::Superuser
-            } else {
-                Gives::Coverage(rid.secret_coverage(path.as_str())?)
-            };
-            Some((rid, gives))
-        })
+        .filter_map(|acl| Rid::new(&acl.rid).ok())
+        .filter(|rid| rid.as_str() == SUPERUSER_RID || rid.secret_coverage(path.as_str()).is_some())
         .collect();
     let holders: Vec<AclHolders> = try_join_all(
         relevant
             .iter()
-            .map(|(rid, _)| async move { iam.acl(rid).holders().await }),
+            .map(|rid| async move { iam.acl(rid).holders().await }),
     )
     .await
     .context("reading ACL permissions")?;
+    let acls: Vec<AclRead> = relevant
+        .into_iter()
+        .zip(holders)
+        .map(|(rid, holders)| AclRead { rid, holders })
+        .collect();
+    // The groups to expand: those holding something here, and the superusers.
+    let mut gids: BTreeSet<&str> = acls
+        .iter()
+        .flat_map(|a| a.holders.groups.iter().map(|g| g.gid.as_str()))
+        .collect();
+    gids.insert(SUPERUSERS);
+    let gids: Vec<Gid> = gids.into_iter().filter_map(|g| Gid::new(g).ok()).collect();
+    let members: Vec<Vec<Membership>> = try_join_all(
+        gids.iter()
+            .map(|gid| async move { iam.group(gid).members().await }),
+    )
+    .await
+    .context("reading group members")?;
+    let directory = Directory::new(&users, &service_accounts, gids.iter().zip(members));
+    let candidates: Vec<&AclRead> = acls.iter().collect();
+    Ok(compute(path.as_str(), &candidates, &directory))
+}
 
+/// The access document of `path` from the ACLs that may reach it (others are skipped), their
+/// holders, and the group members: `report` for one secret, `audit` for every one.
+pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> AccessReport {
     let mut findings = Findings::default();
-    let mut groups: BTreeMap<String, Vec<(Option<SecretScope>, AccessEntry)>> = BTreeMap::new();
-    let user_type = |uid: &str, service: Option<bool>| {
-        PrincipalType::of_user(
-            service
-                .or_else(|| is_service.get(uid).copied())
-                .unwrap_or(false),
-        )
-    };
-    for ((rid, gives), holders) in relevant.iter().zip(&holders) {
-        let (scope, reach, wanted) = match gives {
-            Gives::Coverage(c) => (Some(c.scope), c.reach.as_str(), Action::Read),
-            Gives::Superuser => (None, "superuser", Action::Read),
+    for acl in acls {
+        let rid = &acl.rid;
+        let gives = if rid.as_str() == SUPERUSER_RID {
+            Gives::Superuser
+        } else {
+            match rid.secret_coverage(path) {
+                Some(coverage) => Gives::Coverage(coverage),
+                None => continue,
+            }
+        };
+        let (scope, reach) = match gives {
+            Gives::Coverage(c) => (Some(c.scope), c.reach.as_str()),
+            Gives::Superuser => (None, "superuser"),
         };
         let held = |actions: &[ActionEntry]| match gives {
             // Any action on dcos:superuser makes a superuser.
             Gives::Superuser => actions.first().map(|a| a.name.clone()),
-            Gives::Coverage(_) => allowing(actions, wanted),
+            Gives::Coverage(_) => allowing(actions, Action::Read),
         };
-        for user in &holders.users {
+        for user in &acl.holders.users {
             if let Some(action) = held(&user.actions) {
                 findings.add(
                     scope,
                     AccessEntry {
                         principal: user.uid.clone(),
-                        principal_type: user_type(&user.uid, None),
+                        principal_type: directory.type_of(&user.uid),
                         via: "direct",
                         group: None,
                         rid: Some(rid.to_string()),
@@ -161,56 +215,41 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
                 );
             }
         }
-        for group in &holders.groups {
-            if let Some(action) = held(&group.actions) {
-                let entry = AccessEntry {
-                    principal: group.gid.clone(),
-                    principal_type: PrincipalType::Group,
-                    via: "direct",
-                    group: None,
-                    rid: Some(rid.to_string()),
-                    action: Some(action),
-                    reach,
-                };
-                findings.add(scope, entry.clone());
-                groups
-                    .entry(group.gid.clone())
-                    .or_default()
-                    .push((scope, entry));
-            }
-        }
-    }
-
-    // Expand the groups to their members.
-    let gids: Vec<Gid> = groups.keys().filter_map(|g| Gid::new(g).ok()).collect();
-    let members: Vec<Vec<Membership>> = try_join_all(
-        gids.iter()
-            .map(|gid| async move { iam.group(gid).members().await }),
-    )
-    .await
-    .context("reading group members")?;
-    for (gid, members) in gids.iter().zip(members) {
-        for (scope, via_group) in &groups[gid.as_str()] {
-            for member in &members {
+        for group in &acl.holders.groups {
+            let Some(action) = held(&group.actions) else {
+                continue;
+            };
+            let entry = AccessEntry {
+                principal: group.gid.clone(),
+                principal_type: PrincipalType::Group,
+                via: "direct",
+                group: None,
+                rid: Some(rid.to_string()),
+                action: Some(action),
+                reach,
+            };
+            // The group's members reach it through the group.
+            for (uid, service) in directory.members.get(&group.gid).into_iter().flatten() {
                 findings.add(
-                    *scope,
+                    scope,
                     AccessEntry {
-                        principal: member.user.uid.clone(),
-                        principal_type: user_type(&member.user.uid, Some(member.user.is_service)),
+                        principal: uid.clone(),
+                        principal_type: PrincipalType::of_user(*service),
                         via: "group",
-                        group: Some(gid.to_string()),
-                        ..via_group.clone()
+                        group: Some(group.gid.clone()),
+                        ..entry.clone()
                     },
                 );
             }
+            findings.add(scope, entry);
         }
     }
-    for member in &superuser_members {
+    for (uid, service) in directory.members.get(SUPERUSERS).into_iter().flatten() {
         findings.add(
             None,
             AccessEntry {
-                principal: member.user.uid.clone(),
-                principal_type: user_type(&member.user.uid, Some(member.user.is_service)),
+                principal: uid.clone(),
+                principal_type: PrincipalType::of_user(*service),
                 via: "group",
                 group: Some(SUPERUSERS.to_owned()),
                 rid: None,
@@ -219,12 +258,11 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
             },
         );
     }
-
-    Ok(AccessReport {
-        path: path.to_string(),
+    AccessReport {
+        path: path.to_owned(),
         value_readers: findings.value.into_iter().collect(),
         name_listers: findings.list.into_iter().collect(),
-    })
+    }
 }
 
 /// One secret a principal reaches, and how: the same fields as an [`AccessEntry`], with the

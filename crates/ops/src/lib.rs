@@ -41,6 +41,7 @@
 pub mod access;
 pub mod accounts;
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod cluster;
 pub mod dse;

@@ -4,6 +4,7 @@ mod harness;
 
 mod access;
 mod apply;
+mod audit;
 mod auth;
 mod commands;
 mod dcos_cli;

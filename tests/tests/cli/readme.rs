@@ -178,3 +178,30 @@ async fn the_readme_apply_walkthrough_runs_as_written() {
     assert!(cluster.path("analytics.pem").is_file());
     assert!(cluster.path("analytics-options.json").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_audit_walkthrough_runs_as_written() {
+    let cluster = Cluster::start().await;
+    cluster
+        .admin_stdin(
+            &["secret", "create", "team/db", "--value-file", "-"],
+            b"walkthrough-canary",
+        )
+        .expect(0);
+    let script = walkthrough("audit-walkthrough");
+    assert!(script.contains("audit --html"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
+    let out = run_ok(bash);
+    assert!(out.stdout().contains("team/db"), "{}", out.stdout());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("audit.json")).unwrap()).unwrap();
+    assert_eq!(json["secrets"][0]["path"], "team/db");
+    let csv = std::fs::read_to_string(cluster.path("audit.csv")).unwrap();
+    assert!(csv.starts_with("secret,principal,"), "{csv}");
+    let page = std::fs::read_to_string(cluster.path("audit.html")).unwrap();
+    assert!(page.contains("<table id=\"matrix\">"));
+    for output in [out.stdout(), json.to_string(), csv, page] {
+        assert!(!output.contains("walkthrough-canary"));
+    }
+}

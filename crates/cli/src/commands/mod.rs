@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod audit;
 pub mod ca;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -31,6 +32,11 @@ async fn session(global: &Global, ui: &Ui) -> exit::Result<Session> {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
     let global = &cli.global;
+    if global.output == crate::args::Output::Csv && !matches!(cli.command, Command::Audit(_)) {
+        return Err(exit::Failure::usage(
+            "-o csv is for `audit`; use text or json",
+        ));
+    }
     match &cli.command {
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -94,6 +100,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
             service_account::delete(&session, &ui, uid, *cascade, *dry_run, confirm.yes).await
         }
         Command::Status => status::run(global, &ui).await,
+        Command::Audit(args) => audit::run(&session(global, &ui).await?, &ui, args).await,
         Command::S3(S3Command::Status(args)) => {
             s3::status(&session(global, &ui).await?, &ui, args).await
         }
