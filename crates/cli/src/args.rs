@@ -520,6 +520,47 @@ pub enum ServiceAccountCommand {
         --secret ci-bot/service-account"
     )]
     Create(ServiceAccountCreateArgs),
+    /// A new key pair for an account, keeping its uid, grants, groups and login secrets
+    #[command(
+        long_about = "A new key pair for an existing service account, keeping its uid.\n\n\
+        The IAM API cannot change an account's public key, so the account is deleted and \
+        created again with the new key, and its direct grants, group memberships and each \
+        --secret login secret (updated to the new private key) are put back; then the new key \
+        must log in. Everything is read and checked first: each --secret must be this \
+        account's login secret. The new private key is written (0600, never over a file) \
+        before anything changes, and beside it a recovery file with the plan: a run that \
+        finds it (after a crash or a SIGKILL) finishes the rotation. If a step fails, the \
+        account is created again with its old key and everything is put back, so the old key \
+        still works. Services that hold the old key must restart; the report names the \
+        Marathon apps that mount a login secret it changed.",
+        after_help = "Examples:\n  dcos-creds service-account rotate-key ci-bot --private-key-out ci-bot-2.pem \\\n      \
+        --secret ci-bot/service-account --dry-run\n  \
+        dcos-creds service-account rotate-key ci-bot --private-key-out ci-bot-2.pem \\\n      \
+        --secret ci-bot/service-account --yes"
+    )]
+    RotateKey {
+        /// The account's id
+        uid: String,
+
+        /// Write the new private key here (mode 0600; an existing file is never overwritten)
+        #[arg(long, value_name = "FILE")]
+        private_key_out: PathBuf,
+
+        /// A login secret of the account to give the new key (repeat for several)
+        #[arg(long, value_name = "PATH")]
+        secret: Vec<String>,
+
+        /// The RSA key size in bits
+        #[arg(long, value_enum, value_name = "BITS", default_value_t = KeyBits::Rsa2048)]
+        key_size: KeyBits,
+
+        /// Show the plan, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
     /// List the service accounts, and the secrets that hold each one's login credential
     #[command(
         long_about = "List the service accounts, with their descriptions and the secrets that \

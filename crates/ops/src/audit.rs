@@ -8,7 +8,7 @@ use dcos_secrets_client::SecretPath;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::access::{self, AccessReport, AclRead, Directory, SUPERUSER_RID, SUPERUSERS};
+use crate::access::{self, AccessReport, AclRead, Directory, SUPERUSER_RID};
 use crate::error::{Context, Result};
 use crate::{Clients, PrincipalType};
 
@@ -185,15 +185,10 @@ pub async fn audit(clients: &Clients, under: Option<&SecretPath>) -> Result<Audi
         .zip(holders)
         .map(|(rid, holders)| AclRead { rid, holders })
         .collect();
-    let mut gids: BTreeSet<String> = acls
+    // Every group's members: the matrix needs those that hold something, an auditor all.
+    let gids: Vec<Gid> = groups
         .iter()
-        .flat_map(|a| a.holders.groups.iter().map(|g| g.gid.clone()))
-        .collect();
-    gids.insert(SUPERUSERS.to_owned());
-    let gids: Vec<Gid> = gids
-        .iter()
-        .filter(|g| groups.iter().any(|known| &known.gid == *g))
-        .filter_map(|g| Gid::new(g).ok())
+        .filter_map(|g| Gid::new(&g.gid).ok())
         .collect();
     let members: Vec<_> = stream::iter(gids.iter())
         .map(|gid| async move { iam.group(gid).members().await })

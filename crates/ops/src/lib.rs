@@ -55,6 +55,7 @@ mod marathon;
 mod plan;
 mod report;
 mod reporter;
+pub mod rotate_key;
 pub mod s3;
 
 use dcos_iam_client::{Action, GrantState, IamClient, Principal, Rid};

@@ -34,6 +34,8 @@ pub enum Warning {
     ProfileSessionToken { profile: String },
     /// A login endpoint that is not https.
     LoginEndpointNotHttps,
+    /// A key rotation that an earlier run began (its recovery file was found) is being finished.
+    KeyRotationResumed { uid: String },
 }
 
 impl fmt::Display for Warning {
@@ -77,6 +79,11 @@ impl fmt::Display for Warning {
             Warning::TemporaryKey => f.write_str(
                 "the access key id starts with ASIA: temporary credentials need a session token, \
                  which the Data Science Engine has no option for; use a long-term key (AKIA...)",
+            ),
+            Warning::KeyRotationResumed { uid } => write!(
+                f,
+                "finishing the key rotation of `{uid}` that an earlier run began (its recovery \
+                 file is beside the key file)"
             ),
             Warning::ProfileSessionToken { profile } => write!(
                 f,

@@ -204,6 +204,20 @@ async fn access_of_a_principal_agrees_with_the_clusters_authorization() {
         };
         (paths("readable"), paths("listable"), doc)
     };
+    // `audit` of the same cluster, read once, must say the same for every principal.
+    let audit = cluster.admin(&["-o", "json", "audit"]).expect(0).json();
+    let audited = |path: &str, key: &str, uid: &str| -> bool {
+        audit["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"] == path)
+            .unwrap_or_else(|| panic!("{path} is not in the audit"))[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["principal"] == uid && e["principal_type"] != "group")
+    };
     let mut checked = 0;
     for uid in users {
         let (readable, listable, doc) = report("--user", uid);
@@ -234,6 +248,16 @@ async fn access_of_a_principal_agrees_with_the_clusters_authorization() {
                 may_list,
                 listable.iter().any(|p| p == path),
                 "{uid} listing {path}: {doc}"
+            );
+            assert_eq!(
+                may_read,
+                audited(path, "value_readers", uid),
+                "audit: {uid} reading {path}"
+            );
+            assert_eq!(
+                may_list,
+                audited(path, "name_listers", uid),
+                "audit: {uid} listing {path}"
             );
             checked += 2;
         }

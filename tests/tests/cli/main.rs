@@ -17,6 +17,7 @@ mod manners;
 mod options;
 mod readme;
 mod redirects;
+mod rotate_key;
 mod s3;
 mod signals;
 mod soak;

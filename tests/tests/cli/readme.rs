@@ -205,3 +205,67 @@ async fn the_readme_audit_walkthrough_runs_as_written() {
         assert!(!output.contains("walkthrough-canary"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_incident_runbook_runs_as_written() {
+    let cluster = Cluster::start().await;
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "ci-bot",
+            "--private-key-out",
+            "ci-bot.pem",
+            "--secret",
+            "ci-bot/service-account",
+        ])
+        .expect(0);
+    cluster
+        .admin_stdin(&["secret", "create", "team/db", "--value-file", "-"], b"pw")
+        .expect(0);
+    cluster
+        .admin(&[
+            "grant",
+            "--user",
+            "ci-bot",
+            "dcos:secrets:default:team/db",
+            "read",
+        ])
+        .expect(0);
+    let script = walkthrough("runbook");
+    assert!(script.contains("rotate-key"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
+    let out = run_ok(bash);
+    assert!(
+        out.stdout()
+            .contains("service account ci-bot can read the values of:"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout().contains("rotated the key of ci-bot"),
+        "{}",
+        out.stdout()
+    );
+    let state = cluster.emulator.state();
+    // The new key is the account's; the grant was put back by the rotation, then revoked.
+    let new_key = std::fs::read_to_string(cluster.path("ci-bot-2.pem")).unwrap();
+    let public = dcos_iam_client::KeyPair::from_private_pem(&secrecy::SecretString::from(new_key))
+        .unwrap()
+        .public_key_pem;
+    assert_eq!(
+        state.accounts["ci-bot"]
+            .public_key
+            .as_deref()
+            .map(str::trim),
+        Some(public.trim())
+    );
+    assert!(
+        state.acls["dcos:secrets:default:team/db"]
+            .users
+            .get("ci-bot")
+            .is_none_or(|a| a.is_empty())
+    );
+    assert!(out.stdout().contains("team/db"), "{}", out.stdout());
+}

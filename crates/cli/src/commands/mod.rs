@@ -99,6 +99,18 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
             let session = session(global, &ui).await?;
             service_account::delete(&session, &ui, uid, *cascade, *dry_run, confirm.yes).await
         }
+        Command::ServiceAccount(ServiceAccountCommand::RotateKey {
+            uid,
+            private_key_out,
+            secret,
+            key_size,
+            dry_run,
+            confirm,
+        }) => {
+            let session = session(global, &ui).await?;
+            let job = service_account::rotation(uid, private_key_out, secret, *key_size, *dry_run)?;
+            service_account::rotate_key(&session, &ui, job, confirm.yes).await
+        }
         Command::Status => status::run(global, &ui).await,
         Command::Audit(args) => audit::run(&session(global, &ui).await?, &ui, args).await,
         Command::S3(S3Command::Status(args)) => {

@@ -2,6 +2,7 @@
 
 use dcos_iam_client::{KeySize, Uid};
 use dcos_ops::accounts::{self, Deletion, LoginSecret, NewAccount};
+use dcos_ops::rotate_key::{self, KeyRotation, KeyRotationReport};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{KeyBits, ServiceAccountCreateArgs};
@@ -151,5 +152,107 @@ pub async fn delete(
             true => format!("would delete the service account {}{groups}", report.uid),
             false => format!("deleted the service account {}{groups}", report.uid),
         }
+    })
+}
+
+/// A key rotation's options, checked before the cluster is contacted.
+pub fn rotation(
+    uid: &str,
+    private_key_out: &std::path::Path,
+    secrets: &[String],
+    key_size: KeyBits,
+    dry_run: bool,
+) -> exit::Result<KeyRotation> {
+    Ok(KeyRotation {
+        uid: Uid::new(uid).context("the service account id")?,
+        private_key_out: private_key_out.to_owned(),
+        secrets: secrets
+            .iter()
+            .map(|p| SecretPath::new(p))
+            .collect::<Result<_, _>>()
+            .context("--secret")?,
+        key_size: match key_size {
+            KeyBits::Rsa2048 => KeySize::Rsa2048,
+            KeyBits::Rsa4096 => KeySize::Rsa4096,
+        },
+        dry_run,
+    })
+}
+
+/// `service-account rotate-key`: the plan, confirmed, then the rotation (or the finish of one
+/// an earlier run left).
+pub async fn rotate_key(
+    session: &Session,
+    ui: &Ui,
+    job: KeyRotation,
+    yes: bool,
+) -> exit::Result<()> {
+    let progress = Progress::new(*ui);
+    if !job.dry_run {
+        let plan_job = KeyRotation {
+            dry_run: true,
+            ..job.clone()
+        };
+        let plan = match rotate_key::rotate_key(&session.clients, &plan_job, &progress).await {
+            Ok(plan) => plan,
+            Err(failed) => return print_rotation(ui, Err(failed)),
+        };
+        let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
+        input::confirm(
+            yes,
+            &format!(
+                "Delete `{}` and create it again with a new key, putting back its grants, groups \
+                 and login secrets",
+                job.uid
+            ),
+            &planned,
+        )?;
+    }
+    let spinner = crate::output::spinner(ui, "generating a key and rotating the account");
+    let result = rotate_key::rotate_key(&session.clients, &job, &progress).await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    print_rotation(ui, result)
+}
+
+fn print_rotation(ui: &Ui, result: dcos_ops::RunResult<KeyRotationReport>) -> exit::Result<()> {
+    let (report, failure) = match result {
+        Ok(report) => (report, None),
+        Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
+    };
+    if !ui.json() {
+        for step in &report.steps {
+            ui.info(step_line(step));
+        }
+    }
+    if let Some(failure) = failure {
+        return ui.fail_with(&report, failure);
+    }
+    ui.emit(&report, || {
+        if report.dry_run {
+            return format!("would rotate the key of {}", report.uid);
+        }
+        let mut text = format!(
+            "rotated the key of {}{}: the new private key is in {} (mode 0600); the old key no \
+             longer logs in",
+            report.uid,
+            if report.recovered {
+                " (finishing an earlier run)"
+            } else {
+                ""
+            },
+            report.private_key_file
+        );
+        for app in &report.restart {
+            text.push_str(&format!(
+                "\nrestart {app}: it mounts a login secret that changed, and holds the old key until then"
+            ));
+        }
+        text.push_str(
+            "\nservices that log in as this account with the old key fail from now on: give \
+             them the new key, and restart those that read the login secret at start",
+        );
+        text
     })
 }

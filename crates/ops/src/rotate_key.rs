@@ -1,0 +1,571 @@
+//! A new key pair for an existing service account, keeping its uid. The IAM API cannot change
+//! a service account's public key (`PATCH /users/{uid}` takes a description and a password),
+//! so the account is deleted and created again with the new key, and what hung on it is put
+//! back: its direct grants, its group memberships, and its login secrets, which get the new
+//! private key. Then the new key must log in.
+//!
+//! Before the delete, the new private key is written (0600, never over a file) and, beside it,
+//! a recovery file with the plan (public data only). A run that finds the recovery file
+//! finishes the rotation, whatever point the last one reached, even after a SIGKILL. A failure
+//! after the delete re-creates the account with its old public key and puts everything back,
+//! so the old key works again.
+
+use std::path::{Path, PathBuf};
+
+use dcos_iam_client::{
+    Action, Credentials, Gid, GrantOutcome, KeyPair, KeySize, Principal, Rid, ServiceAccountSecret,
+    Uid, User,
+};
+use dcos_secrets_client::{SecretPath, SecretValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{login_secret_value, same_public_key};
+use crate::error::{Context, Error, Failed, Remedy, Result, RunResult, Undo};
+use crate::marathon::{self, Users};
+use crate::report::{Outcome, Step, StepKind};
+use crate::reporter::{Reporter, Warning};
+use crate::{Clients, Status, files};
+
+/// A key rotation of one service account.
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    pub uid: Uid,
+    /// The new private key's file: written 0600, never over an existing file.
+    pub private_key_out: PathBuf,
+    /// Login secrets of the account to give the new key; each must be this account's.
+    pub secrets: Vec<SecretPath>,
+    pub key_size: KeySize,
+    /// Read and plan only.
+    pub dry_run: bool,
+}
+
+/// What a key rotation did, or would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRotationReport {
+    pub uid: String,
+    pub dry_run: bool,
+    pub result: Status,
+    /// The key file, the account deleted and created, each grant and membership put back,
+    /// each login secret updated.
+    pub steps: Vec<Step>,
+    pub private_key_file: String,
+    /// Whether this run finished a rotation that an earlier run had left.
+    pub recovered: bool,
+    /// Whether the new key logged in.
+    pub verified: bool,
+    /// Marathon apps that mount a login secret that changed: they hold the old key until they
+    /// restart.
+    pub restart: Vec<String>,
+}
+
+/// The plan a run writes before it deletes the account: enough for the next run to finish.
+/// Public data only (the private key is in its own 0600 file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Plan {
+    uid: String,
+    description: String,
+    old_public_key: String,
+    new_public_key: String,
+    /// `(rid, action)`.
+    grants: Vec<(String, String)>,
+    groups: Vec<String>,
+    secrets: Vec<String>,
+}
+
+/// The recovery file of a key file: `<key>.rotate-key.json` beside it.
+pub fn recovery_file(key: &Path) -> PathBuf {
+    let mut name = key.file_name().unwrap_or_default().to_os_string();
+    name.push(".rotate-key.json");
+    key.with_file_name(name)
+}
+
+/// Rotates the key of `job.uid`, or finishes the rotation an earlier run left.
+pub async fn rotate_key(
+    clients: &Clients,
+    job: &KeyRotation,
+    reporter: &dyn Reporter,
+) -> RunResult<KeyRotationReport> {
+    let mut report = KeyRotationReport {
+        uid: job.uid.to_string(),
+        dry_run: job.dry_run,
+        result: Status::Unchanged,
+        steps: Vec::new(),
+        private_key_file: job.private_key_out.display().to_string(),
+        recovered: false,
+        verified: false,
+        restart: Vec::new(),
+    };
+    let result = run(clients, job, reporter, &mut report).await;
+    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Failed { report, error }),
+    }
+}
+
+async fn run(
+    clients: &Clients,
+    job: &KeyRotation,
+    reporter: &dyn Reporter,
+    report: &mut KeyRotationReport,
+) -> Result<()> {
+    let uid = &job.uid;
+    let recovery = recovery_file(&job.private_key_out);
+    if recovery.exists() {
+        return finish(clients, job, &recovery, reporter, report).await;
+    }
+    files::ensure_absent(&job.private_key_out)?;
+    let user = clients.iam.user(uid);
+    let (account, permissions, groups, values) = tokio::join!(
+        user.get_opt(),
+        user.permissions(),
+        user.groups(),
+        futures::future::try_join_all(job.secrets.iter().map(|p| clients.secret_value(p))),
+    );
+    let account = account.context(format!("read the account `{uid}`"))?;
+    let Some(account) = account.filter(|a| a.is_service) else {
+        return Err(Error::not_found(format!(
+            "the service account `{uid}` does not exist; nothing was changed"
+        ))
+        .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
+    };
+    let old_public_key = account.public_key.clone().unwrap_or_default();
+    let grants: Vec<(String, String)> = permissions
+        .context(format!("read the permissions of `{uid}`"))?
+        .direct
+        .into_iter()
+        .flat_map(|held| {
+            let rid = held.rid;
+            held.actions.into_iter().map(move |a| (rid.clone(), a.name))
+        })
+        .collect();
+    let groups: Vec<String> = groups
+        .context(format!("read the groups of `{uid}`"))?
+        .into_iter()
+        .map(|m| m.group.gid)
+        .collect();
+    let values = values.context("read the login secrets")?;
+    // Every --secret must be this account's login secret, checked before anything changes.
+    let mut endpoints = Vec::new();
+    for (path, value) in job.secrets.iter().zip(&values) {
+        let Some(login) = value.as_ref().and_then(login_secret) else {
+            return Err(Error::invalid(format!(
+                "`{path}` is not a login secret (a JSON with `uid` and `private_key`); nothing \
+                 was changed"
+            )));
+        };
+        if &login.uid != uid {
+            return Err(Error::conflict(format!(
+                "`{path}` is the login secret of `{}`, not of `{uid}`; nothing was changed",
+                login.uid
+            )));
+        }
+        endpoints.push(login.login_endpoint);
+    }
+    report.restart = apps_using(clients, &job.secrets, reporter).await;
+
+    let mut steps = vec![
+        Step::new(
+            StepKind::KeyFile,
+            job.private_key_out.display(),
+            Outcome::WouldCreate,
+        ),
+        Step::new(StepKind::Account, uid, Outcome::WouldUpdate),
+    ];
+    steps.extend(grants.iter().map(|(rid, action)| {
+        let mut step = Step::grant(rid, action, uid);
+        step.outcome = Outcome::WouldGrant;
+        step
+    }));
+    steps.extend(groups.iter().map(|gid| {
+        let mut step = Step::new(StepKind::Membership, gid, Outcome::WouldGrant);
+        step.principal = Some(uid.to_string());
+        step
+    }));
+    steps.extend(
+        job.secrets
+            .iter()
+            .map(|p| Step::secret(p, Outcome::WouldUpdate)),
+    );
+    if job.dry_run {
+        report.steps = steps;
+        return Ok(());
+    }
+    for step in &mut steps {
+        step.outcome = Outcome::NotRun;
+    }
+    report.steps = steps;
+
+    let size = job.key_size;
+    let keys = tokio::task::spawn_blocking(move || KeyPair::generate(size))
+        .await
+        .map_err(|e| Error::failed(format!("key generation stopped: {e}")))??;
+    if reporter.stop_requested() {
+        return Err(Error::interrupted());
+    }
+    files::write_new(
+        &job.private_key_out,
+        keys.private_key_pem.expose_secret().as_bytes(),
+        true,
+    )?;
+    report.steps[0].outcome = Outcome::Written;
+    let plan = Plan {
+        uid: uid.to_string(),
+        description: account.description.clone(),
+        old_public_key,
+        new_public_key: keys.public_key_pem.clone(),
+        grants,
+        groups,
+        secrets: job.secrets.iter().map(ToString::to_string).collect(),
+    };
+    let plan_json = serde_json::to_vec_pretty(&plan)
+        .map_err(|e| Error::failed(format!("cannot write the recovery file: {e}")))?;
+    if let Err(e) = files::write_new(&recovery, &plan_json, true) {
+        let _ = std::fs::remove_file(&job.private_key_out);
+        return Err(e);
+    }
+    // From here on, the account changes.
+    let forward = apply(clients, &plan, &keys, &endpoints, report).await;
+    match forward {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&recovery);
+            report.verified = true;
+            Ok(())
+        }
+        Err(error) => {
+            let undo = roll_back(clients, &plan, &values, report).await;
+            if undo.is_complete() {
+                let _ = std::fs::remove_file(&recovery);
+                let _ = std::fs::remove_file(&job.private_key_out);
+            }
+            Err(error.with_undo(undo))
+        }
+    }
+}
+
+/// The account's login secret, if `value` is one.
+fn login_secret(value: &SecretValue) -> Option<ServiceAccountSecret> {
+    let SecretValue::Text(text) = value else {
+        return None;
+    };
+    ServiceAccountSecret::from_json(text).ok()
+}
+
+/// The Marathon apps that mount any of `secrets`.
+async fn apps_using(
+    clients: &Clients,
+    secrets: &[SecretPath],
+    reporter: &dyn Reporter,
+) -> Vec<String> {
+    let paths: Vec<&SecretPath> = secrets.iter().collect();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    match marathon::users(clients, &paths).await {
+        Users::Unknown(why) => {
+            reporter.warn(&Warning::MarathonUnread { why });
+            Vec::new()
+        }
+        users => {
+            let mut apps: Vec<String> = paths.iter().flat_map(|p| users.of(p).to_vec()).collect();
+            apps.sort();
+            apps.dedup();
+            apps
+        }
+    }
+}
+
+/// The account with the new key and everything put back, the login secrets updated, and the
+/// new key logged in. Each step is safe to repeat, so that a run after a crash can redo them.
+async fn apply(
+    clients: &Clients,
+    plan: &Plan,
+    keys: &KeyPair,
+    endpoints: &[String],
+    report: &mut KeyRotationReport,
+) -> Result<()> {
+    let uid = Uid::new(&plan.uid)?;
+    let user = clients.iam.user(&uid);
+    // Delete, unless an earlier run did; create with the new key, unless an earlier run did.
+    match user.get_opt().await.context("read the account")? {
+        Some(account)
+            if same_public_key(
+                account.public_key.as_deref().unwrap_or(""),
+                &keys.public_key_pem,
+            ) => {}
+        Some(_) => {
+            user.delete()
+                .await
+                .context(format!("delete the account `{uid}`"))?;
+            create(clients, &uid, &plan.description, &keys.public_key_pem).await?;
+        }
+        None => create(clients, &uid, &plan.description, &keys.public_key_pem).await?,
+    }
+    set(report, StepKind::Account, &plan.uid, Outcome::Updated);
+    let principal = Principal::User(uid.clone());
+    for (rid, action) in &plan.grants {
+        let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
+            continue;
+        };
+        clients
+            .iam
+            .acl(&rid)
+            .ensure_granted(&principal, action, &crate::acl_description(&rid))
+            .await
+            .context(format!("grant {action} on {rid} again"))?;
+        set_grant(report, rid.as_str(), Outcome::Granted);
+    }
+    for gid in &plan.groups {
+        let gid = Gid::new(gid)?;
+        match clients.iam.group(&gid).add_member(&uid).await {
+            Err(e) if !e.is_conflict() => {
+                return Err(Error::from(e).context(format!("add `{uid}` to group `{gid}` again")));
+            }
+            _ => {}
+        }
+        set(report, StepKind::Membership, gid.as_str(), Outcome::Granted);
+    }
+    for (path, endpoint) in plan.secrets.iter().zip(endpoints) {
+        let path = SecretPath::new(path)?;
+        let value = login_secret_value(&uid, keys, endpoint);
+        clients
+            .secrets
+            .secret(&path)
+            .update(&value)
+            .await
+            .context(format!("update the login secret `{path}`"))?;
+        set(report, StepKind::Secret, path.as_str(), Outcome::Updated);
+    }
+    let credentials = Credentials::service_account(uid.clone(), keys.private_key_pem.clone())
+        .context("the new key")?;
+    dcos_iam_client::login(clients.iam.transport(), &credentials)
+        .await
+        .context("log in with the new key")?;
+    Ok(())
+}
+
+async fn create(clients: &Clients, uid: &Uid, description: &str, public_key: &str) -> Result<()> {
+    match clients
+        .iam
+        .user(uid)
+        .create_service_account(description, public_key)
+        .await
+    {
+        Err(e) if !e.is_conflict() => {
+            Err(Error::from(e).context(format!("create the account `{uid}` with the new key")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn set(report: &mut KeyRotationReport, kind: StepKind, target: &str, outcome: Outcome) {
+    if let Some(step) = report
+        .steps
+        .iter_mut()
+        .find(|s| s.kind == kind && s.target == target)
+    {
+        step.outcome = outcome;
+    }
+}
+
+fn set_grant(report: &mut KeyRotationReport, rid: &str, outcome: Outcome) {
+    for step in report
+        .steps
+        .iter_mut()
+        .filter(|s| s.kind == StepKind::Grant && s.target == rid)
+    {
+        step.outcome = outcome;
+    }
+}
+
+/// After a failure: the account with its old key, its grants and groups, and the login
+/// secrets as they were. Says what it did and what it could not.
+async fn roll_back(
+    clients: &Clients,
+    plan: &Plan,
+    old_values: &[Option<SecretValue>],
+    report: &mut KeyRotationReport,
+) -> Undo {
+    let mut undo = Undo::default();
+    let Ok(uid) = Uid::new(&plan.uid) else {
+        return undo;
+    };
+    let user = clients.iam.user(&uid);
+    let account = match user.get_opt().await {
+        Ok(account) => account,
+        Err(e) => {
+            undo.left.push(format!("the account {uid} ({e})"));
+            return undo;
+        }
+    };
+    let has_old =
+        |a: &User| same_public_key(a.public_key.as_deref().unwrap_or(""), &plan.old_public_key);
+    if !account.as_ref().is_some_and(has_old) {
+        if account.is_some()
+            && let Err(e) = user.delete().await
+        {
+            undo.left
+                .push(format!("the account {uid} holds the new key ({e})"));
+            return undo;
+        }
+        match user
+            .create_service_account(&plan.description, &plan.old_public_key)
+            .await
+        {
+            Ok(()) => undo
+                .undone
+                .push(format!("created the account {uid} again with its old key")),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => {
+                undo.left
+                    .push(format!("the account {uid} is missing ({e})"));
+                return undo;
+            }
+        }
+    }
+    let principal = Principal::User(uid.clone());
+    for (rid, action) in &plan.grants {
+        let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
+            continue;
+        };
+        match clients
+            .iam
+            .acl(&rid)
+            .grant_if_absent(&principal, action)
+            .await
+        {
+            Ok(GrantOutcome::Granted) => {
+                undo.undone.push(format!("granted {action} on {rid} again"))
+            }
+            Ok(_) => {}
+            Err(e) => undo
+                .left
+                .push(format!("{action} on {rid} is not granted ({e})")),
+        }
+    }
+    for gid in &plan.groups {
+        let Ok(gid) = Gid::new(gid) else { continue };
+        match clients.iam.group(&gid).add_member(&uid).await {
+            Ok(()) => undo.undone.push(format!("added to {gid} again")),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => undo.left.push(format!("not a member of {gid} ({e})")),
+        }
+    }
+    for (path, value) in plan.secrets.iter().zip(old_values) {
+        let (Ok(path), Some(value)) = (SecretPath::new(path), value) else {
+            continue;
+        };
+        let secret = clients.secrets.secret(&path);
+        match secret.get_opt().await {
+            Ok(Some(now)) if &now == value => {}
+            Ok(_) => match secret.update(value).await {
+                Ok(()) => {
+                    undo.undone
+                        .push(format!("restored the login secret {path}"));
+                    set(report, StepKind::Secret, path.as_str(), Outcome::Undone);
+                }
+                Err(e) => undo.left.push(format!("the login secret {path} ({e})")),
+            },
+            Err(e) => undo.left.push(format!("the login secret {path} ({e})")),
+        }
+    }
+    undo
+}
+
+/// A run that found the recovery file: finish what the last run began, with the key file it
+/// wrote.
+async fn finish(
+    clients: &Clients,
+    job: &KeyRotation,
+    recovery: &Path,
+    reporter: &dyn Reporter,
+    report: &mut KeyRotationReport,
+) -> Result<()> {
+    report.recovered = true;
+    let text = files::read_text(recovery, "the recovery file", files::CONFIG_LIMIT)?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(format!(
+            "{} is not a recovery file of rotate-key ({e})",
+            recovery.display()
+        ))
+    })?;
+    if plan.uid != job.uid.as_str() {
+        return Err(Error::conflict(format!(
+            "{} is the recovery file of the rotation of `{}`, not of `{}`",
+            recovery.display(),
+            plan.uid,
+            job.uid
+        )));
+    }
+    let pem: SecretString = files::read_private_key(&job.private_key_out)?;
+    let keys = KeyPair::from_private_pem(&pem).map_err(|e| {
+        Error::from(e).context(format!(
+            "--private-key-out {}",
+            job.private_key_out.display()
+        ))
+    })?;
+    if !same_public_key(&keys.public_key_pem, &plan.new_public_key) {
+        return Err(Error::conflict(format!(
+            "{} does not hold the key the recovery file names",
+            job.private_key_out.display()
+        )));
+    }
+    reporter.warn(&Warning::KeyRotationResumed {
+        uid: plan.uid.clone(),
+    });
+    let mut endpoints = Vec::new();
+    for path in &plan.secrets {
+        let path = SecretPath::new(path)?;
+        let value = clients
+            .secret_value(&path)
+            .await
+            .context("read the login secrets")?;
+        let endpoint = value
+            .as_ref()
+            .and_then(login_secret)
+            .map(|l| l.login_endpoint)
+            .unwrap_or_else(|| dcos_iam_client::DEFAULT_LOGIN_ENDPOINT.to_owned());
+        endpoints.push(endpoint);
+    }
+    let secrets: Vec<SecretPath> = plan
+        .secrets
+        .iter()
+        .filter_map(|p| SecretPath::new(p).ok())
+        .collect();
+    report.restart = apps_using(clients, &secrets, reporter).await;
+    let mut steps = vec![
+        Step::new(
+            StepKind::KeyFile,
+            job.private_key_out.display(),
+            Outcome::Unchanged,
+        ),
+        Step::new(StepKind::Account, &plan.uid, Outcome::NotRun),
+    ];
+    steps.extend(
+        plan.grants
+            .iter()
+            .map(|(rid, action)| Step::grant(rid, action, &plan.uid)),
+    );
+    steps.extend(plan.groups.iter().map(|gid| {
+        let mut step = Step::new(StepKind::Membership, gid, Outcome::NotRun);
+        step.principal = Some(plan.uid.clone());
+        step
+    }));
+    steps.extend(secrets.iter().map(|p| Step::secret(p, Outcome::NotRun)));
+    if job.dry_run {
+        for step in steps.iter_mut().skip(1) {
+            step.outcome = match step.kind {
+                StepKind::Grant | StepKind::Membership => Outcome::WouldGrant,
+                _ => Outcome::WouldUpdate,
+            };
+        }
+        report.steps = steps;
+        return Ok(());
+    }
+    report.steps = steps;
+    apply(clients, &plan, &keys, &endpoints, report).await?;
+    report.verified = true;
+    let _ = std::fs::remove_file(recovery);
+    Ok(())
+}

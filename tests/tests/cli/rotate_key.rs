@@ -1,0 +1,247 @@
+//! `service-account rotate-key`: a new key, the same uid, grants, groups and login secrets; a
+//! failure at any step after the delete leaves the old key working; a SIGKILL between the
+//! delete and the re-creation is finished by the next run.
+
+use std::time::{Duration, Instant};
+
+use dcos_emulator::state::State;
+use dcos_emulator::{FaultConfig, FaultRule};
+use dcos_iam_client::{Credentials, Gid, Uid};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::harness::{Cluster, Run};
+
+const RID: &str = "dcos:adminrouter:service:marathon";
+
+/// `ci-bot` with a key in ci.pem, its login secret ci/sa, `full` on a resource and a group.
+async fn cluster() -> Cluster {
+    let cluster = Cluster::start().await;
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "ci-bot",
+            "--private-key-out",
+            "ci.pem",
+            "--secret",
+            "ci/sa",
+        ])
+        .expect(0);
+    cluster
+        .admin(&["grant", "--user", "ci-bot", RID, "full"])
+        .expect(0);
+    let (iam, _) = cluster.clients();
+    let data = Gid::new("data").unwrap();
+    iam.group(&data).create("data").await.unwrap();
+    iam.group(&data)
+        .add_member(&Uid::new("ci-bot").unwrap())
+        .await
+        .unwrap();
+    cluster
+}
+
+/// Whether the key in `file` logs in as ci-bot.
+async fn logs_in(cluster: &Cluster, file: &str) -> bool {
+    let pem = std::fs::read_to_string(cluster.path(file)).unwrap();
+    let transport = dcos_transport::Transport::builder(cluster.url())
+        .pin_ca_pem(cluster.emulator.ca_pem().unwrap().as_bytes())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let credentials =
+        Credentials::service_account(Uid::new("ci-bot").unwrap(), SecretString::from(pem)).unwrap();
+    dcos_iam_client::login(&transport, &credentials)
+        .await
+        .is_ok()
+}
+
+fn rotate(cluster: &Cluster, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "-o",
+        "json",
+        "service-account",
+        "rotate-key",
+        "ci-bot",
+        "--private-key-out",
+        "new.pem",
+        "--secret",
+        "ci/sa",
+    ];
+    args.extend_from_slice(extra);
+    cluster.admin(&args)
+}
+
+/// What must survive a rotation: the grant, the membership, the login secret's account.
+fn ties(state: &State) -> (bool, bool, String) {
+    let granted = state.acls[RID]
+        .users
+        .get("ci-bot")
+        .is_some_and(|a| a.contains("full"));
+    let member = state.groups["data"].members.contains("ci-bot");
+    let dcos_emulator::state::Secret::Text(login) = &state.secrets["ci/sa"] else {
+        panic!("the login secret is text");
+    };
+    let login: serde_json::Value = serde_json::from_str(login).unwrap();
+    (granted, member, login["uid"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_key_gives_a_new_key_and_keeps_everything_else() {
+    let cluster = cluster().await;
+    assert!(logs_in(&cluster, "ci.pem").await);
+    let before = cluster.emulator.state();
+
+    let plan = rotate(&cluster, &["--dry-run"]).expect(0).json();
+    assert_eq!(plan["result"], "would_change", "{plan}");
+    assert_eq!(cluster.emulator.state(), before);
+    assert!(!cluster.path("new.pem").exists());
+    // No terminal, no --yes.
+    rotate(&cluster, &[]).expect(2);
+    assert_eq!(cluster.emulator.state(), before);
+
+    let report = rotate(&cluster, &["--yes"]).expect(0).json();
+    assert_eq!(report["verified"], true, "{report}");
+    assert!(
+        !logs_in(&cluster, "ci.pem").await,
+        "the old key no longer logs in"
+    );
+    assert!(logs_in(&cluster, "new.pem").await, "the new key does");
+    let state = cluster.emulator.state();
+    assert_eq!(ties(&state), (true, true, "ci-bot".to_owned()));
+    let dcos_emulator::state::Secret::Text(login) = &state.secrets["ci/sa"] else {
+        panic!("text");
+    };
+    let login: serde_json::Value = serde_json::from_str(login).unwrap();
+    let new_key = std::fs::read_to_string(cluster.path("new.pem")).unwrap();
+    assert_eq!(login["private_key"], new_key.as_str());
+    assert_eq!(
+        state.accounts["ci-bot"].description,
+        before.accounts["ci-bot"].description
+    );
+    assert!(!cluster.path("new.pem.rotate-key.json").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cluster.path("new.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Refused before anything changes: another account's secret, a file that exists.
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "other",
+            "--private-key-out",
+            "other.pem",
+            "--secret",
+            "other/sa",
+        ])
+        .expect(0);
+    let before = cluster.emulator.state();
+    let wrong = cluster.admin(&[
+        "service-account",
+        "rotate-key",
+        "ci-bot",
+        "--private-key-out",
+        "third.pem",
+        "--secret",
+        "other/sa",
+        "--yes",
+    ]);
+    assert_eq!(wrong.code, 3, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("login secret of `other`"),
+        "{}",
+        wrong.stderr
+    );
+    rotate(&cluster, &["--yes"]).expect(3);
+    assert_eq!(cluster.emulator.state(), before);
+    assert!(!cluster.path("third.pem").exists());
+}
+
+/// A failure at each step after the delete: the account comes back with its old key, which
+/// still logs in, with its grant, group and login secret; no key or recovery file is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_the_delete_puts_the_old_key_back() {
+    let steps = [
+        ("PUT", "/acs/api/v1/users/ci-bot"),
+        (
+            "PUT",
+            "/acs/api/v1/acls/dcos:adminrouter:service:marathon/users/ci-bot/full",
+        ),
+        ("PUT", "/acs/api/v1/groups/data/users/ci-bot"),
+        ("PATCH", "/secrets/v1/secret/default/ci/sa"),
+        ("POST", "/acs/api/v1/auth/login"),
+    ];
+    for (method, prefix) in steps {
+        let cluster = cluster().await;
+        let before = cluster.emulator.state();
+        let rule: FaultRule = serde_json::from_value(json!({
+            "method": method, "path_prefix": prefix, "count": 1, "status": 500
+        }))
+        .unwrap();
+        cluster.emulator.add_fault(rule);
+        let failed = rotate(&cluster, &["--yes"]);
+        assert_eq!(failed.code, 1, "{method} {prefix}: {}", failed.stderr);
+        let doc = failed.json();
+        assert!(
+            doc["error"]["message"].as_str().unwrap().contains("undone"),
+            "{method} {prefix}: {doc}"
+        );
+        assert_eq!(cluster.emulator.state(), before, "{method} {prefix}");
+        assert!(logs_in(&cluster, "ci.pem").await, "{method} {prefix}");
+        assert!(!cluster.path("new.pem").exists(), "{method} {prefix}");
+        assert!(!cluster.path("new.pem.rotate-key.json").exists());
+    }
+}
+
+/// SIGKILL while the account is deleted and not yet created again: the next run finds the
+/// recovery file and finishes, with everything put back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_between_the_delete_and_the_creation_is_finished_by_the_next_run() {
+    let cluster = cluster().await;
+    cluster.emulator.set_faults(FaultConfig {
+        latency_ms: 400,
+        ..FaultConfig::default()
+    });
+    let mut command = cluster.command();
+    command
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .args([
+            "service-account",
+            "rotate-key",
+            "ci-bot",
+            "--private-key-out",
+            "new.pem",
+            "--secret",
+            "ci/sa",
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.emulator.state().accounts.contains_key("ci-bot") {
+        assert!(Instant::now() < deadline, "the account was never deleted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    cluster.emulator.set_faults(FaultConfig::default());
+    assert!(!cluster.emulator.state().accounts.contains_key("ci-bot"));
+    assert!(cluster.path("new.pem.rotate-key.json").exists());
+
+    let report = rotate(&cluster, &["--yes"]).expect(0).json();
+    assert_eq!(report["recovered"], true, "{report}");
+    assert!(logs_in(&cluster, "new.pem").await);
+    assert!(!logs_in(&cluster, "ci.pem").await);
+    assert_eq!(
+        ties(&cluster.emulator.state()),
+        (true, true, "ci-bot".to_owned())
+    );
+    assert!(!cluster.path("new.pem.rotate-key.json").exists());
+}
