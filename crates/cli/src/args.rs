@@ -136,17 +136,6 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Where the cluster, the TLS trust and the token come from, and whether they work
-    #[command(
-        visible_alias = "doctor",
-        long_about = "Where the cluster URL, the TLS trust and the token each come from, and which \
-        other sources each one shadows; the token's account and expiry; the cluster's id, DC/OS \
-        version and variant; and whether this machine's clock is off against the cluster's. \
-        Changes nothing. Exits 0 when everything works, else with the code of the first problem \
-        (the report lists them all).",
-        after_help = "Examples:\n  dcos-creds status\n  dcos-creds -o json doctor"
-    )]
-    Status,
     /// Log in and keep the token in the OS keyring
     #[command(
         after_help = "Examples:\n  dcos-creds --url https://dcos.example.com login --username alice\n  \
@@ -158,6 +147,17 @@ pub enum Command {
     Logout,
     /// Show the account the token belongs to, and when it expires
     Whoami,
+    /// Where the cluster, the TLS trust and the token come from, and whether they work
+    #[command(
+        visible_alias = "doctor",
+        long_about = "Where the cluster URL, the TLS trust and the token each come from, and which \
+        other sources each one shadows; the token's account and expiry; the cluster's id, DC/OS \
+        version and variant; and whether this machine's clock is off against the cluster's. \
+        Changes nothing. Exits 0 when everything works, else with the code of the first problem \
+        (the report lists them all).",
+        after_help = "Examples:\n  dcos-creds status\n  dcos-creds -o json doctor"
+    )]
+    Status,
     /// The cluster's certificate authority
     #[command(subcommand)]
     Ca(CaCommand),
@@ -180,7 +180,7 @@ pub enum Command {
         dcos-creds revoke --all --user ci-bot --remove-from-groups --yes"
     )]
     Revoke(RevokeArgs),
-    /// Who can read a secret's value and see its name; or what a principal can
+    /// Who can read a secret's value and see its name, or what one principal can read and see
     #[command(
         long_about = "Who can read a secret's value, and who can see its name; or, with --user \
         or --group, every secret a principal can read and every one whose name it can see.\n\n\

@@ -292,3 +292,52 @@ async fn revoke_all_takes_back_only_that_principals_grants_under_the_path() {
         ["read on dcos:secrets:default:elsewhere/b"]
     );
 }
+
+#[tokio::test]
+async fn rotate_key_keeps_the_account_and_a_failure_puts_the_old_key_back() {
+    use dcos_ops::rotate_key::{self, KeyRotation};
+    let cluster = bare().await;
+    let dir = tempfile::tempdir().unwrap();
+    account_with_ties(&cluster, dir.path()).await;
+    let before = cluster.state();
+    let job = KeyRotation {
+        uid: Uid::new("ci-bot").unwrap(),
+        private_key_out: dir.path().join("new.pem"),
+        secrets: vec![SecretPath::new("ci/sa").unwrap()],
+        key_size: KeySize::Rsa2048,
+        dry_run: false,
+    };
+
+    // The account's re-creation fails: the old key, grant, group and secret come back.
+    cluster.fault(
+        "PUT",
+        "/acs/api/v1/users/ci-bot",
+        &serde_json::json!({"status": 500}),
+    );
+    let failed = rotate_key::rotate_key(&cluster.clients, &job, &Silent)
+        .await
+        .unwrap_err();
+    assert!(failed.error.undo().unwrap().is_complete());
+    assert_eq!(cluster.state(), before);
+    assert!(!job.private_key_out.exists());
+    assert!(!rotate_key::recovery_file(&job.private_key_out).exists());
+
+    let report = rotate_key::rotate_key(&cluster.clients, &job, &Silent)
+        .await
+        .unwrap();
+    assert!(report.verified && !report.recovered);
+    let state = cluster.state();
+    let new_key = std::fs::read_to_string(&job.private_key_out).unwrap();
+    let public =
+        dcos_iam_client::KeyPair::from_private_pem(&secrecy::SecretString::from(new_key.clone()))
+            .unwrap()
+            .public_key_pem;
+    assert!(accounts::same_public_key(
+        state.accounts["ci-bot"].public_key.as_deref().unwrap(),
+        &public
+    ));
+    assert!(state.groups["data"].members.contains("ci-bot"));
+    assert!(state.acls["dcos:secrets:default:team/key"].users["ci-bot"].contains("read"));
+    let login: serde_json::Value = serde_json::from_str(&text(&state, "ci/sa").unwrap()).unwrap();
+    assert_eq!(login["private_key"], new_key.as_str());
+}
