@@ -22,6 +22,8 @@ pub struct App {
     pub ca_pem: String,
     /// Who the cluster is.
     pub identity: Identity,
+    /// Marathon's tasks and deployments.
+    pub marathon: crate::marathon::Runtime,
 }
 
 /// A cluster's identity, as its discovery endpoints tell it.
@@ -53,6 +55,7 @@ impl App {
             faults,
             ca_pem,
             identity,
+            marathon: crate::marathon::Runtime::default(),
         }
     }
 

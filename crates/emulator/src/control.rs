@@ -28,6 +28,27 @@ pub fn routes() -> Router<Shared> {
             get(faults).post(add_fault).delete(clear_faults),
         )
         .route("/__emulator/faults/config", put(set_config))
+        .route("/__emulator/marathon/tasks", get(marathon_tasks))
+        .route("/__emulator/marathon/config", put(marathon_config))
+}
+
+/// Every running Marathon task: `[{"appId", "taskId", "startedAt", "version", "env_sha256"}]`.
+async fn marathon_tasks(AxState(app): AxState<Shared>) -> Response {
+    json_ok(&app.marathon.tasks())
+}
+
+/// `{"deploy_ms": N}`: how long a deployment takes before its tasks launch.
+#[derive(serde::Deserialize)]
+struct MarathonConfig {
+    deploy_ms: u64,
+}
+
+async fn marathon_config(
+    AxState(app): AxState<Shared>,
+    Json(config): Json<MarathonConfig>,
+) -> Response {
+    app.marathon.set_deploy_ms(config.deploy_ms);
+    empty(StatusCode::NO_CONTENT)
 }
 
 /// Answers the request only if it carries the control token, or, without one, names a

@@ -50,6 +50,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Counters, FaultConfig, FaultRule, Phase};
+pub use marathon::{DEFAULT_DEPLOY_MS, Task};
 pub use state::State;
 
 /// The default bootstrap superuser, as on DC/OS development clusters.
@@ -93,6 +94,7 @@ pub struct EmulatorBuilder {
     cluster_name: String,
     limits: server::Limits,
     control_token: Option<String>,
+    deploy_ms: u64,
 }
 
 /// How long a client may take to send a request head, by default.
@@ -118,6 +120,7 @@ impl Default for EmulatorBuilder {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
             control_token: None,
+            deploy_ms: marathon::DEFAULT_DEPLOY_MS,
         }
     }
 }
@@ -204,6 +207,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a Marathon deployment takes before its tasks launch (default 100 ms).
+    pub fn deploy_ms(mut self, ms: u64) -> Self {
+        self.deploy_ms = ms;
+        self
+    }
+
     /// Binds, and serves in the background until [`Emulator::shutdown`].
     pub async fn start(self) -> anyhow::Result<Emulator> {
         let listener = TcpListener::bind(self.listen).await?;
@@ -226,6 +235,7 @@ impl EmulatorBuilder {
             tls.ca_pem.clone(),
             identity,
         ));
+        app.marathon.set_deploy_ms(self.deploy_ms);
         let control = self.control_api.then_some(router::Control {
             token: self.control_token,
         });
@@ -305,6 +315,16 @@ impl Emulator {
     /// Replaces the random fault settings.
     pub fn set_faults(&self, config: FaultConfig) {
         self.app.faults.set_config(config);
+    }
+
+    /// Marathon's running tasks, with the SHA-256 of what each started with.
+    pub fn marathon_tasks(&self) -> Vec<Task> {
+        self.app.marathon.tasks()
+    }
+
+    /// How long a Marathon deployment takes before its tasks launch.
+    pub fn set_deploy_ms(&self, ms: u64) {
+        self.app.marathon.set_deploy_ms(ms);
     }
 
     /// The request and fault counters.

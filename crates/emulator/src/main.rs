@@ -80,6 +80,11 @@ struct Args {
     /// before its connection is closed
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     header_timeout: u64,
+
+    /// How long a Marathon deployment (create, replace, restart) takes before its tasks launch,
+    /// in milliseconds (also settable through the control API)
+    #[arg(long, value_name = "MS", default_value_t = dcos_emulator::DEFAULT_DEPLOY_MS)]
+    deploy_ms: u64,
     /// Connections served at once; more wait in the listen queue
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
@@ -123,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         .faults(faults)
         .control_api(args.control_api)
         .header_timeout(Duration::from_secs(args.header_timeout))
+        .deploy_ms(args.deploy_ms)
         .max_connections(args.max_connections)
         .cluster_name(&args.cluster_name);
     if let Some(token) = &args.control_token {

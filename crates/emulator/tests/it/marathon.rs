@@ -90,3 +90,114 @@ async fn marathon_needs_a_token_with_its_permission() {
     alice.get(APPS).await.expect(200, None);
     emulator.shutdown().await;
 }
+
+/// Waits until the app has no deployment in progress; returns its `GET /apps/{id}` document.
+async fn settled(root: &crate::Caller, id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let app = root.get(&format!("{APPS}/{id}")).await.json()["app"].clone();
+        if app["deployments"].as_array().is_some_and(Vec::is_empty) {
+            return app;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the deployment of {id} never finished");
+}
+
+fn sha256_hex(value: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn deployments_launch_tasks_with_the_secrets_of_their_moment() {
+    let (emulator, root) = start(Emulator::builder().deploy_ms(50).control_api(true)).await;
+    let secret = "/secrets/v1/secret/default/data-science-engine/aws_access_key_id";
+    root.put_json(secret, json!({"value": "AKIAFIRST"}))
+        .await
+        .expect(201, None);
+    let mut app = dse("data-science-engine/aws_access_key_id");
+    app["instances"] = json!(2);
+    let created = root.post_json(APPS, app).await;
+    created.expect(201, None);
+    let deployment = created.json()["deploymentId"].as_str().unwrap().to_owned();
+    // In progress, then gone, with the tasks running.
+    let listed = root.get("/service/marathon/v2/deployments").await;
+    listed.expect(200, None);
+    assert_eq!(listed.json()[0]["id"], deployment.as_str());
+    assert_eq!(listed.json()[0]["affectedApps"][0], "/data-science-engine");
+    let app = settled(&root, "data-science-engine").await;
+    assert_eq!(app["tasksRunning"], 2);
+    assert_eq!(app["instances"], 2);
+    let first_start = app["tasks"][0]["startedAt"].as_str().unwrap().to_owned();
+    let tasks = emulator.marathon_tasks();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(
+        tasks[0].env_sha256["AWS_ACCESS_KEY_ID"],
+        sha256_hex("AKIAFIRST")
+    );
+    let control = crate::Caller::new(emulator.url());
+    let inspected = control.get("/__emulator/marathon/tasks").await;
+    inspected.expect(200, None);
+    assert_eq!(
+        inspected.json()[0]["env_sha256"]["AWS_ACCESS_KEY_ID"],
+        sha256_hex("AKIAFIRST")
+    );
+
+    // A new value reaches the tasks only through a restart.
+    root.patch_json(secret, json!({"value": "AKIASECOND"}))
+        .await
+        .expect(204, None);
+    assert_eq!(
+        emulator.marathon_tasks()[0].env_sha256["AWS_ACCESS_KEY_ID"],
+        sha256_hex("AKIAFIRST")
+    );
+    let restarted = root
+        .post_json(&format!("{APPS}/data-science-engine/restart"), json!({}))
+        .await;
+    restarted.expect(200, None);
+    assert!(restarted.json()["deploymentId"].is_string());
+    let app = settled(&root, "data-science-engine").await;
+    assert!(app["tasks"][0]["startedAt"].as_str().unwrap() > first_start.as_str());
+    assert_eq!(
+        emulator.marathon_tasks()[0].env_sha256["AWS_ACCESS_KEY_ID"],
+        sha256_hex("AKIASECOND")
+    );
+    root.post_json(&format!("{APPS}/nothing-here/restart"), json!({}))
+        .await
+        .expect(404, None);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_the_launch_and_the_deployment_stays() {
+    let (emulator, root) = start(Emulator::builder().deploy_ms(20)).await;
+    let created = root
+        .post_json(APPS, dse("data-science-engine/aws_access_key_id"))
+        .await;
+    created.expect(201, None);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let app = root
+        .get(&format!("{APPS}/data-science-engine"))
+        .await
+        .json()["app"]
+        .clone();
+    assert_eq!(app["tasksRunning"], 0);
+    assert_eq!(app["deployments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app["lastTaskFailure"]["message"],
+        "Secret data-science-engine/aws_access_key_id not found"
+    );
+    // Cancelled: gone, and 404 the second time.
+    let id = app["deployments"][0]["id"].as_str().unwrap().to_owned();
+    root.delete(&format!("/service/marathon/v2/deployments/{id}"))
+        .await
+        .expect(200, None);
+    root.delete(&format!("/service/marathon/v2/deployments/{id}"))
+        .await
+        .expect(404, None);
+    assert!(emulator.marathon_tasks().is_empty());
+    emulator.shutdown().await;
+}
