@@ -83,6 +83,10 @@ pub enum Outcome {
     WouldDelete,
     /// With a dry run: would be written.
     WouldWrite,
+    /// An app was restarted, and runs its new tasks.
+    Restarted,
+    /// With a dry run: would be restarted.
+    WouldRestart,
 }
 
 impl Outcome {
@@ -110,6 +114,8 @@ impl Outcome {
             Outcome::WouldRevoke => "would_revoke",
             Outcome::WouldDelete => "would_delete",
             Outcome::WouldWrite => "would_write",
+            Outcome::Restarted => "restarted",
+            Outcome::WouldRestart => "would_restart",
         }
     }
 
@@ -167,6 +173,8 @@ pub enum StepKind {
     KeyFile,
     /// A user's membership of a group (the target is the group).
     Membership,
+    /// A Marathon app (the target is its id).
+    App,
 }
 
 impl StepKind {
@@ -179,6 +187,7 @@ impl StepKind {
             StepKind::Account => "account",
             StepKind::KeyFile => "key_file",
             StepKind::Membership => "membership",
+            StepKind::App => "app",
         }
     }
 }

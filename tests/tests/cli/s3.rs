@@ -717,3 +717,149 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
         assert!(plan.stderr.contains(&line), "{}", plan.stderr);
     }
 }
+
+/// The Data Science Engine's app, its environment holding the pair.
+async fn deploy_dse(cluster: &Cluster) {
+    let (iam, _) = cluster.clients();
+    let app = json!({
+        "id": "/data-science-engine",
+        "instances": 1,
+        "env": {
+            "AWS_ACCESS_KEY_ID": {"secret": "key"},
+            "AWS_SECRET_ACCESS_KEY": {"secret": "secret"},
+        },
+        "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
+    });
+    let created = iam
+        .transport()
+        .send(
+            dcos_transport::Request::post("/service/marathon/v2/apps")
+                .json(&app)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+}
+
+/// The key id the app's running task started with, as its SHA-256.
+fn running_key_id(cluster: &Cluster) -> String {
+    let tasks = cluster.emulator.marathon_tasks();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    tasks[0].env_sha256["AWS_ACCESS_KEY_ID"].clone()
+}
+
+fn sha256_hex(value: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn settle(cluster: &Cluster) {
+    for _ in 0..300 {
+        if cluster.emulator.marathon_tasks().len() == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the app never started");
+}
+
+/// Requirement (issue 17, step 5): `s3 rotate --restart` restarts the app and waits until its
+/// task runs on the new pair; when the restart fails, the old pair is stored again and the
+/// app restarted on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
+    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    deploy_dse(&cluster).await;
+    settle(&cluster).await;
+    assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_A.0));
+
+    let run = rotate(&cluster, &["--restart", "-o", "json"], PAIR_B).expect(0);
+    let report = run.json();
+    let app = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["target"], "/data-science-engine");
+    assert_eq!(app["outcome"], "restarted");
+    assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0));
+
+    // The restart fails: the pair goes back to B and the app runs on it, restarted again.
+    let rule: FaultRule = serde_json::from_value(json!({
+        "method": "POST", "path_prefix": "/service/marathon/v2/apps/data-science-engine/restart",
+        "count": 1, "status": 500
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(rule);
+    let failed = rotate(&cluster, &["--restart"], PAIR_A);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("restarted /data-science-engine on the previous pair"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0));
+
+    // The app that is not there: nothing to restart, the pair put back.
+    let missing = rotate(
+        &cluster,
+        &[
+            "--restart",
+            "--app-id",
+            "/elsewhere",
+            "--deploy-timeout",
+            "2",
+        ],
+        PAIR_A,
+    );
+    assert_eq!(missing.code, 5, "{}", missing.stderr);
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+
+    // An app whose tasks cannot start (a secret it needs is missing): the launch failure is
+    // named, and the pair put back.
+    let (iam, _) = cluster.clients();
+    let broken = json!({
+        "id": "/data-science-engine/broken",
+        "env": {"KEY": {"secret": "key"}, "OTHER": {"secret": "other"}},
+        "secrets": {"key": {"source": KEY_ID}, "other": {"source": "data-science-engine/missing"}},
+    });
+    iam.transport()
+        .send(
+            dcos_transport::Request::post("/service/marathon/v2/apps")
+                .json(&broken)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let failed = rotate(
+        &cluster,
+        &[
+            "--restart",
+            "--app-id",
+            "data-science-engine/broken",
+            "--deploy-timeout",
+            "5",
+        ],
+        PAIR_A,
+    );
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(
+            "did not start after the restart: Secret data-science-engine/missing not found"
+        ),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+}

@@ -231,6 +231,20 @@ pub struct RotateArgs {
     /// Show what would change, without changing anything
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Then restart the service's Marathon app and wait until it runs on the new pair; if it
+    /// does not, the old pair is stored again and the app restarted on it
+    #[arg(long)]
+    pub restart: bool,
+
+    /// The Marathon app to restart [default: /<service-name>]
+    #[arg(long, value_name = "ID", requires = "restart")]
+    pub app_id: Option<String>,
+
+    /// How long the restart's deployment may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "restart",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deploy_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -143,10 +143,21 @@ pub async fn onboard(session: &Session, ui: &Ui, job: Onboarding) -> exit::Resul
 
 /// A rotation's paths and new pair, checked before the cluster is contacted.
 pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<Rotation> {
+    let paths = paths(&args.paths)?;
+    let restart = args.restart.then(|| s3::Restart {
+        app_id: args
+            .app_id
+            .clone()
+            .map(|id| format!("/{}", id.trim_matches('/')))
+            .unwrap_or_else(|| paths.service.app_id()),
+        deploy_timeout: std::time::Duration::from_secs(args.deploy_timeout),
+        poll: std::time::Duration::from_millis(500),
+    });
     Ok(Rotation {
-        paths: paths(&args.paths)?,
+        paths,
         keys: input::aws_key_pair(&args.credentials, &Progress::new(*ui))?,
         dry_run: args.dry_run,
+        restart,
     })
 }
 
@@ -162,8 +173,11 @@ pub async fn rotate(session: &Session, ui: &Ui, rotation: Rotation) -> exit::Res
             report.new_key_id.as_deref().unwrap_or("(none)")
         );
         match report.result {
+            Status::Changed if rotation.restart.is_some() => {
+                format!("rotated: {keys}\n{service} was restarted and runs on the new pair\n")
+            }
             Status::Changed => format!(
-                "rotated: {keys}\nrestart {service} so that it reads the new pair; running tasks keep the old one until then\n"
+                "rotated: {keys}\nrestart {service} so that it reads the new pair (or pass --restart); running tasks keep the old one until then\n"
             ),
             Status::WouldChange => format!("would rotate: {keys}\n"),
             _ => format!(

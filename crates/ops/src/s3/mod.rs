@@ -15,7 +15,7 @@ use dcos_secrets_client::SecretPath;
 pub use offboard::{Offboarding, offboard};
 pub(crate) use onboard::{Observed, Planned, check_account, execute, plan};
 pub use onboard::{Onboarding, PreparedOnboarding, onboard, options};
-pub use rotate::{Rotation, rotate};
+pub use rotate::{Restart, Rotation, rotate};
 pub use status::{Check, S3Status, StatusCheck, status};
 
 use crate::dse::ServiceName;

@@ -9,9 +9,11 @@ use dcos_secrets_client::SecretValue;
 use super::Paths;
 use crate::Clients;
 use crate::aws::{self, KeyPair};
-use crate::error::{Context, Error, Remedy, Result, RunResult};
+use crate::error::{Context, Error, Remedy, Result, RunResult, Undo};
+use crate::marathon;
+pub use crate::marathon::Restart;
 use crate::plan::{self, Task, Write};
-use crate::report::{Outcome, S3Command, S3Report, Step};
+use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
 
 /// A rotation of the pair stored at `paths` to `keys`.
@@ -21,6 +23,9 @@ pub struct Rotation {
     pub keys: KeyPair,
     /// Read and plan only.
     pub dry_run: bool,
+    /// Then restart the service's Marathon app and wait until it runs on the new pair; if it
+    /// does not, store the old pair again and restart once more, so that it runs on the old one.
+    pub restart: Option<Restart>,
 }
 
 /// Runs a rotation: the report, or the report and the failure.
@@ -95,8 +100,29 @@ async fn steps(
             Task::write(step, i as u8, write)
         })
         .collect();
+    let restart_step = |outcome| {
+        Step::new(
+            StepKind::App,
+            rotation.restart.as_ref().map_or("", |r| r.app_id.as_str()),
+            outcome,
+        )
+    };
     if report.dry_run || !differs.contains(&true) {
         report.steps = plan::steps(tasks);
+        if let Some(restart) = &rotation.restart {
+            if report.dry_run {
+                report.steps.push(restart_step(Outcome::WouldRestart));
+            } else {
+                // The pair is in place; the app may still run on the old one.
+                let mut step = restart_step(Outcome::Restarted);
+                let restarted = marathon::restart_and_wait(clients, restart).await;
+                if let Err(e) = &restarted {
+                    step.fail(e);
+                }
+                report.steps.push(step);
+                restarted?;
+            }
+        }
         return Ok(());
     }
     let result = plan::run(clients, &mut tasks, reporter).await;
@@ -128,5 +154,45 @@ async fn steps(
             )));
         }
     }
-    Ok(())
+    let Some(restart) = &rotation.restart else {
+        return Ok(());
+    };
+    report.steps.push(restart_step(Outcome::NotRun));
+    let last = report.steps.len() - 1;
+    match marathon::restart_and_wait(clients, restart).await {
+        Ok(()) => {
+            report.steps[last].outcome = Outcome::Restarted;
+            Ok(())
+        }
+        Err(failure) => {
+            // The old key is still valid: store it again and run the service on it.
+            report.steps[last].fail(&failure);
+            let mut undo = Undo::default();
+            for (i, path) in both.iter().enumerate() {
+                match clients.secrets.secret(path).update(&current[i]).await {
+                    Ok(()) => {
+                        report.steps[i].outcome = Outcome::Undone;
+                        undo.undone
+                            .push(format!("stored the previous value of {path} again"));
+                    }
+                    Err(e) => undo
+                        .left
+                        .push(format!("secret {path} holds the new value ({e})")),
+                }
+            }
+            if undo.left.is_empty() {
+                match marathon::restart_and_wait(clients, restart).await {
+                    Ok(()) => undo
+                        .undone
+                        .push(format!("restarted {} on the previous pair", restart.app_id)),
+                    Err(e) => undo.left.push(format!(
+                        "{} does not run on the previous pair yet ({})",
+                        restart.app_id,
+                        e.full_message()
+                    )),
+                }
+            }
+            Err(failure.with_undo(undo))
+        }
+    }
 }

@@ -11,6 +11,7 @@ fn rotation(pair: (&str, &str)) -> Rotation {
         paths: crate::paths(),
         keys: keys(pair),
         dry_run: false,
+        restart: None,
     }
 }
 
