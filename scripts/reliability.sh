@@ -56,7 +56,8 @@ run() {
 
 echo "end-to-end trials ..." >&2
 run -p dcos-creds-e2e --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
-  apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks --test-threads 2
+  apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks rotate_key:: \
+  s3::rotate_with_restart --test-threads 2
 
 echo "the emulator's defences ..." >&2
 run -p dcos-emulator --test it -- control::half_sent control::the_control_api \

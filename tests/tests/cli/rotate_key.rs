@@ -10,7 +10,7 @@ use dcos_iam_client::{Credentials, Gid, Uid};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::harness::{Cluster, Run};
+use crate::harness::{Cluster, Run, record};
 
 const RID: &str = "dcos:adminrouter:service:marathon";
 
@@ -197,6 +197,13 @@ async fn a_failure_after_the_delete_puts_the_old_key_back() {
         assert!(!cluster.path("new.pem").exists(), "{method} {prefix}");
         assert!(!cluster.path("new.pem.rotate-key.json").exists());
     }
+    record(
+        "service-account rotate-key: a failure at each step after the delete (re-creation, grant, membership, login secret, the new key's login); the old key works again",
+        steps.len() as u64,
+        steps.len() as u64,
+        steps.len() as u64,
+        0,
+    );
 }
 
 /// SIGKILL while the account is deleted and not yet created again: the next run finds the
@@ -244,4 +251,11 @@ async fn a_sigkill_between_the_delete_and_the_creation_is_finished_by_the_next_r
         (true, true, "ci-bot".to_owned())
     );
     assert!(!cluster.path("new.pem.rotate-key.json").exists());
+    record(
+        "service-account rotate-key: SIGKILL between the delete and the re-creation, finished by the next run",
+        1,
+        1,
+        1,
+        0,
+    );
 }

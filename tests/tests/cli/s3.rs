@@ -862,4 +862,11 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
         failed.stderr
     );
     assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    crate::harness::record(
+        "s3 rotate --restart: a failed restart, an unknown app, a task that cannot start; the old pair stored and running again",
+        3,
+        3,
+        3,
+        0,
+    );
 }
