@@ -121,6 +121,29 @@ struct AppStatus {
 struct TaskStatus {
     #[serde(default)]
     version: String,
+    #[serde(rename = "startedAt", default)]
+    started_at: String,
+}
+
+/// How many tasks an app runs of how many it wants, and when the oldest started; `None` when
+/// Marathon or the app cannot be read.
+pub(crate) async fn tasks(clients: &Clients, app_id: &str) -> Option<(usize, u64, Option<String>)> {
+    let id = app_id.trim_matches('/');
+    let answer = clients
+        .iam
+        .transport()
+        .send(Request::get(format!("/service/marathon/v2/apps/{id}")))
+        .await
+        .ok()?;
+    let app: AppAnswer = answer.json().ok()?;
+    let oldest = app
+        .app
+        .tasks
+        .iter()
+        .map(|t| t.started_at.clone())
+        .filter(|s| !s.is_empty())
+        .min();
+    Some((app.app.tasks.len(), app.app.instances.max(1), oldest))
 }
 
 #[derive(Debug, Deserialize)]

@@ -918,6 +918,23 @@ async fn status_reports_sources_identity_and_clock() {
     let args = ["-o", "json", "s3", "status", "--service-account", "dse"];
     let report = cluster.admin(&args).expect(0).json();
     assert_eq!(report["healthy"], true, "{report}");
+    // With the app deployed: it declares both secrets, and its running task is named.
+    crate::s3::deploy_dse(&cluster).await;
+    crate::s3::settle(&cluster).await;
+    let report = cluster.admin(&args).expect(0).json();
+    let app = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["ok"], true, "{report}");
+    let detail = app["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1 of 1 tasks running, the oldest started 20"),
+        "{detail}"
+    );
     let before = cluster.emulator.state();
     let rid = format!("dcos:secrets:list:default:{SECRET_KEY}");
     cluster

@@ -719,7 +719,7 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
 }
 
 /// The Data Science Engine's app, its environment holding the pair.
-async fn deploy_dse(cluster: &Cluster) {
+pub(crate) async fn deploy_dse(cluster: &Cluster) {
     let (iam, _) = cluster.clients();
     let app = json!({
         "id": "/data-science-engine",
@@ -757,7 +757,7 @@ fn sha256_hex(value: &str) -> String {
         .collect()
 }
 
-async fn settle(cluster: &Cluster) {
+pub(crate) async fn settle(cluster: &Cluster) {
     for _ in 0..300 {
         if cluster.emulator.marathon_tasks().len() == 1 {
             return;

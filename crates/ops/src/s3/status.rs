@@ -113,13 +113,25 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
         };
         checks.push(check("space", path, Some(inside), detail));
     }
-    checks.push(app_check(&users, &both, &app_id));
+    let mut app = app_check(&users, &both, &app_id);
+    if app.ok == Some(true)
+        && let Some((running, wanted, oldest)) = marathon::tasks(clients, &app_id).await
+    {
+        app.detail
+            .push_str(&format!("; {running} of {wanted} tasks running"));
+        if let Some(oldest) = oldest {
+            app.detail.push_str(&format!(
+                ", the oldest started {oldest} (with the secrets of that moment)"
+            ));
+        }
+    }
+    checks.push(app);
     checks.push(check(
         "restart",
         &app_id,
         None,
-        "cannot be told: the secret store keeps no change times; after `s3 rotate` restart the \
-         app, since running tasks keep the pair they started with"
+        "cannot be told: the secret store keeps no change times; tasks keep the pair they \
+         started with, so after a rotation restart the app (`s3 rotate --restart` does)"
             .into(),
     ));
     Ok(S3Status {
