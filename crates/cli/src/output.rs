@@ -277,6 +277,43 @@ pub struct OptionsReport {
     pub checks: Vec<ConfCheck>,
 }
 
+/// A workflow's report that lists its steps.
+pub trait Stepped {
+    fn steps(&self) -> &[Step];
+}
+
+macro_rules! stepped {
+    ($($report:ty),*) => {$(
+        impl Stepped for $report {
+            fn steps(&self) -> &[Step] {
+                &self.steps
+            }
+        }
+    )*};
+}
+
+stepped!(
+    dcos_ops::S3Report,
+    dcos_ops::accounts::DeletionReport,
+    dcos_ops::rotate_key::KeyRotationReport,
+    dcos_ops::grants::RevokeAllReport
+);
+
+/// A workflow's report and its failure, if it failed; for people, its steps are printed on
+/// standard error (JSON carries them in the report).
+pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option<Failure>) {
+    let (report, failure) = match result {
+        Ok(report) => (report, None),
+        Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
+    };
+    if !ui.json() {
+        for step in report.steps() {
+            ui.info(step_line(step));
+        }
+    }
+    (report, failure)
+}
+
 /// One line for people: `created          secret team/key (hmac:...)`.
 pub fn step_line(step: &Step) -> String {
     let what = match step.kind {

@@ -62,8 +62,8 @@ pub const DEFAULT_CLUSTER_NAME: &str = "dcos-emulator";
 /// How long issued tokens last by default: 5 days, as on DC/OS.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(5 * 24 * 3600);
 
-/// A random (version 4) UUID.
-fn new_cluster_id() -> String {
+/// A random (version 4) UUID: a cluster id, a Marathon deployment or task id.
+pub(crate) fn new_uuid() -> String {
     let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -224,7 +224,7 @@ impl EmulatorBuilder {
             .unwrap_or_else(|| State::bootstrap(&self.superuser.0, &self.superuser.1));
         let authority = auth::Authority::generate(self.token_ttl)?;
         let identity = app::Identity {
-            id: self.cluster_id.unwrap_or_else(new_cluster_id),
+            id: self.cluster_id.unwrap_or_else(new_uuid),
             name: self.cluster_name,
             ip: addr.ip().to_string(),
         };

@@ -117,7 +117,7 @@ impl Runtime {
 /// Starts a deployment of app `id` at `version`: after the deploy delay its tasks are launched
 /// with the secrets of that moment, unless the deployment was cancelled meanwhile.
 fn deploy(app: &Shared, id: &str, version: &str) -> String {
-    let (_, deployment_id) = deployment();
+    let deployment_id = crate::new_uuid();
     let delay = {
         let mut inner = app.marathon.lock();
         inner.deployments.push(Deployment {
@@ -162,7 +162,7 @@ fn launch(app: &Shared, id: &str, deployment_id: &str) {
                     task_id: format!(
                         "{}.{}",
                         id.trim_start_matches('/').replace('/', "_"),
-                        deployment().1
+                        crate::new_uuid()
                     ),
                     started_at: now.clone(),
                     version: version.clone(),
@@ -283,20 +283,17 @@ pub fn secret_sources(app: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// A new version and deployment id.
-fn deployment() -> (String, String) {
-    let version = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-    let id: [u8; 16] = rand::random();
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let uuid = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    );
-    (version, uuid)
+/// A new app version: the time, as Marathon writes it.
+fn new_version() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// Marathon's answer to a change that started a deployment.
+fn deployed(status: StatusCode, version: &str, deployment_id: &str) -> Response {
+    answer(
+        status,
+        &json!({"version": version, "deploymentId": deployment_id}),
+    )
 }
 
 /// Checks an app given by a client and stores it under `id`. 201 when it is new, 200 when it
@@ -332,7 +329,7 @@ fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool) -> Response 
             Some(Value::Array(outside)),
         );
     }
-    let (version, _) = deployment();
+    let version = new_version();
     app_json["version"] = Value::String(version.clone());
     let mut state = app.write();
     let existed = state.apps.contains_key(&id);
@@ -350,10 +347,7 @@ fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool) -> Response 
         true => StatusCode::OK,
         false => StatusCode::CREATED,
     };
-    answer(
-        status,
-        &json!({"version": version, "deploymentId": deployment_id}),
-    )
+    deployed(status, &version, &deployment_id)
 }
 
 fn unknown(id: &str) -> Response {
@@ -443,7 +437,7 @@ async fn restart(
             None,
         );
     };
-    let (version, _) = deployment();
+    let version = new_version();
     {
         let mut state = app.write();
         let Some(found) = state.apps.get_mut(&id) else {
@@ -452,10 +446,7 @@ async fn restart(
         found["version"] = Value::String(version.clone());
     }
     let deployment_id = deploy(&app, &id, &version);
-    answer(
-        StatusCode::OK,
-        &json!({"version": version, "deploymentId": deployment_id}),
-    )
+    deployed(StatusCode::OK, &version, &deployment_id)
 }
 
 /// `GET /deployments`: those in progress.
@@ -495,11 +486,7 @@ async fn cancel(
             None,
         );
     }
-    let (version, deployment_id) = deployment();
-    answer(
-        StatusCode::OK,
-        &json!({"version": version, "deploymentId": deployment_id}),
-    )
+    deployed(StatusCode::OK, &new_version(), &crate::new_uuid())
 }
 
 async fn remove(
@@ -515,11 +502,7 @@ async fn remove(
         return unknown(&id);
     }
     app.marathon.remove_app(&id);
-    let (version, deployment_id) = deployment();
-    answer(
-        StatusCode::OK,
-        &json!({"version": version, "deploymentId": deployment_id}),
-    )
+    deployed(StatusCode::OK, &new_version(), &crate::new_uuid())
 }
 
 #[cfg(test)]

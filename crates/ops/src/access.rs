@@ -8,18 +8,17 @@ use dcos_iam_client::{
     AclHolders, Action, ActionEntry, Gid, Membership, Rid, SecretCoverage, SecretScope, User,
 };
 use dcos_secrets_client::SecretPath;
-use futures::future::try_join_all;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
 use crate::{Clients, PrincipalType};
 
-/// One way a principal reaches a secret.
+/// How a permission reaches a secret: the same fields, in the same words, in every report
+/// (`access PATH`, `access --user`, `audit`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct AccessEntry {
-    pub principal: String,
-    pub principal_type: PrincipalType,
-    /// `direct`, `group` or `superuser`.
+pub struct Way {
+    /// `direct`, or `group` when it comes through a group.
     pub via: &'static str,
     /// The group the permission comes through, for `via: group`.
     pub group: Option<String>,
@@ -29,6 +28,46 @@ pub struct AccessEntry {
     pub action: Option<String>,
     /// How `rid` reaches the secret: `exact`, `ancestor`, `root`, `wildcard` or `superuser`.
     pub reach: &'static str,
+}
+
+impl Way {
+    /// In words: `direct, exact dcos:secrets:default:x read`, `group data, wildcard ...`,
+    /// `group superusers, superuser`.
+    pub fn describe(&self) -> String {
+        let via = match &self.group {
+            Some(group) => format!("group {group}"),
+            None => self.via.to_owned(),
+        };
+        match (&self.rid, &self.action) {
+            (Some(rid), Some(action)) => format!("{via}, {} {rid} {action}", self.reach),
+            _ => format!("{via}, {}", self.reach),
+        }
+    }
+
+    /// Held directly (no `group`), or through `group`.
+    fn new(
+        group: Option<String>,
+        rid: Option<String>,
+        action: Option<String>,
+        reach: &'static str,
+    ) -> Self {
+        Way {
+            via: if group.is_some() { "group" } else { "direct" },
+            group,
+            rid,
+            action,
+            reach,
+        }
+    }
+}
+
+/// One way a principal reaches a secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AccessEntry {
+    pub principal: String,
+    pub principal_type: PrincipalType,
+    #[serde(flatten)]
+    pub way: Way,
 }
 
 /// Who can read a secret, and who can see its name.
@@ -134,6 +173,47 @@ impl Directory {
     }
 }
 
+/// Requests of a read of many ACLs or groups in flight at once.
+pub(crate) const READ_CONCURRENCY: usize = 16;
+
+/// The holders of each of `rids`, read at most [`READ_CONCURRENCY`] at a time.
+pub(crate) async fn read_acls(clients: &Clients, rids: Vec<Rid>) -> Result<Vec<AclRead>> {
+    let iam = &clients.iam;
+    let holders: Vec<AclHolders> = stream::iter(rids.iter())
+        .map(|rid| async move { iam.acl(rid).holders().await })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+        .context("reading ACL permissions")?;
+    Ok(rids
+        .into_iter()
+        .zip(holders)
+        .map(|(rid, holders)| AclRead { rid, holders })
+        .collect())
+}
+
+/// Who is a service account, and the members of `gids`, read at most [`READ_CONCURRENCY`]
+/// groups at a time.
+pub(crate) async fn read_directory(
+    clients: &Clients,
+    users: &[User],
+    service_accounts: &[User],
+    gids: Vec<Gid>,
+) -> Result<Directory> {
+    let iam = &clients.iam;
+    let members: Vec<Vec<Membership>> = stream::iter(gids.iter())
+        .map(|gid| async move { iam.group(gid).members().await })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+        .context("reading group members")?;
+    Ok(Directory::new(
+        users,
+        service_accounts,
+        gids.iter().zip(members),
+    ))
+}
+
 /// Who can read the value of `path`, and who can see its name.
 /// Needs permission to read the IAM API.
 pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport> {
@@ -146,18 +226,7 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
         .filter_map(|acl| Rid::new(&acl.rid).ok())
         .filter(|rid| rid.as_str() == SUPERUSER_RID || rid.secret_coverage(path.as_str()).is_some())
         .collect();
-    let holders: Vec<AclHolders> = try_join_all(
-        relevant
-            .iter()
-            .map(|rid| async move { iam.acl(rid).holders().await }),
-    )
-    .await
-    .context("reading ACL permissions")?;
-    let acls: Vec<AclRead> = relevant
-        .into_iter()
-        .zip(holders)
-        .map(|(rid, holders)| AclRead { rid, holders })
-        .collect();
+    let acls = read_acls(clients, relevant).await?;
     // The groups to expand: those holding something here, and the superusers.
     let mut gids: BTreeSet<&str> = acls
         .iter()
@@ -165,13 +234,7 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
         .collect();
     gids.insert(SUPERUSERS);
     let gids: Vec<Gid> = gids.into_iter().filter_map(|g| Gid::new(g).ok()).collect();
-    let members: Vec<Vec<Membership>> = try_join_all(
-        gids.iter()
-            .map(|gid| async move { iam.group(gid).members().await }),
-    )
-    .await
-    .context("reading group members")?;
-    let directory = Directory::new(&users, &service_accounts, gids.iter().zip(members));
+    let directory = read_directory(clients, &users, &service_accounts, gids).await?;
     let candidates: Vec<&AclRead> = acls.iter().collect();
     Ok(compute(path.as_str(), &candidates, &directory))
 }
@@ -206,11 +269,7 @@ pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> A
                     AccessEntry {
                         principal: user.uid.clone(),
                         principal_type: directory.type_of(&user.uid),
-                        via: "direct",
-                        group: None,
-                        rid: Some(rid.to_string()),
-                        action: Some(action),
-                        reach,
+                        way: Way::new(None, Some(rid.to_string()), Some(action), reach),
                     },
                 );
             }
@@ -219,29 +278,32 @@ pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> A
             let Some(action) = held(&group.actions) else {
                 continue;
             };
-            let entry = AccessEntry {
-                principal: group.gid.clone(),
-                principal_type: PrincipalType::Group,
-                via: "direct",
-                group: None,
-                rid: Some(rid.to_string()),
-                action: Some(action),
-                reach,
-            };
+            let rid = Some(rid.to_string());
             // The group's members reach it through the group.
             for (uid, service) in directory.members.get(&group.gid).into_iter().flatten() {
+                let way = Way::new(
+                    Some(group.gid.clone()),
+                    rid.clone(),
+                    Some(action.clone()),
+                    reach,
+                );
                 findings.add(
                     scope,
                     AccessEntry {
                         principal: uid.clone(),
                         principal_type: PrincipalType::of_user(*service),
-                        via: "group",
-                        group: Some(group.gid.clone()),
-                        ..entry.clone()
+                        way,
                     },
                 );
             }
-            findings.add(scope, entry);
+            findings.add(
+                scope,
+                AccessEntry {
+                    principal: group.gid.clone(),
+                    principal_type: PrincipalType::Group,
+                    way: Way::new(None, rid, Some(action), reach),
+                },
+            );
         }
     }
     for (uid, service) in directory.members.get(SUPERUSERS).into_iter().flatten() {
@@ -250,11 +312,7 @@ pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> A
             AccessEntry {
                 principal: uid.clone(),
                 principal_type: PrincipalType::of_user(*service),
-                via: "group",
-                group: Some(SUPERUSERS.to_owned()),
-                rid: None,
-                action: None,
-                reach: "superuser",
+                way: Way::new(Some(SUPERUSERS.to_owned()), None, None, "superuser"),
             },
         );
     }
@@ -265,21 +323,13 @@ pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> A
     }
 }
 
-/// One secret a principal reaches, and how: the same fields as an [`AccessEntry`], with the
+/// One secret a principal reaches, and how: the fields of an [`AccessEntry`], with the
 /// secret's path in place of the principal.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PathEntry {
     pub path: String,
-    /// `direct`, `group` or `superuser`.
-    pub via: &'static str,
-    /// The group the permission comes through, for `via: group`.
-    pub group: Option<String>,
-    /// The resource id that gives it (none for members of `superusers`).
-    pub rid: Option<String>,
-    /// The action held on `rid`.
-    pub action: Option<String>,
-    /// How `rid` reaches the secret: `exact`, `ancestor`, `root`, `wildcard` or `superuser`.
-    pub reach: &'static str,
+    #[serde(flatten)]
+    pub way: Way,
 }
 
 /// What one principal can reach: every existing secret whose value it can read, and every one
@@ -292,14 +342,6 @@ pub struct PrincipalAccess {
     pub readable: Vec<PathEntry>,
     /// Sorted by path.
     pub listable: Vec<PathEntry>,
-}
-
-/// How a principal is a superuser: through `superusers` or a group, or holding
-/// `dcos:superuser` itself.
-struct Super {
-    group: Option<String>,
-    rid: Option<String>,
-    action: Option<String>,
 }
 
 /// A permission a principal holds, and where it comes from.
@@ -346,11 +388,8 @@ pub async fn principal_report(
                 }
             }
             let member_of_superusers = memberships.iter().any(|m| m.group.gid == SUPERUSERS);
-            let via = member_of_superusers.then(|| Super {
-                group: Some(SUPERUSERS.to_owned()),
-                rid: None,
-                action: None,
-            });
+            let via = member_of_superusers
+                .then(|| Way::new(Some(SUPERUSERS.to_owned()), None, None, "superuser"));
             (held, via)
         }
         Principal::Group(gid) => {
@@ -369,11 +408,7 @@ pub async fn principal_report(
                     })
                 })
                 .collect();
-            let via = (gid.as_str() == SUPERUSERS).then_some(Super {
-                group: None,
-                rid: None,
-                action: None,
-            });
+            let via = (gid.as_str() == SUPERUSERS).then(|| Way::new(None, None, None, "superuser"));
             (held, via)
         }
     };
@@ -381,10 +416,14 @@ pub async fn principal_report(
     let superuser_via = superuser_via.or_else(|| {
         held.iter()
             .find(|h| h.rid.as_str() == SUPERUSER_RID && !h.actions.is_empty())
-            .map(|h| Super {
-                group: h.group.clone(),
-                rid: Some(SUPERUSER_RID.to_owned()),
-                action: h.actions.first().map(|a| a.name.clone()),
+            .map(|h| {
+                let action = h.actions.first().map(|a| a.name.clone());
+                Way::new(
+                    h.group.clone(),
+                    Some(SUPERUSER_RID.to_owned()),
+                    action,
+                    "superuser",
+                )
             })
     });
 
@@ -401,18 +440,10 @@ pub async fn principal_report(
             Some(prefix) => format!("{prefix}{relative}"),
             None => relative,
         };
-        if let Some(sup) = &superuser_via {
+        if let Some(way) = &superuser_via {
             let entry = PathEntry {
                 path: path.clone(),
-                via: if sup.group.is_some() {
-                    "group"
-                } else {
-                    "direct"
-                },
-                group: sup.group.clone(),
-                rid: sup.rid.clone(),
-                action: sup.action.clone(),
-                reach: "superuser",
+                way: way.clone(),
             };
             readable.insert(entry.clone());
             listable.insert(entry);
@@ -424,13 +455,15 @@ pub async fn principal_report(
             let Some(action) = allowing(&h.actions, Action::Read) else {
                 continue;
             };
+            let way = Way::new(
+                h.group.clone(),
+                Some(h.rid.to_string()),
+                Some(action),
+                coverage.reach.as_str(),
+            );
             let entry = PathEntry {
                 path: path.clone(),
-                via: if h.group.is_some() { "group" } else { "direct" },
-                group: h.group.clone(),
-                rid: Some(h.rid.to_string()),
-                action: Some(action),
-                reach: coverage.reach.as_str(),
+                way,
             };
             match coverage.scope {
                 SecretScope::Value => readable.insert(entry),

@@ -298,9 +298,6 @@ pub async fn create(
     Ok(report(account, Status::Changed))
 }
 
-/// Secrets read at once when looking for login secrets.
-const SEARCH_CONCURRENCY: usize = 16;
-
 /// The login secrets found in the store, by account; and how many secrets this token could
 /// not read (their owners are unknown). Values are read one by one and dropped at once; only
 /// the account a login secret names is kept.
@@ -332,7 +329,7 @@ pub async fn find_login_secrets(
             });
             (path, owner)
         })
-        .buffer_unordered(SEARCH_CONCURRENCY)
+        .buffer_unordered(crate::access::READ_CONCURRENCY)
         .collect()
         .await;
     let mut owners: std::collections::BTreeMap<String, Vec<String>> = Default::default();

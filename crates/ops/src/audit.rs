@@ -3,17 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use dcos_iam_client::{AclHolders, Gid, Rid};
+use dcos_iam_client::{Gid, Rid};
 use dcos_secrets_client::SecretPath;
-use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::access::{self, AccessReport, AclRead, Directory, SUPERUSER_RID};
 use crate::error::{Context, Result};
 use crate::{Clients, PrincipalType};
-
-/// Requests of the read in flight at once.
-const READ_CONCURRENCY: usize = 16;
 
 const VALUE_PREFIX: &str = "dcos:secrets:default:";
 const LIST_PREFIX: &str = "dcos:secrets:list:default:";
@@ -174,29 +170,13 @@ pub async fn audit(clients: &Clients, under: Option<&SecretPath>) -> Result<Audi
         })
         .filter_map(|a| Rid::new(&a.rid).ok())
         .collect();
-    let holders: Vec<AclHolders> = stream::iter(relevant.iter())
-        .map(|rid| async move { iam.acl(rid).holders().await })
-        .buffered(READ_CONCURRENCY)
-        .try_collect()
-        .await
-        .context("reading ACL permissions")?;
-    let acls: Vec<AclRead> = relevant
-        .into_iter()
-        .zip(holders)
-        .map(|(rid, holders)| AclRead { rid, holders })
-        .collect();
+    let acls = access::read_acls(clients, relevant).await?;
     // Every group's members: the matrix needs those that hold something, an auditor all.
     let gids: Vec<Gid> = groups
         .iter()
         .filter_map(|g| Gid::new(&g.gid).ok())
         .collect();
-    let members: Vec<_> = stream::iter(gids.iter())
-        .map(|gid| async move { iam.group(gid).members().await })
-        .buffered(READ_CONCURRENCY)
-        .try_collect()
-        .await
-        .context("reading group members")?;
-    let directory = Directory::new(&users, &service_accounts, gids.iter().zip(members));
+    let directory = access::read_directory(clients, &users, &service_accounts, gids).await?;
 
     let prefix = under.map(|u| format!("{u}/"));
     let paths: Vec<String> = paths
@@ -247,18 +227,18 @@ fn findings(
     let mut found = BTreeSet::new();
     for report in secrets {
         let readers = &report.value_readers;
-        if !readers.is_empty() && readers.iter().all(|e| e.reach == "superuser") {
+        if !readers.is_empty() && readers.iter().all(|e| e.way.reach == "superuser") {
             found.insert(Finding::OnlySuperusers {
                 path: report.path.clone(),
             });
         }
         for entry in readers
             .iter()
-            .filter(|e| e.reach == "wildcard" && e.via == "direct")
+            .filter(|e| e.way.reach == "wildcard" && e.way.via == "direct")
         {
             found.insert(Finding::Wildcard {
                 path: report.path.clone(),
-                rid: entry.rid.clone().unwrap_or_default(),
+                rid: entry.way.rid.clone().unwrap_or_default(),
                 principal: entry.principal.clone(),
                 principal_type: entry.principal_type,
             });

@@ -156,8 +156,13 @@ struct Failure {
 
 /// Restarts the app and waits until its deployment is gone and it runs `instances` tasks of
 /// the restart's version: started after the restart, so reading the secrets of now. A launch
-/// that fails at that version, or a deployment longer than the timeout, is a failure.
-pub(crate) async fn restart_and_wait(clients: &Clients, restart: &Restart) -> Result<()> {
+/// that fails at that version, or a deployment longer than the timeout, is a failure. A stop
+/// the reporter asks for ends the wait (the restart, sent, goes on in Marathon).
+pub(crate) async fn restart_and_wait(
+    clients: &Clients,
+    restart: &Restart,
+    reporter: &dyn crate::Reporter,
+) -> Result<()> {
     let transport = clients.iam.transport();
     let id = restart.app_id.trim_matches('/');
     let deployed: Deployed = transport
@@ -196,6 +201,11 @@ pub(crate) async fn restart_and_wait(clients: &Clients, restart: &Restart) -> Re
         let deploying = deployments.iter().any(|d| d.id == deployed.deployment_id);
         if !deploying && running >= app.instances.max(1) {
             return Ok(());
+        }
+        if reporter.stop_requested() {
+            return Err(Error::interrupted().context(format!(
+                "the restart of `/{id}` was sent, and its deployment not waited for"
+            )));
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(Error::failed(format!(

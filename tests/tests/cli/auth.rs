@@ -216,19 +216,7 @@ async fn an_expired_token_is_renewed_with_service_account_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dcos_cli_attached_cluster_needs_no_extra_step() {
     let cluster = Cluster::start().await;
-    let dir = cluster.path("home/.dcos/clusters/3f1a");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("attached"), "").unwrap();
-    std::fs::write(
-        dir.join("dcos.toml"),
-        format!(
-            "[core]\ndcos_url = \"{}\"\ndcos_acs_token = \"{}\"\nssl_verify = \"{}\"\n",
-            cluster.url(),
-            cluster.admin_token,
-            cluster.ca_file.display()
-        ),
-    )
-    .unwrap();
+    cluster.attach_dcos_cli(&format!("ssl_verify = \"{}\"\n", cluster.ca_file.display()));
     // No --url, no CA option, no token in the environment.
     let mut command = cluster.command();
     command

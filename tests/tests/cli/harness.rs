@@ -147,6 +147,21 @@ impl Cluster {
         command
     }
 
+    /// Writes the `dcos` CLI's attached cluster for this emulator into the scratch home, as
+    /// `dcos cluster setup` does: its URL and the superuser's token, and `more` lines of
+    /// `[core]`.
+    pub fn attach_dcos_cli(&self, more: &str) {
+        let dir = self.path("home/.dcos/clusters/3f1a");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("attached"), "").unwrap();
+        let config = format!(
+            "[core]\ndcos_url = \"{}\"\ndcos_acs_token = \"{}\"\n{more}",
+            self.url(),
+            self.admin_token
+        );
+        std::fs::write(dir.join("dcos.toml"), config).unwrap();
+    }
+
     /// Runs with the superuser's token.
     pub fn admin(&self, args: &[&str]) -> Run {
         self.run_with(args, &[("DCOS_ACS_TOKEN", &self.admin_token)], None)

@@ -508,18 +508,7 @@ async fn flags_override_their_environment_variables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_names_the_token_commands_still_find() {
     let cluster = Cluster::start().await;
-    let dir = cluster.path("home/.dcos/clusters/7c2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("attached"), "").unwrap();
-    std::fs::write(
-        dir.join("dcos.toml"),
-        format!(
-            "[core]\ndcos_url = \"{}\"\ndcos_acs_token = \"{}\"\n",
-            cluster.url(),
-            cluster.admin_token
-        ),
-    )
-    .unwrap();
+    cluster.attach_dcos_cli("");
     let logout = cluster
         .run_with(&["-o", "json", "logout"], &[], None)
         .expect(0);

@@ -691,21 +691,14 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
     );
     assert_eq!(cluster.emulator.state(), before);
 
-    let (iam, _) = cluster.clients();
-    let app = serde_json::json!({
-        "id": "/data-science-engine",
-        "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
-    });
-    let created = iam
-        .transport()
-        .send(
-            dcos_transport::Request::post("/service/marathon/v2/apps")
-                .json(&app)
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    create_app(
+        &cluster,
+        json!({
+            "id": "/data-science-engine",
+            "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
+        }),
+    )
+    .await;
     let plan = cluster
         .admin(&["s3", "offboard", "--service-account", "dse", "--dry-run"])
         .expect(0);
@@ -719,27 +712,30 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
 }
 
 /// The Data Science Engine's app, its environment holding the pair.
-pub(crate) async fn deploy_dse(cluster: &Cluster) {
+/// Creates a Marathon app (201) through the API, as a superuser.
+async fn create_app(cluster: &Cluster, app: serde_json::Value) {
     let (iam, _) = cluster.clients();
-    let app = json!({
-        "id": "/data-science-engine",
-        "instances": 1,
-        "env": {
-            "AWS_ACCESS_KEY_ID": {"secret": "key"},
-            "AWS_SECRET_ACCESS_KEY": {"secret": "secret"},
-        },
-        "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
-    });
-    let created = iam
-        .transport()
-        .send(
-            dcos_transport::Request::post("/service/marathon/v2/apps")
-                .json(&app)
-                .unwrap(),
-        )
-        .await
+    let request = dcos_transport::Request::post("/service/marathon/v2/apps")
+        .json(&app)
         .unwrap();
+    let created = iam.transport().send(request).await.unwrap();
     assert_eq!(created.status(), 201);
+}
+
+pub(crate) async fn deploy_dse(cluster: &Cluster) {
+    create_app(
+        cluster,
+        json!({
+            "id": "/data-science-engine",
+            "instances": 1,
+            "env": {
+                "AWS_ACCESS_KEY_ID": {"secret": "key"},
+                "AWS_SECRET_ACCESS_KEY": {"secret": "secret"},
+            },
+            "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
+        }),
+    )
+    .await;
 }
 
 /// The key id the app's running task started with, as its SHA-256.
@@ -828,20 +824,12 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
 
     // An app whose tasks cannot start (a secret it needs is missing): the launch failure is
     // named, and the pair put back.
-    let (iam, _) = cluster.clients();
     let broken = json!({
         "id": "/data-science-engine/broken",
         "env": {"KEY": {"secret": "key"}, "OTHER": {"secret": "other"}},
         "secrets": {"key": {"source": KEY_ID}, "other": {"source": "data-science-engine/missing"}},
     });
-    iam.transport()
-        .send(
-            dcos_transport::Request::post("/service/marathon/v2/apps")
-                .json(&broken)
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    create_app(&cluster, broken).await;
     let failed = rotate(
         &cluster,
         &[
@@ -869,4 +857,63 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
         3,
         0,
     );
+}
+
+/// Ctrl-C while `s3 rotate --restart` waits for the deployment: it stops at once (exit 130),
+/// the new pair stays stored (the restart was sent), and the same command run again waits for
+/// a restart and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_waiting_for_the_restart_leaves_a_command_that_finishes() {
+    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    deploy_dse(&cluster).await;
+    settle(&cluster).await;
+    cluster.emulator.set_deploy_ms(60_000);
+
+    let mut command = cluster.command();
+    command
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .env("AWS_ACCESS_KEY_ID", PAIR_B.0)
+        .env("AWS_SECRET_ACCESS_KEY", PAIR_B.1)
+        .args(["s3", "rotate", "--from-env", "--restart"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    // The restart is sent once the pair is stored; then the wait begins.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while pair_of(&cluster.emulator.state()) != expect(PAIR_B)
+        || cluster
+            .emulator
+            .counters()
+            .requests
+            .keys()
+            .all(|r| !r.contains("deployments"))
+    {
+        assert!(std::time::Instant::now() < deadline, "the wait never began");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was sent, and its deployment not waited for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+
+    cluster.emulator.set_deploy_ms(50);
+    rotate(&cluster, &["--restart"], PAIR_B).expect(0);
+    assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0));
 }

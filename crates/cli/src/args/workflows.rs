@@ -134,9 +134,12 @@ pub enum S3Command {
         Both secrets must exist. The key id is written first, then the secret key; if the \
         second write fails, the first is restored. Both are read back to verify. A run that \
         finds one half already rotated (an interrupted rotation) completes it. The service \
-        reads the secrets when it starts: restart it afterwards.",
-        after_help = "Example:\n  \
-        aws iam create-access-key --user-name dse | dcos-creds s3 rotate --from-stdin"
+        reads the secrets when it starts: restart it afterwards, or pass --restart, which \
+        restarts its Marathon app, waits until it runs on the new pair, and otherwise puts the \
+        old pair back and restarts the app on it.",
+        after_help = "Examples:\n  \
+        aws iam create-access-key --user-name dse | dcos-creds s3 rotate --from-stdin\n  \
+        dcos-creds s3 rotate --aws-profile dse-new --restart --deploy-timeout 300"
     )]
     Rotate(RotateArgs),
     /// Revoke the service account's permissions on the secrets, and delete them

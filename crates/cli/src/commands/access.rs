@@ -1,7 +1,7 @@
 //! `access`: who can read a secret's value, and who can see its name; or what one principal
 //! can read and see.
 
-use dcos_ops::access::{self, AccessEntry, AccessReport, PathEntry, PrincipalAccess};
+use dcos_ops::access::{self, AccessEntry, AccessReport, PathEntry, PrincipalAccess, Way};
 use dcos_ops::grants;
 use dcos_secrets_client::SecretPath;
 
@@ -31,14 +31,7 @@ fn render_principal(report: &PrincipalAccess) -> String {
     let rows = |entries: &[PathEntry]| -> Vec<Vec<String>> {
         entries
             .iter()
-            .map(|e| {
-                vec![
-                    e.path.clone(),
-                    via(e.group.as_deref(), e.via),
-                    e.reach.to_owned(),
-                    permission(e.rid.as_deref(), e.action.as_deref()),
-                ]
-            })
+            .map(|e| [vec![e.path.clone()], columns(&e.way)].concat())
             .collect()
     };
     let header = ["SECRET", "VIA", "REACH", "PERMISSION"];
@@ -52,20 +45,18 @@ fn render_principal(report: &PrincipalAccess) -> String {
     )
 }
 
-/// `group data`, or `direct`.
-fn via(group: Option<&str>, via: &str) -> String {
-    match group {
+/// The VIA, REACH and PERMISSION columns: `group data`, `wildcard`,
+/// `dcos:secrets:default:team/* read` (or the superusers' membership).
+fn columns(way: &Way) -> Vec<String> {
+    let via = match &way.group {
         Some(g) => format!("group {g}"),
-        None => via.to_owned(),
-    }
-}
-
-/// `dcos:secrets:default:x read`, or the superusers' membership.
-fn permission(rid: Option<&str>, action: Option<&str>) -> String {
-    match (rid, action) {
+        None => way.via.to_owned(),
+    };
+    let permission = match (&way.rid, &way.action) {
         (Some(rid), Some(action)) => format!("{rid} {action}"),
         _ => "(member of superusers)".to_owned(),
-    }
+    };
+    vec![via, way.reach.to_owned(), permission]
 }
 
 /// The report as two tables.
@@ -74,13 +65,11 @@ pub fn render(report: &AccessReport) -> String {
         entries
             .iter()
             .map(|e| {
-                vec![
+                let who = vec![
                     e.principal.clone(),
                     e.principal_type.as_str().replace('_', " "),
-                    via(e.group.as_deref(), e.via),
-                    e.reach.to_owned(),
-                    permission(e.rid.as_deref(), e.action.as_deref()),
-                ]
+                ];
+                [who, columns(&e.way)].concat()
             })
             .collect()
     };

@@ -152,11 +152,11 @@ fn csv(report: &Audit) -> String {
                 e.principal.as_str(),
                 e.principal_type.as_str(),
                 scope,
-                e.via,
-                e.group.as_deref().unwrap_or(""),
-                e.rid.as_deref().unwrap_or(""),
-                e.action.as_deref().unwrap_or(""),
-                e.reach,
+                e.way.via,
+                e.way.group.as_deref().unwrap_or(""),
+                e.way.rid.as_deref().unwrap_or(""),
+                e.way.action.as_deref().unwrap_or(""),
+                e.way.reach,
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             out.push_str(&line.join(","));
@@ -195,18 +195,6 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// How an entry reaches, for a cell's tooltip: `direct exact dcos:secrets:default:x read`.
-fn how(entry: &AccessEntry) -> String {
-    let via = match &entry.group {
-        Some(group) => format!("group {group}"),
-        None => entry.via.to_owned(),
-    };
-    match (&entry.rid, &entry.action) {
-        (Some(rid), Some(action)) => format!("{via}, {} {rid} {action}", entry.reach),
-        _ => format!("{via}, {}", entry.reach),
-    }
 }
 
 const STYLE: &str = include_str!("audit.css");
@@ -292,7 +280,7 @@ pub fn html(report: &Audit, cluster: &str, read_at: &str) -> String {
         for p in &report.principals {
             match cells.get(&(p.principal.as_str(), p.principal_type)) {
                 Some((word, entries)) => {
-                    let title: Vec<String> = entries.iter().map(|e| how(e)).collect();
+                    let title: Vec<String> = entries.iter().map(|e| e.way.describe()).collect();
                     let letters = match *word {
                         "both" => "RL",
                         "read" => "R",

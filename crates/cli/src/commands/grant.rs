@@ -9,7 +9,7 @@ use crate::args::{GrantArgs, RevokeArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{GrantReport, Progress, Ui, count, step_line};
+use crate::output::{GrantReport, Progress, Ui, count, settle, step_line};
 
 struct Parsed {
     principal: Principal,
@@ -175,20 +175,12 @@ fn print_revoke_all(
     ui: &Ui,
     result: dcos_ops::RunResult<grants::RevokeAllReport>,
 ) -> exit::Result<()> {
-    let (report, failure) = match result {
-        Ok(report) => (report, None),
-        Err(Failed { report, error }) => (report, Some(Failure::from(error))),
-    };
-    if !ui.json() {
-        for step in &report.steps {
-            ui.info(step_line(step));
-        }
-        if !report.still_granted.is_empty() {
-            ui.info(format!(
-                "still granted: {}",
-                report.still_granted.join(", ")
-            ));
-        }
+    let (report, failure) = settle(ui, result);
+    if !ui.json() && !report.still_granted.is_empty() {
+        ui.info(format!(
+            "still granted: {}",
+            report.still_granted.join(", ")
+        ));
     }
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);

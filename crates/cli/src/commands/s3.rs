@@ -4,7 +4,7 @@
 use dcos_iam_client::Uid;
 use dcos_ops::dse::{self, AwsRegion, Destination, FileChange, OptionsLayout, S3Endpoint};
 use dcos_ops::s3::{self, Offboarding, Onboarding, Paths, PreparedOnboarding, Rotation};
-use dcos_ops::{Failed, RunResult, S3Report, Status};
+use dcos_ops::{RunResult, S3Report, Status};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{
@@ -14,7 +14,7 @@ use crate::args::{
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{OptionsReport, Progress, Ui, step_line, table};
+use crate::output::{OptionsReport, Progress, Ui, settle, step_line, table};
 
 /// The paths of `--service-name`, `--key-id-secret` and `--secret-key-secret`.
 fn paths(args: &S3Paths) -> exit::Result<Paths> {
@@ -103,15 +103,7 @@ fn print(
     result: RunResult<S3Report>,
     stdout_text: impl FnOnce(&S3Report) -> String,
 ) -> exit::Result<()> {
-    let (report, failure) = match result {
-        Ok(report) => (report, None),
-        Err(Failed { report, error }) => (report, Some(Failure::from(error))),
-    };
-    if !ui.json() {
-        for step in &report.steps {
-            ui.info(step_line(step));
-        }
-    }
+    let (report, failure) = settle(ui, result);
     match failure {
         Some(failure) => ui.fail_with(&report, failure),
         None => {

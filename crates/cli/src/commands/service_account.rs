@@ -7,9 +7,9 @@ use dcos_secrets_client::SecretPath;
 
 use crate::args::{KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
-use crate::exit::{self, Context, Failure};
+use crate::exit::{self, Context};
 use crate::input;
-use crate::output::{Progress, Ui, count, step_line, table};
+use crate::output::{Progress, Ui, count, settle, step_line, table};
 
 pub async fn create(
     session: &Session,
@@ -131,15 +131,7 @@ pub async fn delete(
             accounts::delete(&session.clients, &job, &progress).await
         }
     };
-    let (report, failure) = match result {
-        Ok(report) => (report, None),
-        Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
-    };
-    if !ui.json() {
-        for step in &report.steps {
-            ui.info(step_line(step));
-        }
-    }
+    let (report, failure) = settle(ui, result);
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
     }
@@ -217,15 +209,7 @@ pub async fn rotate_key(
 }
 
 fn print_rotation(ui: &Ui, result: dcos_ops::RunResult<KeyRotationReport>) -> exit::Result<()> {
-    let (report, failure) = match result {
-        Ok(report) => (report, None),
-        Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
-    };
-    if !ui.json() {
-        for step in &report.steps {
-            ui.info(step_line(step));
-        }
-    }
+    let (report, failure) = settle(ui, result);
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
     }

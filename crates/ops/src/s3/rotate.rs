@@ -9,7 +9,7 @@ use dcos_secrets_client::SecretValue;
 use super::Paths;
 use crate::Clients;
 use crate::aws::{self, KeyPair};
-use crate::error::{Context, Error, Remedy, Result, RunResult, Undo};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult, Undo};
 use crate::marathon;
 pub use crate::marathon::Restart;
 use crate::plan::{self, Task, Write};
@@ -115,7 +115,7 @@ async fn steps(
             } else {
                 // The pair is in place; the app may still run on the old one.
                 let mut step = restart_step(Outcome::Restarted);
-                let restarted = marathon::restart_and_wait(clients, restart).await;
+                let restarted = marathon::restart_and_wait(clients, restart, reporter).await;
                 if let Err(e) = &restarted {
                     step.fail(e);
                 }
@@ -159,10 +159,16 @@ async fn steps(
     };
     report.steps.push(restart_step(Outcome::NotRun));
     let last = report.steps.len() - 1;
-    match marathon::restart_and_wait(clients, restart).await {
+    match marathon::restart_and_wait(clients, restart, reporter).await {
         Ok(()) => {
             report.steps[last].outcome = Outcome::Restarted;
             Ok(())
+        }
+        // Asked to stop while the deployment ran: the new pair is stored and the restart sent;
+        // running the same command again waits for it.
+        Err(failure) if failure.kind() == ErrorKind::Interrupted => {
+            report.steps[last].fail(&failure);
+            Err(failure.with_remedy(Remedy::RunAgain))
         }
         Err(failure) => {
             // The old key is still valid: store it again and run the service on it.
@@ -181,7 +187,7 @@ async fn steps(
                 }
             }
             if undo.left.is_empty() {
-                match marathon::restart_and_wait(clients, restart).await {
+                match marathon::restart_and_wait(clients, restart, reporter).await {
                     Ok(()) => undo
                         .undone
                         .push(format!("restarted {} on the previous pair", restart.app_id)),

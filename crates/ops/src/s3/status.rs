@@ -85,11 +85,7 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
             .find(|e| e.principal == uid.as_str() && e.principal_type != PrincipalType::Group);
         checks.push(match reach {
             Some(entry) => {
-                let how = match (&entry.group, &entry.rid) {
-                    (Some(group), _) => format!("through group {group}"),
-                    (None, Some(rid)) => format!("{} {rid}", entry.action.as_deref().unwrap_or("")),
-                    (None, None) => "as a superuser".into(),
-                };
+                let how = entry.way.describe();
                 check(
                     "grant",
                     path,
