@@ -326,6 +326,14 @@ fn remedy_hint(remedy: &Remedy) -> String {
         } => "check the spelling; `dcos-creds service-account create` creates a service account"
             .into(),
         Remedy::CheckPrincipal { .. } => "check the spelling of the group id".into(),
+        Remedy::RetireAwsKeys { user } => format!(
+            "`dcos-creds s3 retire-aws-key --aws-iam-user {user}` (with the same --service-name \
+             and secret paths) retires them"
+        ),
+        Remedy::FinishRotation { user } => format!(
+            "finish it first with `dcos-creds s3 rotate --create-aws-key --aws-iam-user {user} \
+             --restart` (with the same --service-name and secret paths)"
+        ),
         Remedy::ReachableFromHere => "the URL must be reachable from here for --check; in-cluster \
             names such as *.l4lb.thisdcos.directory resolve only on cluster nodes"
             .into(),
@@ -344,6 +352,8 @@ impl From<dcos_ops::Error> for Failure {
             (ErrorKind::NotFound, _) => NOT_FOUND,
             (ErrorKind::Partial, _) => PARTIAL,
             (ErrorKind::Interrupted, _) => INTERRUPTED,
+            (ErrorKind::Denied, _) => AUTH,
+            (ErrorKind::Unavailable, _) => UNAVAILABLE,
             (ErrorKind::Api, Some(api)) => code_of(api),
             _ => FAILURE,
         };

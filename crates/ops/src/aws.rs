@@ -68,6 +68,16 @@ impl KeyPair {
         self.access_key_id.expose_secret()
     }
 
+    /// The access key id, as AWS calls take it.
+    pub(crate) fn id(&self) -> &str {
+        self.key_id()
+    }
+
+    /// The key id and the secret access key, for a signer.
+    pub(crate) fn expose(&self) -> (&str, &str) {
+        (self.key_id(), self.secret_access_key.expose_secret())
+    }
+
     /// The last four characters of the access key id, as AWS consoles show them: `...WXYZ`.
     pub fn key_id_tail(&self) -> String {
         tail(self.key_id())

@@ -26,6 +26,10 @@ pub enum ErrorKind {
     Partial,
     /// Anything else: a file that cannot be written, a value that reads back wrong.
     Failed,
+    /// AWS refused the credentials, or this identity may not do what was asked.
+    Denied,
+    /// AWS could not be reached, or answered that it cannot serve now.
+    Unavailable,
     /// The caller asked the run to stop ([`crate::Reporter::stop_requested`]); what it had
     /// changed was taken back.
     Interrupted,
@@ -113,6 +117,10 @@ pub enum Remedy {
     AccountGone { uid: Uid },
     /// A path given for the pair holds something else (another account's login secret).
     CheckPairPaths,
+    /// The IAM user has keys DC/OS does not hold: retire them.
+    RetireAwsKeys { user: String },
+    /// A rotation with a new AWS key did not finish: run it again to finish it.
+    FinishRotation { user: String },
     /// Advice that names no command or setting.
     Advice(String),
 }
@@ -159,6 +167,14 @@ impl fmt::Display for Remedy {
             Remedy::HadoopConfUrl => {
                 f.write_str("the URL's base must serve hdfs-site.xml and core-site.xml")
             }
+            Remedy::RetireAwsKeys { user } => write!(
+                f,
+                "retire the keys of IAM user `{user}` that DC/OS does not hold"
+            ),
+            Remedy::FinishRotation { user } => write!(
+                f,
+                "finish the rotation: run it again with IAM user `{user}`"
+            ),
             Remedy::Advice(text) => f.write_str(text),
         }
     }
@@ -206,6 +222,10 @@ impl Error {
     fn with_source(mut self, source: Source) -> Self {
         self.0.source = Some(source);
         self
+    }
+
+    pub(crate) fn of_kind(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::new(kind, message)
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

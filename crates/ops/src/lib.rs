@@ -39,6 +39,7 @@
 //! ```
 
 pub mod access;
+pub mod access_keys;
 pub mod accounts;
 pub mod apply;
 pub mod audit;

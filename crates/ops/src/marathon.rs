@@ -154,6 +154,18 @@ struct Failure {
     version: String,
 }
 
+/// Checks that Marathon knows the app `app_id` (for a plan that would restart it).
+pub(crate) async fn app_exists(clients: &Clients, app_id: &str) -> Result<()> {
+    let id = app_id.trim_matches('/');
+    clients
+        .iam
+        .transport()
+        .send(Request::get(format!("/service/marathon/v2/apps/{id}")))
+        .await
+        .context(format!("read the Marathon app `/{id}`"))?;
+    Ok(())
+}
+
 /// Restarts the app and waits until its deployment is gone and it runs `instances` tasks of
 /// the restart's version: started after the restart, so reading the secrets of now. A launch
 /// that fails at that version, or a deployment longer than the timeout, is a failure. A stop

@@ -87,6 +87,14 @@ pub enum Outcome {
     Restarted,
     /// With a dry run: would be restarted.
     WouldRestart,
+    /// A new AWS access key signed in as its user.
+    Verified,
+    /// With a dry run: would be checked.
+    WouldVerify,
+    /// An AWS access key was set Inactive.
+    Deactivated,
+    /// With a dry run: would be set Inactive.
+    WouldDeactivate,
 }
 
 impl Outcome {
@@ -116,6 +124,10 @@ impl Outcome {
             Outcome::WouldWrite => "would_write",
             Outcome::Restarted => "restarted",
             Outcome::WouldRestart => "would_restart",
+            Outcome::Verified => "verified",
+            Outcome::WouldVerify => "would_verify",
+            Outcome::Deactivated => "deactivated",
+            Outcome::WouldDeactivate => "would_deactivate",
         }
     }
 
@@ -175,6 +187,8 @@ pub enum StepKind {
     Membership,
     /// A Marathon app (the target is its id).
     App,
+    /// An AWS access key (the target is its id).
+    AwsKey,
 }
 
 impl StepKind {
@@ -188,6 +202,7 @@ impl StepKind {
             StepKind::KeyFile => "key_file",
             StepKind::Membership => "membership",
             StepKind::App => "app",
+            StepKind::AwsKey => "aws_key",
         }
     }
 }
@@ -317,6 +332,8 @@ pub enum S3Command {
     Rotate,
     /// Revoke the account's permissions and delete the secrets.
     Offboard,
+    /// Remove or deactivate the IAM user's keys that DC/OS does not hold.
+    RetireAwsKey,
 }
 
 impl S3Command {
@@ -326,6 +343,7 @@ impl S3Command {
             S3Command::Onboard => "onboard",
             S3Command::Rotate => "rotate",
             S3Command::Offboard => "offboard",
+            S3Command::RetireAwsKey => "retire_aws_key",
         }
     }
 }
@@ -352,6 +370,9 @@ pub struct S3Report {
     pub old_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_key_id: Option<String>,
+    /// With AWS: the IAM user whose keys these are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_iam_user: Option<String>,
 }
 
 impl S3Report {

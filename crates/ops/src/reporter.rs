@@ -36,6 +36,10 @@ pub enum Warning {
     LoginEndpointNotHttps,
     /// A key rotation that an earlier run began (its recovery file was found) is being finished.
     KeyRotationResumed { uid: String },
+    /// A rotation with a new AWS key that an earlier run began is being finished.
+    RotationResumed { key_id: String },
+    /// The new pair is stored but the service was not restarted: it runs on the old key.
+    NotRestarted,
 }
 
 impl fmt::Display for Warning {
@@ -84,6 +88,14 @@ impl fmt::Display for Warning {
                 f,
                 "finishing the key rotation of `{uid}` that an earlier run began (its recovery \
                  file is beside the key file)"
+            ),
+            Warning::RotationResumed { key_id } => write!(
+                f,
+                "finishing the rotation to access key {key_id} that an earlier run began"
+            ),
+            Warning::NotRestarted => f.write_str(
+                "the service runs on the old key until it is restarted; restart it before the old \
+                 key is retired",
             ),
             Warning::ProfileSessionToken { profile } => write!(
                 f,

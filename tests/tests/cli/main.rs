@@ -1,6 +1,9 @@
 //! End-to-end tests of the `dcos-creds` binary against the emulator over loopback TLS.
 
 mod harness;
+mod moto;
+#[path = "../compat/python.rs"]
+mod python;
 
 mod access;
 mod apply;
@@ -19,5 +22,6 @@ mod readme;
 mod redirects;
 mod rotate_key;
 mod s3;
+mod s3_aws;
 mod signals;
 mod soak;

@@ -713,7 +713,7 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
 
 /// The Data Science Engine's app, its environment holding the pair.
 /// Creates a Marathon app (201) through the API, as a superuser.
-async fn create_app(cluster: &Cluster, app: serde_json::Value) {
+pub(crate) async fn create_app(cluster: &Cluster, app: serde_json::Value) {
     let (iam, _) = cluster.clients();
     let request = dcos_transport::Request::post("/service/marathon/v2/apps")
         .json(&app)
@@ -739,13 +739,13 @@ pub(crate) async fn deploy_dse(cluster: &Cluster) {
 }
 
 /// The key id the app's running task started with, as its SHA-256.
-fn running_key_id(cluster: &Cluster) -> String {
+pub(crate) fn running_key_id(cluster: &Cluster) -> String {
     let tasks = cluster.emulator.marathon_tasks();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     tasks[0].env_sha256["AWS_ACCESS_KEY_ID"].clone()
 }
 
-fn sha256_hex(value: &str) -> String {
+pub(crate) fn sha256_hex(value: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(value.as_bytes())
         .iter()

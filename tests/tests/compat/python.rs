@@ -63,6 +63,13 @@ impl Venv {
         venv
     }
 
+    /// The virtualenv's folder, no longer removed when this is dropped: for a caller that
+    /// removes it itself.
+    #[allow(dead_code)] // The end-to-end tests' moto uses it; the compatibility tests do not.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+
     /// A program of the virtualenv.
     pub fn bin(&self, name: &str) -> PathBuf {
         self.dir.path().join("bin").join(name)

@@ -139,9 +139,28 @@ pub enum S3Command {
         old pair back and restarts the app on it.",
         after_help = "Examples:\n  \
         aws iam create-access-key --user-name dse | dcos-creds s3 rotate --from-stdin\n  \
-        dcos-creds s3 rotate --aws-profile dse-new --restart --deploy-timeout 300"
+        dcos-creds s3 rotate --aws-profile dse-new --restart --deploy-timeout 300\n  \
+        dcos-creds s3 rotate --create-aws-key --aws-iam-user dse --restart\n\n\
+        With --create-aws-key the whole loop runs: read the stored pair and the user's keys \
+        (the stored key must be the user's, and the user may not have a second key already), \
+        create a key, wait until AWS accepts it, store it, restart the app (--restart) and \
+        wait, then retire the old key (--old-key). A failure before the service runs on the \
+        new key deletes it again, so the old key stays stored and running; a failure to \
+        retire the old key leaves the rotation standing (exit 7) and names the command that \
+        finishes. Both pairs are kept in the secret <key-id-secret>.rotation while it runs, \
+        so a run that was killed is finished by the next one."
     )]
     Rotate(RotateArgs),
+    /// Delete (or deactivate) every key of an IAM user that DC/OS does not hold
+    #[command(
+        name = "retire-aws-key",
+        after_help = "Examples:\n  \
+        dcos-creds s3 retire-aws-key --aws-iam-user dse --dry-run\n  \
+        dcos-creds s3 retire-aws-key --aws-iam-user dse --deactivate --yes\n\n\
+        The key that DC/OS holds (in --key-id-secret) is kept. Refused while a rotation with \
+        --create-aws-key has not finished, since the service may still run on the old key."
+    )]
+    RetireAwsKey(RetireArgs),
     /// Revoke the service account's permissions on the secrets, and delete them
     #[command(after_help = "Examples:\n  \
         dcos-creds s3 offboard --service-account dse --dry-run\n  \
@@ -248,6 +267,66 @@ pub struct RotateArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "restart",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub deploy_timeout: u64,
+
+    /// Create the new key in AWS IAM (for --aws-iam-user), check that AWS accepts it, store it,
+    /// and retire the old key; AWS credentials come from the standard chain
+    #[arg(long, requires = "aws_iam_user", conflicts_with = "credentials")]
+    pub create_aws_key: bool,
+
+    /// The IAM user whose key DC/OS holds
+    #[arg(long, value_name = "NAME", requires = "create_aws_key")]
+    pub aws_iam_user: Option<String>,
+
+    /// What becomes of the old key once the new one is stored (and, with --restart, running)
+    /// [default: delete with --restart, else keep]
+    #[arg(long, value_name = "WHAT", value_enum, requires = "create_aws_key")]
+    pub old_key: Option<OldKeyArg>,
+
+    /// How long a new key may take until AWS accepts it
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "create_aws_key",
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub key_propagation_timeout: u64,
+}
+
+/// What becomes of the old AWS key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OldKeyArg {
+    /// Delete it
+    Delete,
+    /// Set it Inactive (it can be set Active again)
+    Deactivate,
+    /// Leave it active
+    Keep,
+}
+
+impl From<OldKeyArg> for dcos_ops::s3::OldKey {
+    fn from(arg: OldKeyArg) -> Self {
+        match arg {
+            OldKeyArg::Delete => Self::Delete,
+            OldKeyArg::Deactivate => Self::Deactivate,
+            OldKeyArg::Keep => Self::Keep,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The IAM user whose other keys are retired
+    #[arg(long, value_name = "NAME")]
+    pub aws_iam_user: String,
+    #[command(flatten)]
+    pub paths: S3Paths,
+
+    /// Set the keys Inactive instead of deleting them
+    #[arg(long)]
+    pub deactivate: bool,
+
+    /// Show what would change, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: crate::args::ConfirmArgs,
 }
 
 #[derive(Debug, Args)]

@@ -73,7 +73,10 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         }
         Command::S3(S3Command::Rotate(args)) => {
             let rotation = s3::rotation(args, &ui)?;
-            s3::rotate(&session(global, &ui).await?, &ui, rotation).await
+            s3::rotate(&session(global, &ui).await?, &ui, rotation, args).await
+        }
+        Command::S3(S3Command::RetireAwsKey(args)) => {
+            s3::retire(&session(global, &ui).await?, &ui, args).await
         }
         Command::S3(S3Command::Offboard(args)) => {
             let job = s3::offboarding(args)?;

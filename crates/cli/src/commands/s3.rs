@@ -2,14 +2,18 @@
 //! workflows are `dcos_ops::s3`; this turns the options into their specs and prints reports.
 
 use dcos_iam_client::Uid;
+use dcos_ops::access_keys::Aws;
 use dcos_ops::dse::{self, AwsRegion, Destination, FileChange, OptionsLayout, S3Endpoint};
-use dcos_ops::s3::{self, Offboarding, Onboarding, Paths, PreparedOnboarding, Rotation};
-use dcos_ops::{RunResult, S3Report, Status};
+use dcos_ops::s3::{
+    self, AwsRotation, Offboarding, OldKey, Onboarding, Paths, PreparedOnboarding, Retirement,
+    Rotation,
+};
+use dcos_ops::{ErrorKind, Remedy, RunResult, S3Report, Status};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{
-    AccountArgs, DestinationArgs, LayoutArgs, OffboardArgs, OnboardArgs, RotateArgs, S3OptionsArgs,
-    S3Paths, S3StatusArgs,
+    AccountArgs, DestinationArgs, LayoutArgs, OffboardArgs, OnboardArgs, RetireArgs, RotateArgs,
+    S3OptionsArgs, S3Paths, S3StatusArgs,
 };
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
@@ -103,9 +107,25 @@ fn print(
     result: RunResult<S3Report>,
     stdout_text: impl FnOnce(&S3Report) -> String,
 ) -> exit::Result<()> {
+    print_hinted(ui, result, None, stdout_text)
+}
+
+/// [`print`], with `hint` in place of the failure's own.
+fn print_hinted(
+    ui: &Ui,
+    result: RunResult<S3Report>,
+    hint: Option<String>,
+    stdout_text: impl FnOnce(&S3Report) -> String,
+) -> exit::Result<()> {
     let (report, failure) = settle(ui, result);
     match failure {
-        Some(failure) => ui.fail_with(&report, failure),
+        Some(failure) => ui.fail_with(
+            &report,
+            match hint {
+                Some(hint) => failure.hint(hint),
+                None => failure,
+            },
+        ),
         None => {
             if !ui.json() {
                 ui.info(summary(&report));
@@ -133,8 +153,15 @@ pub async fn onboard(session: &Session, ui: &Ui, job: Onboarding) -> exit::Resul
     })
 }
 
-/// A rotation's paths and new pair, checked before the cluster is contacted.
-pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<Rotation> {
+/// A rotation: to a pair given here, or to a new key created in AWS IAM.
+#[derive(Debug)]
+pub enum RotateJob {
+    Pair(Rotation),
+    Aws(AwsRotation),
+}
+
+/// A rotation's paths and new pair (or IAM user), checked before the cluster is contacted.
+pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<RotateJob> {
     let paths = paths(&args.paths)?;
     let restart = args.restart.then(|| s3::Restart {
         app_id: args
@@ -145,27 +172,111 @@ pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<Rotation> {
         deploy_timeout: std::time::Duration::from_secs(args.deploy_timeout),
         poll: std::time::Duration::from_millis(500),
     });
-    Ok(Rotation {
+    if let Some(user) = &args.aws_iam_user {
+        let user = iam_user(user)?;
+        // Without a restart the service still runs on the old key: keep it unless told.
+        let old_key = args.old_key.map(Into::into).unwrap_or(match restart {
+            Some(_) => OldKey::Delete,
+            None => OldKey::Keep,
+        });
+        return Ok(RotateJob::Aws(AwsRotation {
+            paths,
+            user,
+            old_key,
+            propagation_timeout: std::time::Duration::from_secs(args.key_propagation_timeout),
+            restart,
+            dry_run: args.dry_run,
+        }));
+    }
+    Ok(RotateJob::Pair(Rotation {
         paths,
         keys: input::aws_key_pair(&args.credentials, &Progress::new(*ui))?,
         dry_run: args.dry_run,
         restart,
-    })
+    }))
 }
 
-/// Updates the key id and then the secret key to the new pair, restoring the first if the
-/// second fails, and reads both back.
-pub async fn rotate(session: &Session, ui: &Ui, rotation: Rotation) -> exit::Result<()> {
-    let result = s3::rotate(&session.clients, &rotation, &Progress::new(*ui)).await;
-    let service = rotation.paths.service.app_id();
-    print(ui, result, |report| {
+/// An IAM user name as AWS allows it: 1 to 64 letters, digits and `+=,.@_-`.
+fn iam_user(name: &str) -> exit::Result<String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    match ok {
+        true => Ok(name.to_owned()),
+        false => Err(Failure::usage(format!(
+            "--aws-iam-user: `{}` is not an IAM user name (1 to 64 letters, digits and +=,.@_-)",
+            crate::output::one_line(name)
+        ))),
+    }
+}
+
+/// The command that retires the keys DC/OS does not hold, with this command's paths.
+fn retire_command(user: &str, args: &S3Paths) -> String {
+    let mut command = format!("dcos-creds s3 retire-aws-key --aws-iam-user {user}");
+    if args.service_name != dse::DEFAULT_SERVICE_NAME {
+        command.push_str(&format!(" --service-name {}", args.service_name));
+    }
+    for (flag, given) in [
+        ("--key-id-secret", &args.key_id_secret),
+        ("--secret-key-secret", &args.secret_key_secret),
+    ] {
+        if let Some(path) = given {
+            command.push_str(&format!(" {flag} {path}"));
+        }
+    }
+    command
+}
+
+/// Stores the new pair (updating the key id and then the secret key, restoring the first if
+/// the second fails, reading both back); with AWS, the whole loop around it.
+pub async fn rotate(
+    session: &Session,
+    ui: &Ui,
+    job: RotateJob,
+    args: &RotateArgs,
+) -> exit::Result<()> {
+    let progress = Progress::new(*ui);
+    let (result, restart, paths) = match &job {
+        RotateJob::Pair(rotation) => (
+            s3::rotate(&session.clients, rotation, &progress).await,
+            rotation.restart.is_some(),
+            &rotation.paths,
+        ),
+        RotateJob::Aws(rotation) => {
+            let aws = Aws::from_environment().await;
+            (
+                s3::rotate_aws(&session.clients, &aws, rotation, &progress).await,
+                rotation.restart.is_some(),
+                &rotation.paths,
+            )
+        }
+    };
+    let service = paths.service.app_id();
+    let retire = |user: &str| {
+        format!(
+            "{} retires it (add --deactivate to keep it, inactive); then run this command again",
+            retire_command(user, &args.paths)
+        )
+    };
+    let hint = match &result {
+        Err(failed) => match failed.error.remedy() {
+            Some(Remedy::RetireAwsKeys { user }) => Some(match failed.error.kind() {
+                ErrorKind::Partial => retire_command(user, &args.paths),
+                _ => retire(user),
+            }),
+            _ => None,
+        },
+        Ok(_) => None,
+    };
+    print_hinted(ui, result, hint, |report| {
         let keys = format!(
             "access key id {} -> {}",
             report.old_key_id.as_deref().unwrap_or("(none)"),
             report.new_key_id.as_deref().unwrap_or("(none)")
         );
         match report.result {
-            Status::Changed if rotation.restart.is_some() => {
+            Status::Changed if restart => {
                 format!("rotated: {keys}\n{service} was restarted and runs on the new pair\n")
             }
             Status::Changed => format!(
@@ -178,6 +289,49 @@ pub async fn rotate(session: &Session, ui: &Ui, rotation: Rotation) -> exit::Res
             ),
         }
     })
+}
+
+/// `s3 retire-aws-key`: the plan, confirmed on a terminal or by `--yes`, then the deletions.
+pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Result<()> {
+    let job = Retirement {
+        paths: paths(&args.paths)?,
+        user: iam_user(&args.aws_iam_user)?,
+        deactivate: args.deactivate,
+        dry_run: args.dry_run,
+    };
+    let aws = Aws::from_environment().await;
+    let progress = Progress::new(*ui);
+    if !job.dry_run {
+        let plan_job = Retirement {
+            dry_run: true,
+            ..job.clone()
+        };
+        let plan = match s3::retire_aws_keys(&session.clients, &aws, &plan_job, &progress).await {
+            Ok(plan) => plan,
+            Err(failed) => return print(ui, Err(failed), |_| String::new()),
+        };
+        let planned: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.changes())
+            .map(step_line)
+            .collect();
+        if planned.is_empty() {
+            return print(ui, Ok(plan), |_| String::new());
+        }
+        let verb = if job.deactivate {
+            "Deactivate"
+        } else {
+            "Delete"
+        };
+        let question = format!(
+            "{verb} the keys of IAM user `{}` that DC/OS does not hold",
+            job.user
+        );
+        input::confirm(args.confirm.yes, &question, &planned)?;
+    }
+    let result = s3::retire_aws_keys(&session.clients, &aws, &job, &progress).await;
+    print(ui, result, |_| String::new())
 }
 
 /// An offboarding's account and paths, checked before the cluster is contacted.

@@ -4,6 +4,7 @@
 //! Every run reads what is there first, plans against it, and writes only the difference. A
 //! failed onboarding or rotation takes back what it changed (see [`crate::Undo`]).
 
+mod aws_rotate;
 mod offboard;
 mod onboard;
 mod rotate;
@@ -12,6 +13,7 @@ mod status;
 use dcos_iam_client::{Rid, Uid};
 use dcos_secrets_client::SecretPath;
 
+pub use aws_rotate::{AwsRotation, OldKey, Retirement, retire_aws_keys, rotate_aws};
 pub use offboard::{Offboarding, offboard};
 pub(crate) use onboard::{Observed, Planned, check_account, execute, plan};
 pub use onboard::{Onboarding, PreparedOnboarding, onboard, options};
@@ -63,6 +65,12 @@ impl Paths {
         Self::new(service, None, None)
     }
 
+    /// Where a rotation with a new AWS key keeps both pairs while it runs
+    /// (`<key id's path>.rotation`), so that an interrupted one can be finished.
+    pub fn pending(&self) -> Result<SecretPath> {
+        Ok(SecretPath::new(&format!("{}.rotation", self.key_id))?)
+    }
+
     /// The key id's secret and the secret key's, in that order.
     pub fn both(&self) -> [&SecretPath; 2] {
         [&self.key_id, &self.secret_key]
@@ -94,6 +102,7 @@ impl Paths {
             options_file: None,
             old_key_id: None,
             new_key_id: None,
+            aws_iam_user: None,
         }
     }
 }

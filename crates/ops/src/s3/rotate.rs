@@ -43,7 +43,7 @@ pub async fn rotate(
 }
 
 /// Both secrets' values, or a failure naming the one that is missing.
-async fn read_pair(
+pub(super) async fn read_pair(
     clients: &Clients,
     paths: &Paths,
     what: &str,
@@ -56,7 +56,33 @@ async fn read_pair(
     ])
 }
 
-async fn steps(
+/// Stores `values` (the previous pair) at the two paths again, key id first, marking the
+/// first two `steps` (the secrets' steps) undone; what could not be stored is left in `undo`.
+pub(super) async fn put_back(
+    clients: &Clients,
+    paths: &Paths,
+    values: &[SecretValue; 2],
+    steps: &mut [Step],
+    undo: &mut Undo,
+) {
+    for (i, path) in paths.both().into_iter().enumerate() {
+        match clients.secrets.secret(path).update(&values[i]).await {
+            Ok(()) => {
+                if let Some(step) = steps.get_mut(i).filter(|s| s.outcome == Outcome::Updated) {
+                    step.outcome = Outcome::Undone;
+                }
+                undo.undone
+                    .push(format!("stored the previous value of {path} again"));
+            }
+            Err(e) => undo
+                .left
+                .push(format!("secret {path} holds the new value ({e})")),
+        }
+    }
+}
+
+/// Reads, writes the difference pair-safe, reads back, and (with a restart) restarts.
+pub(super) async fn steps(
     clients: &Clients,
     rotation: &Rotation,
     reporter: &dyn Reporter,
@@ -174,18 +200,14 @@ async fn steps(
             // The old key is still valid: store it again and run the service on it.
             report.steps[last].fail(&failure);
             let mut undo = Undo::default();
-            for (i, path) in both.iter().enumerate() {
-                match clients.secrets.secret(path).update(&current[i]).await {
-                    Ok(()) => {
-                        report.steps[i].outcome = Outcome::Undone;
-                        undo.undone
-                            .push(format!("stored the previous value of {path} again"));
-                    }
-                    Err(e) => undo
-                        .left
-                        .push(format!("secret {path} holds the new value ({e})")),
-                }
-            }
+            put_back(
+                clients,
+                &rotation.paths,
+                &current,
+                &mut report.steps,
+                &mut undo,
+            )
+            .await;
             if undo.left.is_empty() {
                 match marathon::restart_and_wait(clients, restart, reporter).await {
                     Ok(()) => undo

@@ -1,0 +1,761 @@
+//! Rotation with a new AWS key, closed loop: read the stored pair and the IAM user's keys,
+//! create a key, wait until AWS accepts it, store it pair-safe, restart the service and wait
+//! until it runs on it, then retire the old key.
+//!
+//! While it runs, both pairs are kept in one more secret beside the key id's
+//! ([`Paths::pending`]), written right after the key is created and deleted last. A run that
+//! finds it finishes the rotation it describes, so a rotation killed at any point is finished
+//! by the next run: nothing of the new key is lost with the process. (Killed between
+//! `CreateAccessKey` and that write, the new key's secret is lost; the next run finds a second
+//! key DC/OS does not hold and names the command that retires it.)
+//!
+//! Every failure before the service runs on the new key takes the new key back, so that the
+//! user is left with the old key only, stored and running.
+
+use std::time::Duration;
+
+use dcos_secrets_client::{SecretPath, SecretValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::Paths;
+use super::rotate::{self, put_back, read_pair};
+use crate::Clients;
+use crate::access_keys::{AccessKey, Aws};
+use crate::aws::{self, KeyPair};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult, Undo};
+use crate::marathon::{self, Restart};
+use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
+use crate::reporter::{Reporter, Warning};
+
+/// What becomes of the old key once the service runs on the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldKey {
+    /// Delete it.
+    Delete,
+    /// Set it Inactive: AWS refuses it, and it can be set Active again.
+    Deactivate,
+    /// Leave it active.
+    Keep,
+}
+
+/// A rotation of the pair stored at `paths` to a new key of IAM user `user`.
+#[derive(Debug, Clone)]
+pub struct AwsRotation {
+    pub paths: Paths,
+    /// The IAM user whose key DC/OS holds.
+    pub user: String,
+    pub old_key: OldKey,
+    /// How long a new key may take until AWS accepts it.
+    pub propagation_timeout: Duration,
+    /// Restart the service's Marathon app and wait until it runs on the new pair.
+    pub restart: Option<Restart>,
+    /// Read and plan only.
+    pub dry_run: bool,
+}
+
+/// Removing (or deactivating) the keys of `user` that DC/OS does not hold at `paths`.
+#[derive(Debug, Clone)]
+pub struct Retirement {
+    pub paths: Paths,
+    pub user: String,
+    /// Deactivate instead of deleting.
+    pub deactivate: bool,
+    pub dry_run: bool,
+}
+
+/// Both pairs of a rotation under way, as kept in [`Paths::pending`].
+struct Pending {
+    user: String,
+    old: KeyPair,
+    new: KeyPair,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PairDoc {
+    aws_access_key_id: String,
+    aws_secret_access_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingDoc {
+    aws_iam_user: String,
+    old: PairDoc,
+    new: PairDoc,
+}
+
+impl PairDoc {
+    fn of(pair: &KeyPair) -> Self {
+        let (id, secret) = pair.expose();
+        Self {
+            aws_access_key_id: id.to_owned(),
+            aws_secret_access_key: secret.to_owned(),
+        }
+    }
+
+    fn pair(self, what: &str) -> Result<KeyPair> {
+        KeyPair::new(self.aws_access_key_id, self.aws_secret_access_key, what)
+    }
+}
+
+impl Pending {
+    fn value(&self) -> SecretValue {
+        let doc = PendingDoc {
+            aws_iam_user: self.user.clone(),
+            old: PairDoc::of(&self.old),
+            new: PairDoc::of(&self.new),
+        };
+        // Only strings: serializing cannot fail. The text lives in a SecretString until sent.
+        let text = SecretString::from(serde_json::to_string(&doc).unwrap_or_default());
+        SecretValue::text(text.expose_secret())
+    }
+
+    fn parse(value: &SecretValue, path: &SecretPath) -> Result<Self> {
+        let doc: PendingDoc = serde_json::from_slice(value.expose_bytes()).map_err(|_| {
+            Error::invalid(format!(
+                "`{path}` does not hold a rotation of this tool (both pairs as JSON)"
+            ))
+            .with_remedy(Remedy::Advice(format!(
+                "move the secret `{path}` aside; this path is where a rotation keeps its pairs"
+            )))
+        })?;
+        let what = format!("the rotation kept in `{path}`");
+        Ok(Self {
+            user: doc.aws_iam_user,
+            old: doc.old.pair(&what)?,
+            new: doc.new.pair(&what)?,
+        })
+    }
+}
+
+fn key_step(id: &str, outcome: Outcome) -> Step {
+    Step::new(StepKind::AwsKey, id, outcome)
+}
+
+fn ids(keys: &[AccessKey]) -> String {
+    if keys.is_empty() {
+        return "it has none".into();
+    }
+    let all: Vec<String> = keys
+        .iter()
+        .map(|k| match k.active {
+            true => k.id.clone(),
+            false => format!("{} (inactive)", k.id),
+        })
+        .collect();
+    format!("its keys: {}", all.join(", "))
+}
+
+/// What is there before a run: the stored pair, the user's keys and ARN, a rotation under way.
+struct Observed {
+    stored: [SecretValue; 2],
+    stored_id: String,
+    keys: Vec<AccessKey>,
+    pending: Option<Pending>,
+}
+
+impl Observed {
+    fn holds(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == id)
+    }
+
+    async fn read(
+        clients: &Clients,
+        aws: &Aws,
+        paths: &Paths,
+        user: &str,
+        pending_path: &SecretPath,
+    ) -> Result<Self> {
+        let (stored, pending, keys) = tokio::join!(
+            read_pair(clients, paths, "read"),
+            clients.secret_value(pending_path),
+            aws.keys(user),
+        );
+        let both = paths.both();
+        let stored = match stored? {
+            [Some(id), Some(secret)] => [id, secret],
+            [id, _] => {
+                let missing = if id.is_none() { both[0] } else { both[1] };
+                return Err(Error::not_found(format!(
+                    "`{missing}` does not exist: there is no pair to rotate"
+                ))
+                .with_remedy(Remedy::OnboardFirst));
+            }
+        };
+        let pending = pending
+            .context(format!("read `{pending_path}`"))?
+            .map(|value| Pending::parse(&value, pending_path))
+            .transpose()?;
+        Ok(Self {
+            stored_id: String::from_utf8_lossy(stored[0].expose_bytes()).into_owned(),
+            stored,
+            keys: keys?,
+            pending,
+        })
+    }
+
+    /// The stored key must be the user's, and the user must have room for one more.
+    fn check_fresh(&self, paths: &Paths, user: &str) -> Result<()> {
+        if !self.holds(&self.stored_id) {
+            return Err(Error::invalid(format!(
+                "`{}` holds access key {}, which is not a key of IAM user `{user}` ({})",
+                paths.key_id,
+                aws::shown(&self.stored_id),
+                ids(&self.keys)
+            ))
+            .with_remedy(Remedy::Advice(
+                "name the IAM user whose key DC/OS holds".into(),
+            )));
+        }
+        let others: Vec<&AccessKey> = self
+            .keys
+            .iter()
+            .filter(|k| k.id != self.stored_id)
+            .collect();
+        if !others.is_empty() {
+            let names: Vec<&str> = others.iter().map(|k| k.id.as_str()).collect();
+            return Err(Error::conflict(format!(
+                "IAM user `{user}` already has two access keys, the most AWS allows: {} (held by \
+                 DC/OS) and {}, which DC/OS does not hold",
+                self.stored_id,
+                names.join(", ")
+            ))
+            .with_remedy(Remedy::RetireAwsKeys {
+                user: user.to_owned(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a rotation with a new AWS key: the report, or the report and the failure.
+pub async fn rotate_aws(
+    clients: &Clients,
+    aws: &Aws,
+    job: &AwsRotation,
+    reporter: &dyn Reporter,
+) -> RunResult<S3Report> {
+    let mut report = job.paths.report(S3Command::Rotate, None, job.dry_run);
+    report.aws_iam_user = Some(job.user.clone());
+    let result = cycle(clients, aws, job, reporter, &mut report).await;
+    super::finish(report, result)
+}
+
+/// The new key and how it came: created by this run, or by an interrupted one.
+struct NewKey {
+    pair: KeyPair,
+    old: KeyPair,
+    /// Whether this run made it (its steps say `created`).
+    created_now: bool,
+}
+
+async fn cycle(
+    clients: &Clients,
+    aws: &Aws,
+    job: &AwsRotation,
+    reporter: &dyn Reporter,
+    report: &mut S3Report,
+) -> Result<()> {
+    let user = job.user.as_str();
+    let pending_path = job.paths.pending()?;
+    let observed = Observed::read(clients, aws, &job.paths, user, &pending_path).await?;
+    report.old_key_id = Some(aws::shown(&observed.stored_id));
+    let arn = aws.user_arn(user).await?;
+    if let Some(restart) = job.restart.as_ref().filter(|_| job.dry_run) {
+        marathon::app_exists(clients, &restart.app_id).await?;
+    }
+
+    // A rotation under way is finished first.
+    let resumed = match &observed.pending {
+        Some(pending) if pending.user != user => {
+            return Err(Error::conflict(format!(
+                "`{pending_path}` holds a rotation of IAM user `{}` that did not finish",
+                pending.user
+            ))
+            .with_remedy(Remedy::Advice(format!(
+                "finish it first: the same rotation with IAM user `{}`",
+                pending.user
+            ))));
+        }
+        Some(pending) if observed.holds(pending.new.id()) => {
+            reporter.warn(&Warning::RotationResumed {
+                key_id: pending.new.key_id_shown(),
+            });
+            Some(NewKey {
+                pair: pending.new.clone(),
+                old: pending.old.clone(),
+                created_now: false,
+            })
+        }
+        Some(pending) => {
+            // Its new key is gone (a rollback that was cut short): the old pair must be stored.
+            let mut step = Step::secret(
+                &pending_path,
+                Outcome::planned(Outcome::WouldDelete, job.dry_run),
+            );
+            if observed.stored != pending.old.values() {
+                if !observed.holds(pending.old.id()) {
+                    return Err(Error::failed(format!(
+                        "`{pending_path}` holds a rotation whose keys ({} and {}) IAM user `{user}` \
+                         no longer has, and DC/OS holds neither",
+                        pending.old.key_id_shown(),
+                        pending.new.key_id_shown()
+                    ))
+                    .with_remedy(Remedy::Advice(format!(
+                        "store a working pair with `s3 rotate`, then delete `{pending_path}`"
+                    ))));
+                }
+                if !job.dry_run {
+                    let mut undo = Undo::default();
+                    put_back(
+                        clients,
+                        &job.paths,
+                        &pending.old.values(),
+                        &mut [],
+                        &mut undo,
+                    )
+                    .await;
+                    if !undo.is_complete() {
+                        return Err(Error::failed(format!(
+                            "storing the pair of the unfinished rotation's old key again failed: {}",
+                            undo.left.join("; ")
+                        ))
+                        .with_remedy(Remedy::RunAgain));
+                    }
+                }
+            }
+            if !job.dry_run {
+                clients
+                    .secrets
+                    .secret(&pending_path)
+                    .delete()
+                    .await
+                    .context(format!("delete `{pending_path}`"))?;
+                step.outcome = Outcome::Deleted;
+            }
+            report.steps.push(step);
+            if !job.dry_run {
+                // Read again: the old pair is now the stored one.
+                return Box::pin(cycle(clients, aws, job, reporter, report)).await;
+            }
+            None
+        }
+        None => None,
+    };
+    if resumed.is_none() {
+        observed.check_fresh(&job.paths, user)?;
+    }
+
+    if job.dry_run {
+        return plan_only(job, &observed, resumed.as_ref(), report);
+    }
+    if reporter.stop_requested() {
+        return Err(Error::interrupted().context("nothing was changed"));
+    }
+
+    // Create, and keep both pairs until the end.
+    let new = match resumed {
+        Some(new) => new,
+        None => {
+            let old = KeyPair::new(
+                observed.stored_id.clone(),
+                String::from_utf8_lossy(observed.stored[1].expose_bytes()).into_owned(),
+                "the stored pair",
+            )?;
+            let pair = aws.create_key(user).await?;
+            let id = pair.key_id_shown();
+            report.steps.push(key_step(&id, Outcome::Created));
+            let pending = Pending {
+                user: user.to_owned(),
+                old: old.clone(),
+                new: pair.clone(),
+            };
+            let mut keep = Step::secret(&pending_path, Outcome::Created);
+            if let Err(e) = clients
+                .secrets
+                .secret(&pending_path)
+                .create(&pending.value())
+                .await
+            {
+                keep.fail(&Error::from(e));
+                report.steps.push(keep);
+                let cause = Error::failed(format!("keep both pairs in `{pending_path}`"));
+                return Err(take_back(
+                    aws,
+                    user,
+                    &pair,
+                    None,
+                    clients,
+                    report,
+                    cause,
+                    Undo::default(),
+                )
+                .await);
+            }
+            report.steps.push(keep);
+            NewKey {
+                pair,
+                old,
+                created_now: true,
+            }
+        }
+    };
+    report.new_key_id = Some(new.pair.key_id_shown());
+
+    // Verify: the new key must sign in as the user.
+    let mut verified = key_step(&new.pair.key_id_shown(), Outcome::Verified);
+    if let Err(e) = aws
+        .verify(&new.pair, &arn, job.propagation_timeout, reporter)
+        .await
+    {
+        verified.fail(&e);
+        report.steps.push(verified);
+        return Err(take_back(
+            aws,
+            user,
+            &new.pair,
+            Some(&pending_path),
+            clients,
+            report,
+            e,
+            Undo::default(),
+        )
+        .await);
+    }
+    report.steps.push(verified);
+
+    // Store, pair-safe.
+    let store = rotate::Rotation {
+        paths: job.paths.clone(),
+        keys: new.pair.clone(),
+        dry_run: false,
+        restart: None,
+    };
+    let mut stored = job.paths.report(S3Command::Rotate, None, false);
+    let result = rotate::steps(clients, &store, reporter, &mut stored).await;
+    let first_secret_step = report.steps.len();
+    report.steps.append(&mut stored.steps);
+    if let Err(e) = result {
+        let complete = e.undo().is_none_or(Undo::is_complete);
+        let undo = e.undo().cloned().unwrap_or_default();
+        if !complete {
+            // The stored pair may name the new key: keep it, and the record, for the next run.
+            return Err(e.with_remedy(Remedy::RunAgain));
+        }
+        return Err(take_back(
+            aws,
+            user,
+            &new.pair,
+            Some(&pending_path),
+            clients,
+            report,
+            e,
+            undo,
+        )
+        .await);
+    }
+
+    // Restart, and wait until the service runs on the new pair.
+    if let Some(restart) = &job.restart {
+        let mut step = Step::new(StepKind::App, &restart.app_id, Outcome::Restarted);
+        if let Err(failure) = marathon::restart_and_wait(clients, restart, reporter).await {
+            step.fail(&failure);
+            report.steps.push(step);
+            if failure.kind() == ErrorKind::Interrupted {
+                return Err(failure.with_remedy(Remedy::RunAgain));
+            }
+            // The old key is still valid: store it again and run the service on it.
+            let mut undo = Undo::default();
+            put_back(
+                clients,
+                &job.paths,
+                &new.old.values(),
+                &mut report.steps[first_secret_step..],
+                &mut undo,
+            )
+            .await;
+            if !undo.is_complete() {
+                return Err(failure.with_undo(undo));
+            }
+            if let Err(e) = marathon::restart_and_wait(clients, restart, reporter).await {
+                undo.left.push(format!(
+                    "{} does not run on the previous pair yet ({}); the new key {} is kept, \
+                     since the app may still use it",
+                    restart.app_id,
+                    e.full_message(),
+                    new.pair.key_id_shown()
+                ));
+                return Err(failure.with_undo(undo));
+            }
+            undo.undone
+                .push(format!("restarted {} on the previous pair", restart.app_id));
+            return Err(take_back(
+                aws,
+                user,
+                &new.pair,
+                Some(&pending_path),
+                clients,
+                report,
+                failure,
+                undo,
+            )
+            .await);
+        }
+        report.steps.push(step);
+    } else if new.created_now {
+        reporter.warn(&Warning::NotRestarted);
+    }
+
+    // Retire the old key; the rotation stands whatever becomes of it.
+    let old_id = new.old.id().to_owned();
+    let retired = match job.old_key {
+        _ if !observed.holds(&old_id) || old_id == new.pair.id() => {
+            report.steps.push(key_step(&old_id, Outcome::Absent));
+            Ok(())
+        }
+        OldKey::Keep => {
+            report.steps.push(key_step(&old_id, Outcome::Kept));
+            Ok(())
+        }
+        OldKey::Delete | OldKey::Deactivate => {
+            let (result, done) = match job.old_key {
+                OldKey::Delete => (aws.delete_key(user, &old_id).await, Outcome::Deleted),
+                _ => (
+                    aws.deactivate_key(user, &old_id).await,
+                    Outcome::Deactivated,
+                ),
+            };
+            let mut step = key_step(&old_id, done);
+            if let Err(e) = &result {
+                step.fail(e);
+            }
+            report.steps.push(step);
+            result
+        }
+    };
+    let mut forget = Step::secret(&pending_path, Outcome::Deleted);
+    let forgotten = clients
+        .secrets
+        .secret(&pending_path)
+        .delete()
+        .await
+        .map_err(Error::from);
+    if let Err(e) = &forgotten {
+        forget.fail(e);
+    }
+    report.steps.push(forget);
+    if let Err(e) = retired {
+        return Err(Error::of_kind(
+            ErrorKind::Partial,
+            format!(
+                "the rotation stands (DC/OS holds key {}{}), but retiring the old key failed: {}",
+                new.pair.key_id_shown(),
+                if job.restart.is_some() {
+                    " and the service runs on it"
+                } else {
+                    ""
+                },
+                e.full_message()
+            ),
+        )
+        .with_remedy(Remedy::RetireAwsKeys {
+            user: user.to_owned(),
+        }));
+    }
+    forgotten.map_err(|e| {
+        e.context(format!(
+            "the rotation is complete, but deleting `{pending_path}`, where it kept both pairs, \
+             failed"
+        ))
+    })
+}
+
+/// Deletes the new key (and the record of both pairs, if written), after `cause`: the user is
+/// left with the old key. Adds to `undo` what was taken back and what was not.
+#[allow(clippy::too_many_arguments)]
+async fn take_back(
+    aws: &Aws,
+    user: &str,
+    new: &KeyPair,
+    pending: Option<&SecretPath>,
+    clients: &Clients,
+    report: &mut S3Report,
+    cause: Error,
+    mut undo: Undo,
+) -> Error {
+    let id = new.id().to_owned();
+    match aws.delete_key(user, &id).await {
+        Ok(()) => {
+            mark(report, StepKind::AwsKey, &id, Outcome::Undone);
+            undo.undone.push(format!("deleted the new access key {id}"));
+        }
+        Err(e) => {
+            mark(report, StepKind::AwsKey, &id, Outcome::UndoFailed);
+            undo.left
+                .push(format!("the new access key {id} ({})", e.full_message()));
+        }
+    }
+    if let Some(path) = pending {
+        if undo.is_complete() {
+            match clients.secrets.secret(path).delete().await {
+                Ok(()) => {
+                    mark(report, StepKind::Secret, path.as_str(), Outcome::Undone);
+                    undo.undone.push(format!("deleted `{path}`"));
+                }
+                Err(e) => undo.left.push(format!("`{path}` ({e})")),
+            }
+        } else {
+            undo.left.push(format!(
+                "`{path}`, which keeps both pairs for the next run to finish with"
+            ));
+        }
+    }
+    cause.with_undo(undo)
+}
+
+/// Marks the first `created` step on `target` as `outcome`.
+fn mark(report: &mut S3Report, kind: StepKind, target: &str, outcome: Outcome) {
+    if let Some(step) = report
+        .steps
+        .iter_mut()
+        .find(|s| s.kind == kind && s.target == target && s.outcome == Outcome::Created)
+    {
+        step.outcome = outcome;
+    }
+}
+
+/// The dry run's plan.
+fn plan_only(
+    job: &AwsRotation,
+    observed: &Observed,
+    resumed: Option<&NewKey>,
+    report: &mut S3Report,
+) -> Result<()> {
+    let new_id = match resumed {
+        Some(new) => {
+            let id = new.pair.key_id_shown();
+            let mut step = key_step(&id, Outcome::Unchanged);
+            step.notes
+                .push("created by a rotation that did not finish; this run finishes it".into());
+            report.steps.push(step);
+            report.new_key_id = Some(id.clone());
+            id
+        }
+        None => {
+            report.steps.push(key_step("(new)", Outcome::WouldCreate));
+            "(new)".to_owned()
+        }
+    };
+    report.steps.push(key_step(&new_id, Outcome::WouldVerify));
+    for path in job.paths.both() {
+        report.steps.push(Step::secret(path, Outcome::WouldUpdate));
+    }
+    if let Some(restart) = &job.restart {
+        report.steps.push(Step::new(
+            StepKind::App,
+            &restart.app_id,
+            Outcome::WouldRestart,
+        ));
+    }
+    let old_id = resumed.map_or(observed.stored_id.clone(), |n| n.old.id().to_owned());
+    let outcome = match job.old_key {
+        _ if !observed.holds(&old_id) => Outcome::Absent,
+        OldKey::Delete => Outcome::WouldDelete,
+        OldKey::Deactivate => Outcome::WouldDeactivate,
+        OldKey::Keep => Outcome::Kept,
+    };
+    report.steps.push(key_step(&old_id, outcome));
+    Ok(())
+}
+
+/// Deletes (or deactivates) every key of the user that DC/OS does not hold: the report, or the
+/// report and the failure.
+pub async fn retire_aws_keys(
+    clients: &Clients,
+    aws: &Aws,
+    job: &Retirement,
+    reporter: &dyn Reporter,
+) -> RunResult<S3Report> {
+    let mut report = job.paths.report(S3Command::RetireAwsKey, None, job.dry_run);
+    report.aws_iam_user = Some(job.user.clone());
+    let result = retire(clients, aws, job, reporter, &mut report).await;
+    super::finish(report, result)
+}
+
+async fn retire(
+    clients: &Clients,
+    aws: &Aws,
+    job: &Retirement,
+    reporter: &dyn Reporter,
+    report: &mut S3Report,
+) -> Result<()> {
+    let user = job.user.as_str();
+    let pending_path = job.paths.pending()?;
+    let observed = Observed::read(clients, aws, &job.paths, user, &pending_path).await?;
+    report.old_key_id = Some(aws::shown(&observed.stored_id));
+    if observed.pending.is_some() {
+        return Err(Error::conflict(format!(
+            "a rotation that did not finish is kept in `{pending_path}`: the service may still \
+             run on a key this would retire"
+        ))
+        .with_remedy(Remedy::FinishRotation {
+            user: user.to_owned(),
+        }));
+    }
+    if !observed.holds(&observed.stored_id) {
+        return Err(Error::invalid(format!(
+            "`{}` holds access key {}, which is not a key of IAM user `{user}` ({}): every key \
+             would be retired",
+            job.paths.key_id,
+            aws::shown(&observed.stored_id),
+            ids(&observed.keys)
+        ))
+        .with_remedy(Remedy::Advice(
+            "name the IAM user whose key DC/OS holds".into(),
+        )));
+    }
+    report
+        .steps
+        .push(key_step(&observed.stored_id, Outcome::Kept));
+    let mut failed = None;
+    for key in observed.keys.iter().filter(|k| k.id != observed.stored_id) {
+        let mut step = match (job.deactivate, key.active) {
+            (true, false) => key_step(&key.id, Outcome::Unchanged),
+            (true, true) => key_step(
+                &key.id,
+                Outcome::planned(Outcome::WouldDeactivate, job.dry_run),
+            ),
+            (false, _) => key_step(&key.id, Outcome::planned(Outcome::WouldDelete, job.dry_run)),
+        };
+        if job.dry_run || step.outcome == Outcome::Unchanged {
+            report.steps.push(step);
+            continue;
+        }
+        if reporter.stop_requested() {
+            report.steps.push(step);
+            failed.get_or_insert(Error::interrupted());
+            continue;
+        }
+        let result = match job.deactivate {
+            true => aws.deactivate_key(user, &key.id).await,
+            false => aws.delete_key(user, &key.id).await,
+        };
+        match result {
+            Ok(()) => {
+                step.outcome = match job.deactivate {
+                    true => Outcome::Deactivated,
+                    false => Outcome::Deleted,
+                }
+            }
+            Err(e) => {
+                step.fail(&e);
+                failed.get_or_insert(e);
+            }
+        }
+        report.steps.push(step);
+    }
+    match failed {
+        Some(e) => Err(e.with_remedy(Remedy::RunAgain)),
+        None => Ok(()),
+    }
+}
