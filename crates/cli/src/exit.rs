@@ -326,6 +326,15 @@ fn remedy_hint(remedy: &Remedy) -> String {
         } => "check the spelling; `dcos-creds service-account create` creates a service account"
             .into(),
         Remedy::CheckPrincipal { .. } => "check the spelling of the group id".into(),
+        Remedy::AwsCredentials => "AWS credentials come from the standard chain: \
+            AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (SSO and credential_process \
+            included), AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or container and instance \
+            metadata; the identity needs iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, \
+            iam:UpdateAccessKey and iam:DeleteAccessKey on the user"
+            .into(),
+        Remedy::KeyPropagation => "the new key was deleted again; pass a longer \
+            --key-propagation-timeout"
+            .into(),
         Remedy::RetireAwsKeys { user } => format!(
             "`dcos-creds s3 retire-aws-key --aws-iam-user {user}` (with the same --service-name \
              and secret paths) retires them"

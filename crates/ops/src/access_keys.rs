@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_sts::config::{Credentials, ProvideCredentials};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::aws::KeyPair;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::reporter::Reporter;
 
 /// IAM is global; the SDK still signs for a region. This one when none is configured.
@@ -210,10 +210,12 @@ impl Aws {
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Err(last.context(format!(
-                    "the new key was not accepted within {} s",
-                    timeout.as_secs()
-                )));
+                return Err(last
+                    .context(format!(
+                        "the new key was not accepted within {} s",
+                        timeout.as_secs()
+                    ))
+                    .with_remedy(Remedy::KeyPropagation));
             }
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_secs(5));
@@ -221,18 +223,23 @@ impl Aws {
     }
 }
 
-/// The pair of an AWS profile, through the SDK's own profile provider: static keys,
+/// The pair of an AWS profile (of the files' contents given), through the SDK's own profile
+/// provider: static keys,
 /// `credential_process`, SSO and role profiles alike. Also says whether the credentials are
 /// temporary (they carry a session token), which a service cannot use for long.
-pub async fn profile_pair(name: &str) -> Result<(KeyPair, bool)> {
+pub(crate) async fn profile_pair(
+    name: &str,
+    files: aws_runtime::env_config::file::EnvConfigFiles,
+) -> Result<(KeyPair, bool)> {
     let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
         .configure(&ProviderConfig::without_region().with_http_client(http_client()))
+        .profile_files(files)
         .profile_name(name)
         .build();
     let credentials = provider.provide_credentials().await.map_err(|e| {
         Error::invalid(format!(
             "AWS profile `{name}` gives no credentials: {}",
-            DisplayErrorContext(&e)
+            causes(&e)
         ))
     })?;
     let pair = KeyPair::new(
@@ -243,12 +250,34 @@ pub async fn profile_pair(name: &str) -> Result<(KeyPair, bool)> {
     Ok((pair, credentials.session_token().is_some()))
 }
 
+/// The messages of an error and its causes, each said once (the SDK's own display adds a debug
+/// dump, which is not for people).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let said = e.to_string();
+        if !text.contains(&said) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&said);
+        }
+        next = e.source();
+    }
+    text
+}
+
 /// An SDK error as a workflow error of the kind that fits it, saying what was being done.
 fn sdk_error<E, R>(what: &str, error: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    let said = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => causes(&error),
+    };
     let kind = match &error {
         SdkError::ServiceError(_) => match error.code().unwrap_or_default() {
             "NoSuchEntity" => ErrorKind::NotFound,
@@ -262,14 +291,16 @@ where
             "ServiceUnavailable" | "Throttling" | "ServiceFailure" => ErrorKind::Unavailable,
             _ => ErrorKind::Failed,
         },
+        // No credentials in the chain comes as a dispatch failure too.
+        _ if said.contains("credential") => ErrorKind::Denied,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ErrorKind::Unavailable
         }
         _ => ErrorKind::Failed,
     };
-    let said = match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => DisplayErrorContext(&error).to_string(),
-    };
-    Error::of_kind(kind, format!("{what}: {said}"))
+    let error = Error::of_kind(kind, format!("{what}: {said}"));
+    match kind {
+        ErrorKind::Denied => error.with_remedy(Remedy::AwsCredentials),
+        _ => error,
+    }
 }

@@ -142,22 +142,33 @@ pub fn from_env_vars(id_var: &str, secret_var: &str, what: &str) -> Result<KeyPa
     KeyPair::new(var(id_var)?, var(secret_var)?, "the environment")
 }
 
-/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-fn credentials_file() -> Result<PathBuf> {
-    if let Some(file) = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+/// `variable`, else `~/.aws/<name>`.
+fn aws_file(variable: &str, name: &str) -> Result<PathBuf> {
+    if let Some(file) = std::env::var_os(variable) {
         return Ok(PathBuf::from(file));
     }
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .ok_or_else(|| {
-            Error::invalid("cannot find the AWS credentials file: HOME is not set")
-                .with_remedy(Remedy::Advice("set AWS_SHARED_CREDENTIALS_FILE".into()))
+            Error::invalid(format!("cannot find the AWS {name} file: HOME is not set"))
+                .with_remedy(Remedy::Advice(format!("set {variable}")))
         })?;
-    Ok(PathBuf::from(home).join(".aws").join("credentials"))
+    Ok(PathBuf::from(home).join(".aws").join(name))
 }
 
-/// The pair of profile `name` in the shared credentials file; a warning when the profile holds
-/// temporary credentials, which a service cannot use for long.
+/// The text of an AWS file, read within the limit for configuration; `None` when it does not
+/// exist.
+fn read_aws_file(file: &std::path::Path) -> Result<Option<String>> {
+    if !file.exists() {
+        return Ok(None);
+    }
+    let text = crate::files::read_text(file, "", crate::files::CONFIG_LIMIT)?;
+    // A UTF-8 byte order mark (which Windows editors write) is read as one.
+    Ok(Some(text.trim_start_matches('\u{feff}').to_owned()))
+}
+
+/// The pair of profile `name`; a warning when the profile holds temporary credentials, which a
+/// service cannot use for long.
 pub fn from_profile(name: &str, reporter: &dyn Reporter) -> Result<KeyPair> {
     let (pair, temporary) = read_profile(name)?;
     if temporary {
@@ -168,36 +179,108 @@ pub fn from_profile(name: &str, reporter: &dyn Reporter) -> Result<KeyPair> {
     Ok(pair)
 }
 
-/// The pair of profile `name`, and whether the profile holds temporary credentials (an
-/// `aws_session_token`).
+/// The pair of profile `name`, and whether it is temporary (it comes with a session token).
+///
+/// The AWS SDK resolves the profile, as the AWS CLI would: static keys in the shared
+/// credentials file (`AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/credentials`), and in the config
+/// file (`AWS_CONFIG_FILE`, or `~/.aws/config`) `credential_process`, SSO and role profiles. Before
+/// that, both files are read within the size limit for configuration, and a profile or key given
+/// twice in them is refused rather than one of them silently winning.
 pub fn read_profile(name: &str) -> Result<(KeyPair, bool)> {
-    let file = credentials_file()?;
-    let text = crate::files::read_text(&file, "", crate::files::CONFIG_LIMIT)?;
-    parse_profile(&text, name, &file.display().to_string())
+    let credentials_file = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?;
+    let config_file = aws_file("AWS_CONFIG_FILE", "config")?;
+    let credentials = read_aws_file(&credentials_file)?;
+    let config = read_aws_file(&config_file)?;
+    resolve_profile(
+        name,
+        (credentials, &credentials_file),
+        (config, &config_file),
+    )
 }
 
-/// Finds `[name]` in the text of a credentials file. Parse errors give the line, never its text.
-/// A profile or key given twice is refused, as the AWS CLI refuses it, rather than one of them
-/// silently winning; a UTF-8 byte order mark (which Windows editors write) is read as one.
-/// Also says whether the profile holds a session token (temporary credentials).
-fn parse_profile(text: &str, name: &str, file: &str) -> Result<(KeyPair, bool)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+/// Profile `name` of the texts of the credentials and config files (each with its path, for
+/// messages).
+fn resolve_profile(
+    name: &str,
+    (credentials, credentials_file): (Option<String>, &std::path::Path),
+    (config, config_file): (Option<String>, &std::path::Path),
+) -> Result<(KeyPair, bool)> {
+    let config_section = match name {
+        "default" => "default".to_owned(),
+        _ => format!("profile {name}"),
+    };
+    let mut known = Vec::new();
+    let mut found = false;
+    for (text, file, section) in [
+        (&credentials, credentials_file, name),
+        (&config, config_file, config_section.as_str()),
+    ] {
+        if let Some(text) = text {
+            let sections = check_profile(text, section, &file.display().to_string())?;
+            found |= sections.iter().any(|s| s == section);
+            known.extend(
+                sections
+                    .into_iter()
+                    .map(|s| s.strip_prefix("profile ").map(str::to_owned).unwrap_or(s)),
+            );
+        }
+    }
+    if !found {
+        known.sort();
+        known.dedup();
+        let known = match known.is_empty() {
+            true => "they have no profiles".to_owned(),
+            false => format!("it has: {}", known.join(", ")),
+        };
+        return Err(Error::invalid(format!(
+            "profile `{name}` is not in {} or {}; {known}",
+            credentials_file.display(),
+            config_file.display()
+        )));
+    }
+    let mut files = aws_runtime::env_config::file::EnvConfigFiles::builder();
+    use aws_runtime::env_config::file::EnvConfigFileKind;
+    for (text, kind) in [
+        (credentials, EnvConfigFileKind::Credentials),
+        (config, EnvConfigFileKind::Config),
+    ] {
+        if let Some(text) = text {
+            files = files.with_contents(kind, text);
+        }
+    }
+    let files = files.build();
+    let name = name.to_owned();
+    // The SDK is async; this stays callable from anywhere, a runtime's thread included.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::io(crate::ErrorKind::Failed, "start a runtime", e))?;
+                runtime.block_on(crate::access_keys::profile_pair(&name, files))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(Error::failed(format!(
+                    "reading AWS profile `{name}` failed"
+                )))
+            })
+    })
+}
+
+/// Checks `[section]` of an AWS file's text: a section or key given twice is refused. Parse
+/// errors give the line, never its text. The names of the file's sections.
+fn check_profile(text: &str, section_name: &str, file: &str) -> Result<Vec<String>> {
     let ini = ini::Ini::load_from_str_noescape(text).map_err(|e| {
         Error::invalid(format!(
-            "{file} is not a valid credentials file (line {})",
+            "{file} is not a valid AWS credentials or config file (line {})",
             e.line
         ))
     })?;
-    let Some(section) = ini.section(Some(name)) else {
-        let known: Vec<&str> = ini.sections().flatten().collect();
-        let known = if known.is_empty() {
-            "it has no profiles".to_owned()
-        } else {
-            format!("it has: {}", known.join(", "))
-        };
-        return Err(Error::invalid(format!(
-            "profile `{name}` is not in {file}; {known}"
-        )));
+    let sections: Vec<String> = ini.sections().flatten().map(str::to_owned).collect();
+    let Some(section) = ini.section(Some(section_name)) else {
+        return Ok(sections);
     };
     let twice = |what: String| {
         Error::invalid(format!(
@@ -205,25 +288,15 @@ fn parse_profile(text: &str, name: &str, file: &str) -> Result<(KeyPair, bool)> 
         ))
         .with_remedy(Remedy::Advice("keep one of them".into()))
     };
-    if ini.section_all(Some(name)).count() > 1 {
-        return Err(twice(format!("profile `{name}` appears")));
+    if ini.section_all(Some(section_name)).count() > 1 {
+        return Err(twice(format!("`[{section_name}]` appears")));
     }
-    let key = |key: &str| {
-        let mut all = section.get_all(key);
-        match (all.next(), all.next()) {
-            (Some(value), None) => Ok(value.to_owned()),
-            (Some(_), Some(_)) => Err(twice(format!("profile `{name}` sets {key}"))),
-            (None, _) => Err(Error::invalid(format!(
-                "profile `{name}` in {file} has no {key}"
-            ))),
+    for (key, _) in section.iter() {
+        if section.get_all(key).count() > 1 {
+            return Err(twice(format!("`[{section_name}]` sets {key}")));
         }
-    };
-    let pair = KeyPair::new(
-        key("aws_access_key_id")?,
-        key("aws_secret_access_key")?,
-        &format!("profile `{name}`"),
-    )?;
-    Ok((pair, section.contains_key("aws_session_token")))
+    }
+    Ok(sections)
 }
 
 /// The JSON of `aws iam create-access-key` (`{"AccessKey":{"AccessKeyId","SecretAccessKey"}}`)
@@ -343,26 +416,39 @@ mod tests {
         assert!(e.to_string().contains("as strings"), "{e}");
     }
 
+    fn profile(name: &str, credentials: &str, config: &str) -> Result<(KeyPair, bool)> {
+        let given = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        resolve_profile(
+            name,
+            (given(credentials), std::path::Path::new("creds")),
+            (given(config), std::path::Path::new("conf")),
+        )
+    }
+
+    /// Profiles are resolved by the AWS SDK: static keys, and `credential_process` in the
+    /// config file; a profile in neither file is named with the ones there are.
     #[test]
     fn profiles_are_found_by_name() {
         let text = format!(
             "# work\n[default]\naws_access_key_id = AKIADEFAULTDEFAULT00\naws_secret_access_key = x\n\n\
              [dse]\naws_access_key_id={ID}\naws_secret_access_key = {SECRET}\nregion=eu-west-1\n"
         );
-        check(parse_profile(&text, "dse", "creds").unwrap().0);
-        let e = parse_profile(&text, "prod", "creds").unwrap_err();
-        assert!(e.to_string().contains("it has: default, dse"), "{e}");
-        let e = parse_profile(
-            "[dse]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+        check(profile("dse", &text, "").unwrap().0);
+        let process = format!(
+            "[profile ci]\ncredential_process = echo '{{\"Version\": 1, \"AccessKeyId\": \"{ID}\", \"SecretAccessKey\": \"{SECRET}\"}}'\n"
+        );
+        let (pair, temporary) = profile("ci", &text, &process).unwrap();
+        check(pair);
+        assert!(!temporary);
+        let e = profile("prod", &text, &process).unwrap_err();
+        assert!(e.to_string().contains("it has: ci, default, dse"), "{e}");
+        let e = profile(
             "dse",
-            "creds",
+            "[dse]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+            "",
         )
         .unwrap_err();
-        assert!(
-            e.to_string().contains("has no aws_secret_access_key"),
-            "{}",
-            e.to_string()
-        );
+        assert!(e.to_string().contains("gives no credentials"), "{e}");
     }
 
     /// Requirement: a key or profile given twice is refused, never settled silently; a byte
@@ -391,7 +477,7 @@ mod tests {
         let key_twice = format!(
             "[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\naws_access_key_id = AKIAOTHEROTHEROTHER0\n"
         );
-        let e = parse_profile(&key_twice, "dse", "creds").unwrap_err();
+        let e = profile("dse", &key_twice, "").unwrap_err();
         assert!(
             e.to_string()
                 .contains("sets aws_access_key_id more than once"),
@@ -400,23 +486,23 @@ mod tests {
         let profile_twice = format!(
             "[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n[dse]\nregion = x\n"
         );
-        let e = parse_profile(&profile_twice, "dse", "creds").unwrap_err();
+        let e = profile("dse", &profile_twice, "").unwrap_err();
         assert!(
-            e.to_string()
-                .contains("profile `dse` appears more than once"),
+            e.to_string().contains("`[dse]` appears more than once"),
             "{e}"
         );
 
         let bom =
             format!("\u{feff}[dse]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n");
-        check(parse_profile(&bom, "dse", "creds").unwrap().0);
+        let bom = bom.trim_start_matches('\u{feff}');
+        check(profile("dse", bom, "").unwrap().0);
         let temporary = format!(
             "[dse]\naws_access_key_id={ID}\naws_secret_access_key={SECRET}\naws_session_token=t\n"
         );
-        let (pair, session) = parse_profile(&temporary, "dse", "creds").unwrap();
+        let (pair, session) = profile("dse", &temporary, "").unwrap();
         check(pair);
         assert!(session, "a session token marks the profile temporary");
-        assert!(!parse_profile(&bom, "dse", "creds").unwrap().1);
+        assert!(!profile("dse", bom, "").unwrap().1);
     }
 
     #[test]

@@ -121,6 +121,11 @@ pub enum Remedy {
     RetireAwsKeys { user: String },
     /// A rotation with a new AWS key did not finish: run it again to finish it.
     FinishRotation { user: String },
+    /// AWS refused this identity, or found none: the credentials of the standard chain, and
+    /// the IAM permissions the workflow needs.
+    AwsCredentials,
+    /// AWS did not accept a new key in time: wait longer.
+    KeyPropagation,
     /// Advice that names no command or setting.
     Advice(String),
 }
@@ -175,6 +180,11 @@ impl fmt::Display for Remedy {
                 f,
                 "finish the rotation: run it again with IAM user `{user}`"
             ),
+            Remedy::AwsCredentials => f.write_str(
+                "give AWS credentials through the standard chain, for an identity that may list, \
+                 create, update and delete the user's access keys",
+            ),
+            Remedy::KeyPropagation => f.write_str("allow AWS more time to accept a new key"),
             Remedy::Advice(text) => f.write_str(text),
         }
     }

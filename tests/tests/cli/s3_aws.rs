@@ -296,3 +296,237 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     left_with(&cluster, &aws, &user, &new, "retire").await;
     record("s3_aws::step_failures", 7, 7, 7, 0);
 }
+
+/// Requirement (issue 17): `--old-key deactivate` leaves the old key inactive; `s3
+/// retire-aws-key` then removes it, behind the same brake as every destructive command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_key_is_retired_afterwards() {
+    let aws = Aws::start();
+    let (cluster, user, old) = onboarded(&aws, "deactivate").await;
+    rotate(
+        &cluster,
+        &aws,
+        &user,
+        &["--restart", "--old-key", "deactivate"],
+    )
+    .expect(0);
+    let new = pair_of(&cluster.emulator.state()).0.unwrap();
+    let mut expected = vec![(old.clone(), false), (new.clone(), true)];
+    expected.sort();
+    assert_eq!(aws.keys(&user).await, expected);
+
+    let retire = |extra: &[&str]| {
+        let mut args = vec!["s3", "retire-aws-key", "--aws-iam-user", user.as_str()];
+        args.extend_from_slice(extra);
+        run(&cluster, &aws, &args)
+    };
+    // Deactivating again changes nothing.
+    let same = retire(&["--deactivate", "--yes"]).expect(0);
+    assert!(
+        same.stderr
+            .contains(&format!("unchanged        aws_key {old}"))
+    );
+    // No terminal and no --yes: refused, nothing changed.
+    let refused = retire(&[]).expect(2);
+    assert!(
+        refused.stderr.contains("not without --yes"),
+        "{}",
+        refused.stderr
+    );
+    let plan = retire(&["--dry-run", "-o", "json"]).expect(0).json();
+    assert_eq!(plan["steps"][1]["target"], old.as_str());
+    assert_eq!(plan["steps"][1]["outcome"], "would_delete");
+    assert_eq!(aws.keys(&user).await, expected);
+    retire(&["--yes"]).expect(0);
+    left_with(&cluster, &aws, &user, &new, "retired").await;
+}
+
+/// Requirement (issue 17): the two-key limit is exit 3, naming the key DC/OS does not hold and
+/// the command that retires it; a stored key of another user is exit 2, naming the user's keys.
+/// Neither creates anything. A dry run reads and plans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_key_limit_and_another_users_key_are_refused() {
+    let aws = Aws::start();
+    let (cluster, user, old) = onboarded(&aws, "limits").await;
+
+    let plan = rotate(
+        &cluster,
+        &aws,
+        &user,
+        &["--restart", "--dry-run", "-o", "json"],
+    )
+    .expect(0);
+    let plan = plan.json();
+    let outcomes: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "would_create",
+            "would_verify",
+            "would_update",
+            "would_update",
+            "would_restart",
+            "would_delete"
+        ]
+    );
+    assert_eq!(plan["result"], "would_change");
+    assert_eq!(aws.keys(&user).await, vec![(old.clone(), true)]);
+
+    let (second, _) = aws.create_key(&user).await;
+    let full = rotate(&cluster, &aws, &user, &["--restart"]);
+    assert_eq!(full.code, 3, "{}", full.stderr);
+    assert!(
+        full.stderr
+            .contains(&format!("{second}, which DC/OS does not hold"))
+            && full.stderr.contains(&format!(
+                "dcos-creds s3 retire-aws-key --aws-iam-user {user}"
+            )),
+        "{}",
+        full.stderr
+    );
+    let mut both = vec![(old.clone(), true), (second.clone(), true)];
+    both.sort();
+    assert_eq!(aws.keys(&user).await, both);
+    assert_eq!(
+        pair_of(&cluster.emulator.state()).0.as_deref(),
+        Some(old.as_str())
+    );
+
+    let other = user_name("other");
+    aws.user(&other).await;
+    let (theirs, _) = aws.create_key(&other).await;
+    for args in [
+        vec![
+            "s3",
+            "rotate",
+            "--create-aws-key",
+            "--aws-iam-user",
+            other.as_str(),
+        ],
+        vec![
+            "s3",
+            "retire-aws-key",
+            "--aws-iam-user",
+            other.as_str(),
+            "--yes",
+        ],
+    ] {
+        let wrong = run(&cluster, &aws, &args);
+        assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+        assert!(
+            wrong.stderr.contains(&format!(
+                "which is not a key of IAM user `{other}` (its keys: {theirs})"
+            )),
+            "{}",
+            wrong.stderr
+        );
+    }
+    assert_eq!(aws.keys(&other).await, vec![(theirs, true)]);
+    assert_eq!(aws.keys(&user).await, both);
+    assert_eq!(aws.calls("CreateAccessKey"), 0, "nothing was created");
+
+    // Bad input is refused before anything is asked of AWS.
+    let bad = run(
+        &cluster,
+        &aws,
+        &[
+            "s3",
+            "rotate",
+            "--create-aws-key",
+            "--aws-iam-user",
+            "no spaces",
+        ],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    let mixed = run(
+        &cluster,
+        &aws,
+        &[
+            "s3",
+            "rotate",
+            "--create-aws-key",
+            "--aws-iam-user",
+            &user,
+            "--from-env",
+        ],
+    );
+    assert_eq!(mixed.code, 2, "{}", mixed.stderr);
+}
+
+/// Requirement (issue 17): AWS credentials come from the SDK's standard chain: the web
+/// identity of a CI job (`AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`), a profile with
+/// `credential_process`; none at all is exit 4 naming the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_come_from_the_standard_chain() {
+    let aws = Aws::start();
+    let (cluster, user, _) = onboarded(&aws, "chain").await;
+    let base = |extra: &[(&'static str, String)]| {
+        let mut env: Vec<(&str, String)> = vec![
+            ("AWS_ENDPOINT_URL", aws.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("DCOS_ACS_TOKEN", cluster.admin_token.clone()),
+        ];
+        env.extend_from_slice(extra);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        cluster.run_with(
+            &[
+                "s3",
+                "rotate",
+                "--create-aws-key",
+                "--aws-iam-user",
+                &user,
+                "--dry-run",
+            ],
+            &env,
+            None,
+        )
+    };
+
+    let token = cluster.path("web-identity-token");
+    std::fs::write(
+        &token,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlYW0vZHNlIn0.c2ln",
+    )
+    .unwrap();
+    base(&[
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/dse-rotation".into(),
+        ),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.display().to_string()),
+    ])
+    .expect(0);
+    assert_eq!(aws.calls("AssumeRoleWithWebIdentity"), 1);
+
+    let config = cluster.path("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile rotation]\ncredential_process = echo '{{\"Version\": 1, \"AccessKeyId\": \"{}\", \"SecretAccessKey\": \"x\"}}'\n",
+            crate::moto::ADMIN_KEY_ID
+        ),
+    )
+    .unwrap();
+    base(&[
+        ("AWS_PROFILE", "rotation".into()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+    ])
+    .expect(0);
+
+    let none = base(&[]);
+    assert_eq!(none.code, 4, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no credentials found in chain")
+            && none
+                .stderr
+                .contains("AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN"),
+        "{}",
+        none.stderr
+    );
+}
