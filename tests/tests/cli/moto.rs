@@ -112,17 +112,22 @@ pub struct Aws {
     faults: Faults,
     /// How many calls of each action went through the proxy.
     calls: Arc<Mutex<HashMap<String, u32>>>,
+    /// The secret of every key created through the proxy, by key id.
+    created: Created,
 }
+
+type Created = Arc<Mutex<HashMap<String, String>>>;
 
 impl Aws {
     pub fn start() -> Self {
         let upstream = moto().url.clone();
         let faults: Faults = Arc::default();
         let calls: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let created: Created = Arc::default();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let (f, c) = (faults.clone(), calls.clone());
+        let (f, c, k) = (faults.clone(), calls.clone(), created.clone());
         // Its own thread and runtime: a test blocked on a child process cannot stall it.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -136,8 +141,7 @@ impl Aws {
                         proxy(
                             client.clone(),
                             upstream.clone(),
-                            f.clone(),
-                            c.clone(),
+                            (f.clone(), c.clone(), k.clone()),
                             (method, uri, headers, body),
                         )
                     },
@@ -160,7 +164,13 @@ impl Aws {
             iam: aws_sdk_iam::Client::new(&config),
             faults,
             calls,
+            created,
         }
+    }
+
+    /// The secret access key of `id`, if it was created through the proxy.
+    pub fn secret_of(&self, id: &str) -> Option<String> {
+        self.created.lock().unwrap().get(id).cloned()
     }
 
     /// The environment that points the tool at this AWS, signing as the admin.
@@ -249,8 +259,7 @@ fn action(uri: &Uri, body: &[u8]) -> String {
 async fn proxy(
     client: reqwest::Client,
     upstream: String,
-    faults: Faults,
-    calls: Arc<Mutex<HashMap<String, u32>>>,
+    (faults, calls, created): (Faults, Arc<Mutex<HashMap<String, u32>>>, Created),
     (method, uri, headers, body): (Method, Uri, HeaderMap, Bytes),
 ) -> Response {
     let action = action(&uri, &body);
@@ -296,5 +305,16 @@ async fn proxy(
         .cloned()
         .unwrap_or_else(|| "text/xml".parse().unwrap());
     let bytes = answer.bytes().await.unwrap_or_default();
+    if action == "CreateAccessKey" {
+        let text = String::from_utf8_lossy(&bytes);
+        let field = |name: &str| {
+            let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+            let end = text[start..].find('<')? + start;
+            Some(text[start..end].to_owned())
+        };
+        if let (Some(id), Some(secret)) = (field("AccessKeyId"), field("SecretAccessKey")) {
+            created.lock().unwrap().insert(id, secret);
+        }
+    }
     (status, [("content-type", kind)], bytes).into_response()
 }

@@ -530,3 +530,94 @@ async fn credentials_come_from_the_standard_chain() {
         none.stderr
     );
 }
+
+/// Requirement (issue 17): SIGKILL at a random point of a rotation with `--restart`, then the
+/// next run: every trial converges to one working key, both stored (its own secret beside it)
+/// and running. Where the next run cannot finish alone (killed between `CreateAccessKey` and
+/// the record of both pairs, which loses the new key's secret), it exits 3 naming the command;
+/// the trial runs that command and then the rotation, as on call would. `S3_AWS_KILL_TRIALS`
+/// sets the number of trials (8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
+    let trials: u64 = std::env::var("S3_AWS_KILL_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8);
+    let aws = Aws::start();
+    let (cluster, user, _) = onboarded(&aws, "sigkill").await;
+    let started = std::time::Instant::now();
+    rotate(&cluster, &aws, &user, &["--restart"]).expect(0);
+    let span = started.elapsed().as_millis() as u64 + 50;
+
+    let (mut named, mut finished) = (0, 0);
+    for trial in 0..trials {
+        let mut command = cluster.command();
+        command
+            .args([
+                "s3",
+                "rotate",
+                "--create-aws-key",
+                "--aws-iam-user",
+                &user,
+                "--restart",
+            ])
+            .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in aws.env() {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let delay = fastrand::u64(0..span);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        let next = rotate(&cluster, &aws, &user, &["--restart"]);
+        match next.code {
+            0 => finished += 1,
+            3 => {
+                let command = format!("dcos-creds s3 retire-aws-key --aws-iam-user {user}");
+                assert!(next.stderr.contains(&command), "{}", next.stderr);
+                run(
+                    &cluster,
+                    &aws,
+                    &["s3", "retire-aws-key", "--aws-iam-user", &user, "--yes"],
+                )
+                .expect(0);
+                rotate(&cluster, &aws, &user, &["--restart"]).expect(0);
+                named += 1;
+            }
+            code => panic!(
+                "trial {trial} (killed after {delay} ms): exit {code}: {}",
+                next.stderr
+            ),
+        }
+        let state = cluster.emulator.state();
+        let (id, secret) = pair_of(&state);
+        let (id, secret) = (id.unwrap(), secret.unwrap());
+        let case = format!("trial {trial} (killed after {delay} ms)");
+        left_with(&cluster, &aws, &user, &id, &case).await;
+        assert_eq!(
+            aws.secret_of(&id).as_deref(),
+            Some(secret.as_str()),
+            "{case}"
+        );
+        let task = &cluster.emulator.marathon_tasks()[0];
+        assert_eq!(
+            task.env_sha256["AWS_SECRET_ACCESS_KEY"],
+            sha256_hex(&secret),
+            "{case}"
+        );
+    }
+    eprintln!(
+        "{trials} trials: {finished} finished by the next run, {named} by the command it named"
+    );
+    record(
+        "s3 rotate --create-aws-key --restart: SIGKILL, then the next run",
+        trials,
+        trials,
+        trials,
+        0,
+    );
+}
