@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reliability suite at full size: the fault soak (20 seeds x 200 onboardings), a failure at
-# every write step, SIGKILL trials, SIGINT/SIGTERM trials, two applies at once, tokens expiring
+# every write step, SIGKILL trials (of rotations with a new AWS key too, against moto_server), SIGINT/SIGTERM trials, two applies at once, tokens expiring
 # mid-run, canary leak checks, hostile server answers (redirects and echoes included), typos and
 # oversized input, TLS refusals, the emulator's own defences and the property tests. Prints the table that
 # RELIABILITY.md records. The same tests run in CI at small sizes (`cargo test --workspace`).
@@ -57,7 +57,7 @@ run() {
 echo "end-to-end trials ..." >&2
 run -p dcos-creds-e2e --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
   apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks rotate_key:: \
-  s3::rotate_with_restart --test-threads 2
+  s3::rotate_with_restart s3_aws:: --test-threads 2
 
 echo "the emulator's defences ..." >&2
 run -p dcos-emulator --test it -- control::half_sent control::the_control_api \

@@ -269,3 +269,56 @@ async fn the_readme_incident_runbook_runs_as_written() {
     );
     assert!(out.stdout().contains("team/db"), "{}", out.stdout());
 }
+
+/// The README's rotation with a new AWS key, run as written against moto_server: a CI job's
+/// web identity (OIDC) signs in to AWS, and the user ends with one key, stored and running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_aws_walkthrough_runs_as_written() {
+    use crate::s3::{deploy_dse, onboard, pair_of, running_key_id, settle, sha256_hex};
+    let aws = crate::moto::Aws::start();
+    aws.user("dse").await;
+    let first = aws.create_key("dse").await;
+    let cluster = Cluster::start().await;
+    cluster.service_account("dse").await;
+    onboard(&cluster, &[], (&first.0, &first.1)).expect(0);
+    deploy_dse(&cluster).await;
+    settle(&cluster).await;
+    std::fs::write(
+        cluster.path("web-identity-token"),
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlYW0vZHNlIn0.c2ln",
+    )
+    .unwrap();
+
+    let script = walkthrough("aws-walkthrough");
+    assert!(script.contains("retire-aws-key"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .env("AWS_ENDPOINT_URL", &aws.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let out = run_ok(bash);
+    assert!(
+        out.stderr.contains("would create     aws_key (new)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("deactivated      aws_key"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        aws.calls("AssumeRoleWithWebIdentity") >= 4,
+        "every run signed in by OIDC"
+    );
+
+    let keys = aws.keys("dse").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].1, "active");
+    assert_ne!(keys[0].0, first.0);
+    assert_eq!(
+        pair_of(&cluster.emulator.state()).0,
+        Some(keys[0].0.clone())
+    );
+    assert_eq!(running_key_id(&cluster), sha256_hex(&keys[0].0));
+}

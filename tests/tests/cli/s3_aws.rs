@@ -535,11 +535,11 @@ async fn credentials_come_from_the_standard_chain() {
 /// next run: every trial converges to one working key, both stored (its own secret beside it)
 /// and running. Where the next run cannot finish alone (killed between `CreateAccessKey` and
 /// the record of both pairs, which loses the new key's secret), it exits 3 naming the command;
-/// the trial runs that command and then the rotation, as on call would. `S3_AWS_KILL_TRIALS`
+/// the trial runs that command and then the rotation, as on call would. `RELIABILITY_KILLS`
 /// sets the number of trials (8).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
-    let trials: u64 = std::env::var("S3_AWS_KILL_TRIALS")
+    let trials: u64 = std::env::var("RELIABILITY_KILLS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(8);

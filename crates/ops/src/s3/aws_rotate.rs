@@ -401,6 +401,9 @@ async fn cycle(
         }
     };
     report.new_key_id = Some(new.pair.key_id_shown());
+    // A resumed rotation whose new pair may be stored already (even half of it) keeps the new
+    // key on a failure: the next run finishes with it.
+    let may_take_back = new.created_now || observed.stored == new.old.values();
 
     // Verify: the new key must sign in as the user.
     let mut verified = key_step(&new.pair.key_id_shown(), Outcome::Verified);
@@ -410,6 +413,9 @@ async fn cycle(
     {
         verified.fail(&e);
         report.steps.push(verified);
+        if !may_take_back {
+            return Err(e.with_remedy(Remedy::RunAgain));
+        }
         return Err(take_back(
             aws,
             user,
@@ -438,7 +444,7 @@ async fn cycle(
     if let Err(e) = result {
         let complete = e.undo().is_none_or(Undo::is_complete);
         let undo = e.undo().cloned().unwrap_or_default();
-        if !complete {
+        if !complete || !may_take_back {
             // The stored pair may name the new key: keep it, and the record, for the next run.
             return Err(e.with_remedy(Remedy::RunAgain));
         }
