@@ -86,6 +86,8 @@ fn moto() -> &'static Moto {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = keeper.kill();
+        let _ = keeper.wait();
         panic!(
             "{} did not listen on port {port} within 30 s",
             program.display()
