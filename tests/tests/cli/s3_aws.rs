@@ -47,6 +47,16 @@ fn rotate(cluster: &Cluster, aws: &Aws, user: &str, extra: &[&str]) -> Run {
     run(cluster, aws, &args)
 }
 
+/// `s3 retire-aws-key --yes`, which must succeed.
+fn retire_all(cluster: &Cluster, aws: &Aws, user: &str) {
+    run(
+        cluster,
+        aws,
+        &["s3", "retire-aws-key", "--aws-iam-user", user, "--yes"],
+    )
+    .expect(0);
+}
+
 /// Every task of the app runs on key `id`.
 fn runs_on(cluster: &Cluster, id: &str) -> bool {
     let tasks = cluster.emulator.marathon_tasks();
@@ -191,12 +201,7 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     rotate(&cluster, &aws, &user, &["--restart", "--old-key", "keep"]).expect(0);
     assert_eq!(aws.keys(&user).await.len(), 2);
     let old = pair_of(&cluster.emulator.state()).0.unwrap();
-    run(
-        &cluster,
-        &aws,
-        &["s3", "retire-aws-key", "--aws-iam-user", &user, "--yes"],
-    )
-    .expect(0);
+    retire_all(&cluster, &aws, &user);
     left_with(&cluster, &aws, &user, &old, "propagation").await;
 
     // Store: either secret fails.
@@ -287,12 +292,7 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     assert!(runs_on(&cluster, &new));
     assert_eq!(aws.keys(&user).await.len(), 2);
     assert_eq!(text(&cluster.emulator.state(), PENDING), None);
-    run(
-        &cluster,
-        &aws,
-        &["s3", "retire-aws-key", "--aws-iam-user", &user, "--yes"],
-    )
-    .expect(0);
+    retire_all(&cluster, &aws, &user);
     left_with(&cluster, &aws, &user, &new, "retire").await;
     record("s3_aws::step_failures", 7, 7, 7, 0);
 }
@@ -579,12 +579,7 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
             3 => {
                 let command = format!("dcos-creds s3 retire-aws-key --aws-iam-user {user}");
                 assert!(next.stderr.contains(&command), "{}", next.stderr);
-                run(
-                    &cluster,
-                    &aws,
-                    &["s3", "retire-aws-key", "--aws-iam-user", &user, "--yes"],
-                )
-                .expect(0);
+                retire_all(&cluster, &aws, &user);
                 rotate(&cluster, &aws, &user, &["--restart"]).expect(0);
                 named += 1;
             }

@@ -310,12 +310,7 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
             Ok(plan) => plan,
             Err(failed) => return print(ui, Err(failed), |_| String::new()),
         };
-        let planned: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.changes())
-            .map(step_line)
-            .collect();
+        let planned = changes(&plan);
         if planned.is_empty() {
             return print(ui, Ok(plan), |_| String::new());
         }
@@ -332,6 +327,15 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
     }
     let result = s3::retire_aws_keys(&session.clients, &aws, &job, &progress).await;
     print(ui, result, |_| String::new())
+}
+
+/// The lines of a plan's steps that change something, for a confirmation.
+fn changes(plan: &S3Report) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| s.changes())
+        .map(step_line)
+        .collect()
 }
 
 /// An offboarding's account and paths, checked before the cluster is contacted.
@@ -357,12 +361,7 @@ pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -
             Ok(plan) => plan,
             Err(failed) => return print(ui, Err(failed), |_| String::new()),
         };
-        let planned: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.changes())
-            .map(step_line)
-            .collect();
+        let planned = changes(&plan);
         if !planned.is_empty() {
             let question = format!(
                 "Offboard `{}` from {}",

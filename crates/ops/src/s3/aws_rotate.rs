@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::Paths;
-use super::rotate::{self, put_back, read_pair};
+use super::rotate::{self, existing, put_back, read_pair};
 use crate::Clients;
 use crate::access_keys::{AccessKey, Aws};
 use crate::aws::{self, KeyPair};
@@ -159,6 +159,21 @@ impl Observed {
         self.keys.iter().any(|k| k.id == id)
     }
 
+    /// Reads what is there, and names the stored key in `report`; also where a rotation keeps
+    /// its pairs.
+    async fn start(
+        clients: &Clients,
+        aws: &Aws,
+        paths: &Paths,
+        user: &str,
+        report: &mut S3Report,
+    ) -> Result<(Self, SecretPath)> {
+        let pending_path = paths.pending()?;
+        let observed = Self::read(clients, aws, paths, user, &pending_path).await?;
+        report.old_key_id = Some(aws::shown(&observed.stored_id));
+        Ok((observed, pending_path))
+    }
+
     async fn read(
         clients: &Clients,
         aws: &Aws,
@@ -171,17 +186,7 @@ impl Observed {
             clients.secret_value(pending_path),
             aws.keys(user),
         );
-        let both = paths.both();
-        let stored = match stored? {
-            [Some(id), Some(secret)] => [id, secret],
-            [id, _] => {
-                let missing = if id.is_none() { both[0] } else { both[1] };
-                return Err(Error::not_found(format!(
-                    "`{missing}` does not exist: there is no pair to rotate"
-                ))
-                .with_remedy(Remedy::OnboardFirst));
-            }
-        };
+        let stored = existing(stored?, paths)?;
         let pending = pending
             .context(format!("read `{pending_path}`"))?
             .map(|value| Pending::parse(&value, pending_path))
@@ -228,6 +233,13 @@ impl Observed {
     }
 }
 
+/// An empty report of `command` on IAM user `user`'s keys.
+fn aws_report(paths: &Paths, command: S3Command, user: &str, dry_run: bool) -> S3Report {
+    let mut report = paths.report(command, None, dry_run);
+    report.aws_iam_user = Some(user.to_owned());
+    report
+}
+
 /// Runs a rotation with a new AWS key: the report, or the report and the failure.
 pub async fn rotate_aws(
     clients: &Clients,
@@ -235,8 +247,7 @@ pub async fn rotate_aws(
     job: &AwsRotation,
     reporter: &dyn Reporter,
 ) -> RunResult<S3Report> {
-    let mut report = job.paths.report(S3Command::Rotate, None, job.dry_run);
-    report.aws_iam_user = Some(job.user.clone());
+    let mut report = aws_report(&job.paths, S3Command::Rotate, &job.user, job.dry_run);
     let result = cycle(clients, aws, job, reporter, &mut report).await;
     super::finish(report, result)
 }
@@ -257,9 +268,7 @@ async fn cycle(
     report: &mut S3Report,
 ) -> Result<()> {
     let user = job.user.as_str();
-    let pending_path = job.paths.pending()?;
-    let observed = Observed::read(clients, aws, &job.paths, user, &pending_path).await?;
-    report.old_key_id = Some(aws::shown(&observed.stored_id));
+    let (observed, pending_path) = Observed::start(clients, aws, &job.paths, user, report).await?;
     let arn = aws.user_arn(user).await?;
     if let Some(restart) = job.restart.as_ref().filter(|_| job.dry_run) {
         marathon::app_exists(clients, &restart.app_id).await?;
@@ -380,16 +389,14 @@ async fn cycle(
                 keep.fail(&Error::from(e));
                 report.steps.push(keep);
                 let cause = Error::failed(format!("keep both pairs in `{pending_path}`"));
-                return Err(take_back(
+                return Err(Rollback {
+                    clients,
                     aws,
                     user,
-                    &pair,
-                    None,
-                    clients,
-                    report,
-                    cause,
-                    Undo::default(),
-                )
+                    new: &pair,
+                    pending: None,
+                }
+                .run(report, cause, Undo::default())
                 .await);
             }
             report.steps.push(keep);
@@ -404,6 +411,13 @@ async fn cycle(
     // A resumed rotation whose new pair may be stored already (even half of it) keeps the new
     // key on a failure: the next run finishes with it.
     let may_take_back = new.created_now || observed.stored == new.old.values();
+    let rollback = Rollback {
+        clients,
+        aws,
+        user,
+        new: &new.pair,
+        pending: Some(&pending_path),
+    };
 
     // Verify: the new key must sign in as the user.
     let mut verified = key_step(&new.pair.key_id_shown(), Outcome::Verified);
@@ -416,17 +430,7 @@ async fn cycle(
         if !may_take_back {
             return Err(e.with_remedy(Remedy::RunAgain));
         }
-        return Err(take_back(
-            aws,
-            user,
-            &new.pair,
-            Some(&pending_path),
-            clients,
-            report,
-            e,
-            Undo::default(),
-        )
-        .await);
+        return Err(rollback.run(report, e, Undo::default()).await);
     }
     report.steps.push(verified);
 
@@ -448,17 +452,7 @@ async fn cycle(
             // The stored pair may name the new key: keep it, and the record, for the next run.
             return Err(e.with_remedy(Remedy::RunAgain));
         }
-        return Err(take_back(
-            aws,
-            user,
-            &new.pair,
-            Some(&pending_path),
-            clients,
-            report,
-            e,
-            undo,
-        )
-        .await);
+        return Err(rollback.run(report, e, undo).await);
     }
 
     // Restart, and wait until the service runs on the new pair.
@@ -495,17 +489,7 @@ async fn cycle(
             }
             undo.undone
                 .push(format!("restarted {} on the previous pair", restart.app_id));
-            return Err(take_back(
-                aws,
-                user,
-                &new.pair,
-                Some(&pending_path),
-                clients,
-                report,
-                failure,
-                undo,
-            )
-            .await);
+            return Err(rollback.run(report, failure, undo).await);
         }
         report.steps.push(step);
     } else if new.created_now {
@@ -576,47 +560,48 @@ async fn cycle(
     })
 }
 
-/// Deletes the new key (and the record of both pairs, if written), after `cause`: the user is
-/// left with the old key. Adds to `undo` what was taken back and what was not.
-#[allow(clippy::too_many_arguments)]
-async fn take_back(
-    aws: &Aws,
-    user: &str,
-    new: &KeyPair,
-    pending: Option<&SecretPath>,
-    clients: &Clients,
-    report: &mut S3Report,
-    cause: Error,
-    mut undo: Undo,
-) -> Error {
-    let id = new.id().to_owned();
-    match aws.delete_key(user, &id).await {
-        Ok(()) => {
-            mark(report, StepKind::AwsKey, &id, Outcome::Undone);
-            undo.undone.push(format!("deleted the new access key {id}"));
-        }
-        Err(e) => {
-            mark(report, StepKind::AwsKey, &id, Outcome::UndoFailed);
-            undo.left
-                .push(format!("the new access key {id} ({})", e.full_message()));
-        }
-    }
-    if let Some(path) = pending {
-        if undo.is_complete() {
-            match clients.secrets.secret(path).delete().await {
-                Ok(()) => {
-                    mark(report, StepKind::Secret, path.as_str(), Outcome::Undone);
-                    undo.undone.push(format!("deleted `{path}`"));
-                }
-                Err(e) => undo.left.push(format!("`{path}` ({e})")),
+/// What taking a new key back needs: where it is, and where its record is (if written).
+struct Rollback<'a> {
+    clients: &'a Clients,
+    aws: &'a Aws,
+    user: &'a str,
+    new: &'a KeyPair,
+    pending: Option<&'a SecretPath>,
+}
+
+impl Rollback<'_> {
+    /// Deletes the new key (and the record of both pairs, if written), after `cause`: the user
+    /// is left with the old key. Adds to `undo` what was taken back and what was not.
+    async fn run(&self, report: &mut S3Report, cause: Error, mut undo: Undo) -> Error {
+        let id = self.new.id().to_owned();
+        match self.aws.delete_key(self.user, &id).await {
+            Ok(()) => {
+                mark(report, StepKind::AwsKey, &id, Outcome::Undone);
+                undo.undone.push(format!("deleted the new access key {id}"));
             }
-        } else {
-            undo.left.push(format!(
-                "`{path}`, which keeps both pairs for the next run to finish with"
-            ));
+            Err(e) => {
+                mark(report, StepKind::AwsKey, &id, Outcome::UndoFailed);
+                undo.left
+                    .push(format!("the new access key {id} ({})", e.full_message()));
+            }
         }
+        if let Some(path) = self.pending {
+            if undo.is_complete() {
+                match self.clients.secrets.secret(path).delete().await {
+                    Ok(()) => {
+                        mark(report, StepKind::Secret, path.as_str(), Outcome::Undone);
+                        undo.undone.push(format!("deleted `{path}`"));
+                    }
+                    Err(e) => undo.left.push(format!("`{path}` ({e})")),
+                }
+            } else {
+                undo.left.push(format!(
+                    "`{path}`, which keeps both pairs for the next run to finish with"
+                ));
+            }
+        }
+        cause.with_undo(undo)
     }
-    cause.with_undo(undo)
 }
 
 /// Marks the first `created` step on `target` as `outcome`.
@@ -682,8 +667,7 @@ pub async fn retire_aws_keys(
     job: &Retirement,
     reporter: &dyn Reporter,
 ) -> RunResult<S3Report> {
-    let mut report = job.paths.report(S3Command::RetireAwsKey, None, job.dry_run);
-    report.aws_iam_user = Some(job.user.clone());
+    let mut report = aws_report(&job.paths, S3Command::RetireAwsKey, &job.user, job.dry_run);
     let result = retire(clients, aws, job, reporter, &mut report).await;
     super::finish(report, result)
 }
@@ -696,9 +680,7 @@ async fn retire(
     report: &mut S3Report,
 ) -> Result<()> {
     let user = job.user.as_str();
-    let pending_path = job.paths.pending()?;
-    let observed = Observed::read(clients, aws, &job.paths, user, &pending_path).await?;
-    report.old_key_id = Some(aws::shown(&observed.stored_id));
+    let (observed, pending_path) = Observed::start(clients, aws, &job.paths, user, report).await?;
     if observed.pending.is_some() {
         return Err(Error::conflict(format!(
             "a rotation that did not finish is kept in `{pending_path}`: the service may still \

@@ -56,6 +56,21 @@ pub(super) async fn read_pair(
     ])
 }
 
+/// Both values of a stored pair, or a failure naming the secret that is missing.
+pub(super) fn existing(pair: [Option<SecretValue>; 2], paths: &Paths) -> Result<[SecretValue; 2]> {
+    let both = paths.both();
+    match pair {
+        [Some(id), Some(secret)] => Ok([id, secret]),
+        [id, _] => {
+            let missing = if id.is_none() { both[0] } else { both[1] };
+            Err(Error::not_found(format!(
+                "`{missing}` does not exist: there is no pair to rotate"
+            ))
+            .with_remedy(Remedy::OnboardFirst))
+        }
+    }
+}
+
 /// Stores `values` (the previous pair) at the two paths again, key id first, marking the
 /// first two `steps` (the secrets' steps) undone; what could not be stored is left in `undo`.
 pub(super) async fn put_back(
@@ -90,16 +105,10 @@ pub(super) async fn steps(
 ) -> Result<()> {
     let values = rotation.keys.values();
     let both = rotation.paths.both();
-    let current = match read_pair(clients, &rotation.paths, "read").await? {
-        [Some(id), Some(secret)] => [id, secret],
-        [id, _] => {
-            let missing = if id.is_none() { both[0] } else { both[1] };
-            return Err(Error::not_found(format!(
-                "`{missing}` does not exist: there is no pair to rotate"
-            ))
-            .with_remedy(Remedy::OnboardFirst));
-        }
-    };
+    let current = existing(
+        read_pair(clients, &rotation.paths, "read").await?,
+        &rotation.paths,
+    )?;
     report.old_key_id = Some(aws::shown(&String::from_utf8_lossy(
         current[0].expose_bytes(),
     )));
