@@ -294,7 +294,13 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     assert_eq!(text(&cluster.emulator.state(), PENDING), None);
     retire_all(&cluster, &aws, &user);
     left_with(&cluster, &aws, &user, &new, "retire").await;
-    record("s3_aws::step_failures", 7, 7, 7, 0);
+    record(
+        "s3 rotate --create-aws-key: a failure at each step (verify, propagation, either store, restart, deployment timeout, retire)",
+        7,
+        7,
+        7,
+        0,
+    );
 }
 
 /// Requirement (issue 17): `--old-key deactivate` leaves the old key inactive; `s3
