@@ -144,9 +144,11 @@ async fn a_rotation_with_a_new_key_closes_the_loop() {
     );
     assert!(!run.stderr.contains(&secret) && !run.stdout().contains(&secret));
 
-    // Text for people: the same steps, and both ids.
-    let again = rotate(&cluster, &aws, &user, &["--restart"]).expect(0);
+    // Text for people: the same steps, and both ids; at -vvv too, never the secret.
+    let again = rotate(&cluster, &aws, &user, &["--restart", "-vvv"]).expect(0);
     let newest = aws.keys(&user).await[0].0.clone();
+    let newest_secret = aws.secret_of(&newest).unwrap();
+    assert!(!again.stderr.contains(&newest_secret) && !again.stdout().contains(&newest_secret));
     assert!(
         again
             .stdout()
