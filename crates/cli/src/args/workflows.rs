@@ -30,8 +30,10 @@ pub struct CredentialArgs {
     #[arg(long)]
     pub from_env: bool,
 
-    /// Read this profile of the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE, or
-    /// ~/.aws/credentials); without any of these flags, AWS_PROFILE names the profile
+    /// Read this AWS profile, as the AWS CLI does: its keys in the shared credentials file
+    /// (AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/credentials), or its credential_process, SSO or
+    /// role in the config file (AWS_CONFIG_FILE, or ~/.aws/config); without any of these flags,
+    /// AWS_PROFILE names the profile
     #[arg(long, value_name = "NAME")]
     pub aws_profile: Option<String>,
 
