@@ -217,7 +217,14 @@ impl Aws {
                     ))
                     .with_remedy(Remedy::KeyPropagation));
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            // Asleep in short steps, so that a stop is heard at once.
+            let wake = (now + pause).min(deadline);
+            while tokio::time::Instant::now() < wake {
+                if reporter.stop_requested() {
+                    return Err(Error::interrupted());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             pause = (pause * 2).min(Duration::from_secs(5));
         }
     }

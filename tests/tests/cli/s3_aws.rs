@@ -624,3 +624,52 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
         0,
     );
 }
+
+/// Requirement (issue 17): Ctrl-C while AWS has not yet accepted the new key stops the wait at
+/// once (exit 130) and takes the new key back: the old key only, stored and running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_new_key_is_verified_takes_it_back() {
+    let aws = Aws::start();
+    let (cluster, user, old) = onboarded(&aws, "sigint").await;
+    aws.fail("GetCallerIdentity", 1_000, 403, "InvalidClientTokenId");
+    let mut command = cluster.command();
+    command
+        .args([
+            "s3",
+            "rotate",
+            "--create-aws-key",
+            "--aws-iam-user",
+            &user,
+            "--restart",
+        ])
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in aws.env() {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
+    // Wait until it is verifying: the new key exists.
+    for _ in 0..500 {
+        if aws.keys(&user).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        aws.keys(&user).await.len(),
+        2,
+        "the new key was never created"
+    );
+    let started = std::time::Instant::now();
+    crate::signals::signal(&child, "INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "stopped at once"
+    );
+    assert!(stderr.contains("deleted the new access key"), "{stderr}");
+    left_with(&cluster, &aws, &user, &old, "Ctrl-C").await;
+}

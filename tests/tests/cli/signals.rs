@@ -161,7 +161,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
     found
 }
 
-fn signal(child: &Child, name: &str) {
+pub(crate) fn signal(child: &Child, name: &str) {
     let status = std::process::Command::new("kill")
         .arg(format!("-{name}"))
         .arg(child.id().to_string())
