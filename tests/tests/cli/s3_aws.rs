@@ -57,6 +57,32 @@ fn retire_all(cluster: &Cluster, aws: &Aws, user: &str) {
     .expect(0);
 }
 
+/// `s3 rotate --create-aws-key --restart` started in the background, its output to `output`.
+fn spawn_rotation(
+    cluster: &Cluster,
+    aws: &Aws,
+    user: &str,
+    output: fn() -> std::process::Stdio,
+) -> std::process::Child {
+    let mut command = cluster.command();
+    command
+        .args([
+            "s3",
+            "rotate",
+            "--create-aws-key",
+            "--aws-iam-user",
+            user,
+            "--restart",
+        ])
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .stdout(output())
+        .stderr(output());
+    for (name, value) in aws.env() {
+        command.env(name, value);
+    }
+    command.spawn().unwrap()
+}
+
 /// Every task of the app runs on key `id`.
 fn runs_on(cluster: &Cluster, id: &str) -> bool {
     let tasks = cluster.emulator.marathon_tasks();
@@ -559,23 +585,7 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
 
     let (mut named, mut finished) = (0, 0);
     for trial in 0..trials {
-        let mut command = cluster.command();
-        command
-            .args([
-                "s3",
-                "rotate",
-                "--create-aws-key",
-                "--aws-iam-user",
-                &user,
-                "--restart",
-            ])
-            .env("DCOS_ACS_TOKEN", &cluster.admin_token)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (name, value) in aws.env() {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
+        let mut child = spawn_rotation(&cluster, &aws, &user, std::process::Stdio::null);
         let delay = fastrand::u64(0..span);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let _ = child.kill();
@@ -632,23 +642,7 @@ async fn ctrl_c_while_the_new_key_is_verified_takes_it_back() {
     let aws = Aws::start();
     let (cluster, user, old) = onboarded(&aws, "sigint").await;
     aws.fail("GetCallerIdentity", 1_000, 403, "InvalidClientTokenId");
-    let mut command = cluster.command();
-    command
-        .args([
-            "s3",
-            "rotate",
-            "--create-aws-key",
-            "--aws-iam-user",
-            &user,
-            "--restart",
-        ])
-        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (name, value) in aws.env() {
-        command.env(name, value);
-    }
-    let child = command.spawn().unwrap();
+    let child = spawn_rotation(&cluster, &aws, &user, std::process::Stdio::piped);
     // Wait until it is verifying: the new key exists.
     for _ in 0..500 {
         if aws.keys(&user).await.len() == 2 {
