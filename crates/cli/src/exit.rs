@@ -335,10 +335,6 @@ fn remedy_hint(remedy: &Remedy) -> String {
         Remedy::KeyPropagation => "the new key was deleted again; pass a longer \
             --key-propagation-timeout"
             .into(),
-        Remedy::RetireAwsKeys { user } => format!(
-            "`dcos-creds s3 retire-aws-key --aws-iam-user {user}` (with the same --service-name \
-             and secret paths) retires them"
-        ),
         Remedy::FinishRotation { user } => format!(
             "finish it first with `dcos-creds s3 rotate --create-aws-key --aws-iam-user {user} \
              --restart` (with the same --service-name and secret paths)"

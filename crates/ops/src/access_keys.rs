@@ -21,7 +21,7 @@ use aws_sdk_sts::config::{Credentials, ProvideCredentials};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::aws::KeyPair;
-use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result, push_causes};
 use crate::reporter::Reporter;
 
 /// IAM is global; the SDK still signs for a region. This one when none is configured.
@@ -261,17 +261,7 @@ pub(crate) async fn profile_pair(
 /// dump, which is not for people).
 fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = String::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let said = e.to_string();
-        if !text.contains(&said) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&said);
-        }
-        next = e.source();
-    }
+    push_causes(&mut text, Some(error));
     text
 }
 

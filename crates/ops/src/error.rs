@@ -324,21 +324,12 @@ impl Error {
     /// what was undone.
     pub fn full_message(&self) -> String {
         let mut text = self.0.message.clone();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = match &self.0.source {
+        let cause: Option<&(dyn std::error::Error + 'static)> = match &self.0.source {
             Some(Source::Api(e)) => Some(e),
             Some(Source::Io(e)) => Some(e),
             None => None,
         };
-        while let Some(error) = cause {
-            let said = error.to_string();
-            if !text.contains(&said) {
-                if !text.is_empty() {
-                    text.push_str(": ");
-                }
-                text.push_str(&said);
-            }
-            cause = error.source();
-        }
+        push_causes(&mut text, cause);
         if let Some(undo) = &self.0.undo {
             // A message that says nothing was changed needs no "nothing had been changed".
             let nothing = undo.undone.is_empty() && undo.left.is_empty();
@@ -347,6 +338,21 @@ impl Error {
             }
         }
         text
+    }
+}
+
+/// Appends to `text` the message of `error` and of each of its causes, each said once.
+pub(crate) fn push_causes(text: &mut String, error: Option<&(dyn std::error::Error + 'static)>) {
+    let mut cause = error;
+    while let Some(error) = cause {
+        let said = error.to_string();
+        if !text.contains(&said) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&said);
+        }
+        cause = error.source();
     }
 }
 

@@ -152,18 +152,9 @@ impl Aws {
                 axum::serve(listener, app).await.unwrap();
             });
         });
-        let config = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(moto().url.clone())
-            .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
-                Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "tests"),
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build();
         Self {
+            iam: aws_sdk_iam::Client::new(&config(&moto().url)),
             endpoint,
-            iam: aws_sdk_iam::Client::new(&config),
             faults,
             calls,
             created,
@@ -173,6 +164,11 @@ impl Aws {
     /// The secret access key of `id`, if it was created through the proxy.
     pub fn secret_of(&self, id: &str) -> Option<String> {
         self.created.lock().unwrap().get(id).cloned()
+    }
+
+    /// The workflows' AWS, through this test's proxy, signing as the admin.
+    pub fn ops(&self) -> dcos_ops::access_keys::Aws {
+        dcos_ops::access_keys::Aws::from_config(config(&self.endpoint))
     }
 
     /// The environment that points the tool at this AWS, signing as the admin.
@@ -246,6 +242,19 @@ impl Aws {
         keys.sort();
         keys
     }
+}
+
+/// The SDK's configuration for AWS at `endpoint`, signing as the admin.
+fn config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "tests"),
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build()
 }
 
 /// The `Action` of a query-protocol request (IAM and STS both speak it).

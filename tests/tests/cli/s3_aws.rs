@@ -232,6 +232,24 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     retire_all(&cluster, &aws, &user);
     left_with(&cluster, &aws, &user, &old, "propagation").await;
 
+    // The record of both pairs cannot be written: the new key is deleted at once.
+    cluster.emulator.add_fault(fault(
+        "PUT",
+        format!("/secrets/v1/secret/default/{PENDING}"),
+    ));
+    let failed = rotate(&cluster, &aws, &user, &["--restart"]);
+    assert_ne!(failed.code, 0, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("keep both pairs in `{PENDING}`: PUT"))
+            && failed.stderr.contains("deleted the new access key"),
+        "{}",
+        failed.stderr
+    );
+    left_with(&cluster, &aws, &user, &old, "record").await;
+    cluster.emulator.clear_faults();
+
     // Store: either secret fails.
     for path in [KEY_ID, SECRET_KEY] {
         cluster
@@ -323,10 +341,10 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     retire_all(&cluster, &aws, &user);
     left_with(&cluster, &aws, &user, &new, "retire").await;
     record(
-        "s3 rotate --create-aws-key: a failure at each step (verify, propagation, either store, restart, deployment timeout, retire)",
-        7,
-        7,
-        7,
+        "s3 rotate --create-aws-key: a failure at each step (verify, propagation, the record of both pairs, either store, restart, deployment timeout, retire)",
+        8,
+        8,
+        8,
         0,
     );
 }
@@ -409,6 +427,12 @@ async fn the_two_key_limit_and_another_users_key_are_refused() {
         ]
     );
     assert_eq!(plan["result"], "would_change");
+    assert_eq!(aws.keys(&user).await, vec![(old.clone(), true)]);
+
+    // An app that is not there is found before a key is made.
+    let no_app = rotate(&cluster, &aws, &user, &["--restart", "--app-id", "nope"]);
+    assert_eq!(no_app.code, 5, "{}", no_app.stderr);
+    assert!(no_app.stderr.contains("/nope"), "{}", no_app.stderr);
     assert_eq!(aws.keys(&user).await, vec![(old.clone(), true)]);
 
     let (second, _) = aws.create_key(&user).await;
@@ -666,4 +690,44 @@ async fn ctrl_c_while_the_new_key_is_verified_takes_it_back() {
     );
     assert!(stderr.contains("deleted the new access key"), "{stderr}");
     left_with(&cluster, &aws, &user, &old, "Ctrl-C").await;
+}
+
+/// Requirement: `s3 retire-aws-key` retires what its confirmed plan named, and a key that turns
+/// up between the plan and the run is kept and named (the workflow, as the command calls it
+/// after a confirmation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retiring_keeps_a_key_the_confirmed_plan_did_not_name() {
+    let aws = Aws::start();
+    let (cluster, user, stored) = onboarded(&aws, "confirmed").await;
+    let (planned, _) = aws.create_key(&user).await;
+    let job = dcos_ops::s3::Retirement {
+        paths: dcos_ops::s3::Paths::of(
+            dcos_ops::dse::ServiceName::new("data-science-engine").unwrap(),
+        )
+        .unwrap(),
+        user: user.clone(),
+        deactivate: false,
+        only: Some(vec!["AKIANOTTHEPLANNEDKEY".into()]),
+        dry_run: false,
+    };
+    let (iam, _) = cluster.clients();
+    let clients = dcos_ops::Clients::new(iam.transport().clone());
+    let report = dcos_ops::s3::retire_aws_keys(&clients, &aws.ops(), &job, &dcos_ops::Silent)
+        .await
+        .unwrap();
+    let kept = report.steps.iter().find(|s| s.target == planned).unwrap();
+    assert_eq!(kept.outcome, dcos_ops::Outcome::Kept);
+    assert!(kept.notes[0].contains("after the plan"), "{:?}", kept.notes);
+    let mut both = vec![(stored.clone(), true), (planned.clone(), true)];
+    both.sort();
+    assert_eq!(aws.keys(&user).await, both);
+
+    let job = dcos_ops::s3::Retirement {
+        only: Some(vec![planned.clone()]),
+        ..job
+    };
+    dcos_ops::s3::retire_aws_keys(&clients, &aws.ops(), &job, &dcos_ops::Silent)
+        .await
+        .unwrap();
+    assert_eq!(aws.keys(&user).await, vec![(stored, true)]);
 }

@@ -7,7 +7,7 @@ use dcos_secrets_client::SecretPath;
 
 use crate::args::AccessArgs;
 use crate::connect::Session;
-use crate::exit::{self, Context};
+use crate::exit;
 use crate::output::{Ui, table};
 
 pub async fn run(session: &Session, ui: &Ui, args: &AccessArgs) -> exit::Result<()> {
@@ -16,12 +16,7 @@ pub async fn run(session: &Session, ui: &Ui, args: &AccessArgs) -> exit::Result<
         return ui.emit(&report, || render(&report));
     }
     let principal = grants::principal(args.user.as_deref(), args.group.as_deref())?;
-    let under = args
-        .under
-        .as_deref()
-        .map(SecretPath::new)
-        .transpose()
-        .context("--under")?;
+    let under = super::optional_path(args.under.as_deref(), "--under")?;
     let report = access::principal_report(&session.clients, &principal, under.as_ref()).await?;
     ui.emit(&report, || render_principal(&report))
 }

@@ -7,20 +7,14 @@ use std::fmt::Write as _;
 use dcos_ops::PrincipalType;
 use dcos_ops::access::{AccessEntry, AccessReport};
 use dcos_ops::audit::{self, Audit, Finding};
-use dcos_secrets_client::SecretPath;
 
 use crate::args::{AuditArgs, Output};
 use crate::connect::Session;
-use crate::exit::{self, Context, Failure};
+use crate::exit::{self, Failure};
 use crate::output::{Ui, count, table, write_stdout};
 
 pub async fn run(session: &Session, ui: &Ui, args: &AuditArgs) -> exit::Result<()> {
-    let under = args
-        .under
-        .as_deref()
-        .map(SecretPath::new)
-        .transpose()
-        .context("--under")?;
+    let under = super::optional_path(args.under.as_deref(), "--under")?;
     let read_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let report = audit::audit(&session.clients, under.as_ref()).await?;
     if let Some(file) = &args.html {

@@ -134,12 +134,7 @@ pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
 async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
     let job = RevokeAll {
         principal: grants::principal(args.user.as_deref(), args.group.as_deref())?,
-        under: args
-            .under
-            .as_deref()
-            .map(SecretPath::new)
-            .transpose()
-            .context("--under")?,
+        under: super::optional_path(args.under.as_deref(), "--under")?,
         remove_from_groups: args.remove_from_groups,
         dry_run: true,
     };

@@ -121,3 +121,15 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         }
     }
 }
+
+/// An optional secret path given by `flag`, checked; an error names the flag.
+pub fn optional_path(
+    given: Option<&str>,
+    flag: &str,
+) -> exit::Result<Option<dcos_secrets_client::SecretPath>> {
+    use crate::exit::Context;
+    given
+        .map(dcos_secrets_client::SecretPath::new)
+        .transpose()
+        .context(flag)
+}

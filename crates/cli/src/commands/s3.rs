@@ -23,17 +23,10 @@ use crate::output::{OptionsReport, Progress, Ui, settle, step_line, table};
 /// The paths of `--service-name`, `--key-id-secret` and `--secret-key-secret`.
 fn paths(args: &S3Paths) -> exit::Result<Paths> {
     let service = dse::ServiceName::new(&args.service_name).context("--service-name")?;
-    let path = |given: &Option<String>, flag: &str| {
-        given
-            .as_deref()
-            .map(SecretPath::new)
-            .transpose()
-            .context(flag)
-    };
     Ok(Paths::new(
         service,
-        path(&args.key_id_secret, "--key-id-secret")?,
-        path(&args.secret_key_secret, "--secret-key-secret")?,
+        super::optional_path(args.key_id_secret.as_deref(), "--key-id-secret")?,
+        super::optional_path(args.secret_key_secret.as_deref(), "--secret-key-secret")?,
     )?)
 }
 
@@ -293,10 +286,11 @@ pub async fn rotate(
 
 /// `s3 retire-aws-key`: the plan, confirmed on a terminal or by `--yes`, then the deletions.
 pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Result<()> {
-    let job = Retirement {
+    let mut job = Retirement {
         paths: paths(&args.paths)?,
         user: iam_user(&args.aws_iam_user)?,
         deactivate: args.deactivate,
+        only: None,
         dry_run: args.dry_run,
     };
     let aws = Aws::from_environment().await;
@@ -324,6 +318,14 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
             job.user
         );
         input::confirm(args.confirm.yes, &question, &planned)?;
+        // What was confirmed, and nothing that turns up meanwhile.
+        job.only = Some(
+            plan.steps
+                .iter()
+                .filter(|s| s.changes())
+                .map(|s| s.target.clone())
+                .collect(),
+        );
     }
     let result = s3::retire_aws_keys(&session.clients, &aws, &job, &progress).await;
     print(ui, result, |_| String::new())

@@ -15,7 +15,6 @@
 use std::time::Duration;
 
 use dcos_secrets_client::{SecretPath, SecretValue};
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::Paths;
@@ -61,6 +60,9 @@ pub struct Retirement {
     pub user: String,
     /// Deactivate instead of deleting.
     pub deactivate: bool,
+    /// Retire only these key ids (those a confirmed plan named); a key found besides them is
+    /// kept and named. `None`: every key DC/OS does not hold.
+    pub only: Option<Vec<String>>,
     pub dry_run: bool,
 }
 
@@ -105,9 +107,8 @@ impl Pending {
             old: PairDoc::of(&self.old),
             new: PairDoc::of(&self.new),
         };
-        // Only strings: serializing cannot fail. The text lives in a SecretString until sent.
-        let text = SecretString::from(serde_json::to_string(&doc).unwrap_or_default());
-        SecretValue::text(text.expose_secret())
+        // Only strings: serializing cannot fail.
+        SecretValue::text(serde_json::to_string(&doc).unwrap_or_default())
     }
 
     fn parse(value: &SecretValue, path: &SecretPath) -> Result<Self> {
@@ -270,7 +271,8 @@ async fn cycle(
     let user = job.user.as_str();
     let (observed, pending_path) = Observed::start(clients, aws, &job.paths, user, report).await?;
     let arn = aws.user_arn(user).await?;
-    if let Some(restart) = job.restart.as_ref().filter(|_| job.dry_run) {
+    // An app that is not there fails here, before a key is made in vain.
+    if let Some(restart) = &job.restart {
         marathon::app_exists(clients, &restart.app_id).await?;
     }
 
@@ -386,9 +388,9 @@ async fn cycle(
                 .create(&pending.value())
                 .await
             {
-                keep.fail(&Error::from(e));
+                let cause = Error::from(e).context(format!("keep both pairs in `{pending_path}`"));
+                keep.fail(&cause);
                 report.steps.push(keep);
-                let cause = Error::failed(format!("keep both pairs in `{pending_path}`"));
                 return Err(Rollback {
                     clients,
                     aws,
@@ -408,9 +410,10 @@ async fn cycle(
         }
     };
     report.new_key_id = Some(new.pair.key_id_shown());
-    // A resumed rotation whose new pair may be stored already (even half of it) keeps the new
-    // key on a failure: the next run finishes with it.
-    let may_take_back = new.created_now || observed.stored == new.old.values();
+    // A resumed rotation whose new pair may be stored already (even half of it), or whose old
+    // key is gone, keeps the new key on a failure: the next run finishes with it.
+    let old_exists = observed.holds(new.old.id());
+    let may_take_back = old_exists && (new.created_now || observed.stored == new.old.values());
     let rollback = Rollback {
         clients,
         aws,
@@ -461,7 +464,7 @@ async fn cycle(
         if let Err(failure) = marathon::restart_and_wait(clients, restart, reporter).await {
             step.fail(&failure);
             report.steps.push(step);
-            if failure.kind() == ErrorKind::Interrupted {
+            if failure.kind() == ErrorKind::Interrupted || !old_exists {
                 return Err(failure.with_remedy(Remedy::RunAgain));
             }
             // The old key is still valid: store it again and run the service on it.
@@ -707,6 +710,17 @@ async fn retire(
         .push(key_step(&observed.stored_id, Outcome::Kept));
     let mut failed = None;
     for key in observed.keys.iter().filter(|k| k.id != observed.stored_id) {
+        if job
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.contains(&key.id))
+        {
+            let mut step = key_step(&key.id, Outcome::Kept);
+            step.notes
+                .push("appeared after the plan was confirmed; not retired".into());
+            report.steps.push(step);
+            continue;
+        }
         let mut step = match (job.deactivate, key.active) {
             (true, false) => key_step(&key.id, Outcome::Unchanged),
             (true, true) => key_step(
