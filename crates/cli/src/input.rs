@@ -127,7 +127,7 @@ pub fn private_key(path: &Path) -> exit::Result<SecretString> {
 
 /// How each source is named in messages, and the ways to supply a pair.
 const HOW: &str = "pass --from-env (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), \
-     --aws-profile NAME or AWS_PROFILE (the shared credentials file), or --from-stdin (the JSON \
+     --aws-profile NAME or AWS_PROFILE (the shared credentials or config file), or --from-stdin (the JSON \
      of `aws iam create-access-key`); keys are never taken as arguments";
 
 /// `AWS_PROFILE`, when set and not empty.

@@ -1,5 +1,6 @@
-//! AWS key pairs: from environment variables, a profile of the shared credentials file, or the
-//! JSON of `aws iam create-access-key`, checked before use.
+//! AWS key pairs: from environment variables, an AWS profile (resolved by the AWS SDK from the
+//! shared credentials and config files), or the JSON of `aws iam create-access-key`, checked
+//! before use.
 //!
 //! No error here quotes a key: messages name the source and the problem.
 
