@@ -46,12 +46,17 @@ esac
   { echo "wrk is not installed (apt-get install wrk, or BENCH_WRK=0)" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
 
-cargo build "${build[@]}" -q -p dcos-creds -p dcos-emulator
-cargo build "${build[@]}" -q -p dcos-secrets-client --example load
 work="$(mktemp -d)"
 trap 'stop_emulator; rm -rf "$work"' EXIT
 # shellcheck source=scripts/common.sh
 . scripts/common.sh
+if [ "${#build[@]}" -eq 0 ]; then
+  build_debug
+else
+  # The release binaries as users build them.
+  cargo build "${build[@]}" -q -p dcos-creds -p dcos-emulator
+  cargo build "${build[@]}" -q -p dcos-secrets-client --example load
+fi
 bin="$BENCH_TARGET/dcos-creds"
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY

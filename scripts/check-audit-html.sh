@@ -12,12 +12,12 @@ browser="${CHROMIUM:-chromium}"
 command -v "$browser" >/dev/null ||
   { echo "chromium is not installed (apt-get install chromium, or CHROMIUM=/path/to/it)" >&2; exit 2; }
 
-cargo build -q -p dcos-creds -p dcos-emulator
 export BENCH_TARGET=target/debug
 work="$(mktemp -d)"
 trap 'stop_emulator; rm -rf "$work"' EXIT
 # shellcheck source=scripts/common.sh
 . scripts/common.sh
+build_debug
 bin="$BENCH_TARGET/dcos-creds"
 start_emulator
 export DCOS_URL="$EMULATOR_URL" DCOS_TLS_CA_PATH="$work/ca.pem"

@@ -4,6 +4,12 @@
 
 BENCH_TARGET="${BENCH_TARGET:-target/release}"
 
+# build_debug: the debug binaries and examples, built as `cargo test --workspace` builds them.
+# Cargo resolves dependency features per selection of packages, so `cargo build -p dcos-creds`
+# after the tests would build the shared dependencies (the AWS SDK among them) once more, with
+# other features: gigabytes of disk and minutes for nothing.
+build_debug() { cargo test --quiet --workspace --no-run; }
+
 # start_emulator [EMULATOR OPTIONS...]: starts `dcos-emulator --tls` with its control API,
 # writing its CA to $work/ca.pem; sets EMULATOR_PID and EMULATOR_URL.
 start_emulator() {

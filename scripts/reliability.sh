@@ -35,7 +35,10 @@ export RELIABILITY_REPORT="$report"
 
 started=$(date +%s)
 echo "building (${RELIABILITY_PROFILE:-release}) ..." >&2
-cargo build "${profile[@]}" --quiet -p dcos-creds -p dcos-emulator
+# Every build and run selects the whole workspace (filtered by test target and name), as
+# `cargo test --workspace` does: cargo resolves dependency features per selection of packages,
+# so `-p` would build the shared dependencies again with other features.
+cargo test "${profile[@]}" --quiet --workspace --no-run
 
 # How many tests the last group passed.
 passed() { sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }'; }
@@ -55,23 +58,23 @@ run() {
 }
 
 echo "end-to-end trials ..." >&2
-run -p dcos-creds-e2e --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
+run --workspace --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
   apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks rotate_key:: \
   s3::rotate_with_restart s3_aws:: --test-threads 2
 
 echo "the emulator's defences ..." >&2
-run -p dcos-emulator --test it -- control::half_sent control::the_control_api \
+run --workspace --test it -- control::half_sent control::the_control_api \
   binary::prints_its_url
 [ "$(passed)" -eq 3 ] || { echo "FAILED: the emulator's defences ran $(passed) of 3 tests" >&2; exit 1; }
 printf "the emulator: half-sent requests closed after the header timeout (64), the control API refuses other hosts and wrong tokens (6), --state written 0600\t3\t71\t71\t0\n" >>"$report"
 
 echo "property tests ($PROPTEST_CASES cases each) ..." >&2
-run -p dcos-iam-client -p dcos-secrets-client --test it -- props::valid props::any \
+run --workspace --test it -- props::valid props::any \
   props::ascii props::near props::rids_survive props::secret_rids
 properties=$(passed)
-run -p dcos-ops --lib -- manifest::tests::a_damaged
+run --workspace --lib -- manifest::tests::a_damaged
 properties=$((properties + $(passed)))
-run -p dcos-creds-e2e --test clients -- any_accepted
+run --workspace --test clients -- any_accepted
 printf 'property tests: %s properties x %s cases, and rid/path round trips through the emulator (64)\t%s\t%s\t%s\t0\n' \
   "$properties" "$PROPTEST_CASES" $((properties * PROPTEST_CASES + 64)) \
   $((properties * PROPTEST_CASES + 64)) $((properties * PROPTEST_CASES + 64)) >>"$report"
