@@ -711,6 +711,72 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
     }
 }
 
+/// A rotation with a new AWS key that never finished leaves both pairs in a record: offboarding
+/// deletes it with the pair and names the new key it may have left in AWS; a secret of someone
+/// else's at that path is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_deletes_the_record_of_an_unfinished_aws_rotation() {
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    let record = format!("{KEY_ID}.rotation");
+    let pairs = json!({
+        "aws_iam_user": "dse-s3",
+        "old": {"aws_access_key_id": PAIR_A.0, "aws_secret_access_key": PAIR_A.1},
+        "new": {"aws_access_key_id": PAIR_B.0, "aws_secret_access_key": PAIR_B.1},
+    });
+    let mut state = cluster.emulator.state();
+    state
+        .secrets
+        .insert(record.clone(), Secret::Text(pairs.to_string()));
+    cluster.emulator.load_state(state);
+    let offboard = |extra: &[&str]| {
+        let mut args = vec!["s3", "offboard", "--service-account", "dse", "-o", "json"];
+        args.extend_from_slice(extra);
+        cluster.admin(&args)
+    };
+
+    let plan = offboard(&["--dry-run"]).expect(0);
+    let steps = plan.json()["steps"].as_array().unwrap().clone();
+    let last = steps.last().unwrap();
+    assert_eq!(last["target"], record.as_str(), "{steps:?}");
+    assert_eq!(last["outcome"], "would_delete");
+    let note = last["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("unfinished rotation of IAM user `dse-s3`")
+            && note.contains(&format!("new access key {} may still exist", PAIR_B.0)),
+        "{note}"
+    );
+    // Kept secrets keep the record too.
+    let kept = offboard(&["--keep-secrets", "--dry-run"]).expect(0);
+    assert!(!kept.stdout().contains(".rotation"), "{}", kept.stdout());
+
+    let run = offboard(&["-y"]).expect(0);
+    assert!(!cluster.emulator.state().secrets.contains_key(&record));
+    assert!(!run.stdout().contains(PAIR_B.1) && !run.stderr.contains(PAIR_B.1));
+    assert_eq!(outcomes(&run.json()).last().unwrap(), "deleted");
+
+    // Not a record of ours: not offboarding's to delete.
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    let mut state = cluster.emulator.state();
+    state
+        .secrets
+        .insert(record.clone(), Secret::Text("someone else's".into()));
+    cluster.emulator.load_state(state);
+    let run = offboard(&["-y"]).expect(0);
+    assert_eq!(
+        outcomes(&run.json()),
+        [
+            "revoked",
+            "revoked",
+            "not_granted",
+            "not_granted",
+            "deleted",
+            "deleted"
+        ]
+    );
+    assert!(cluster.emulator.state().secrets.contains_key(&record));
+}
+
 /// The Data Science Engine's app, its environment holding the pair.
 /// Creates a Marathon app (201) through the API, as a superuser.
 pub(crate) async fn create_app(cluster: &Cluster, app: serde_json::Value) {

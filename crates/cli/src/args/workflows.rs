@@ -166,15 +166,20 @@ pub enum S3Command {
     /// Revoke the service account's permissions on the secrets, and delete them
     #[command(after_help = "Examples:\n  \
         dcos-creds s3 offboard --service-account dse --dry-run\n  \
-        dcos-creds s3 offboard --service-account dse --yes")]
+        dcos-creds s3 offboard --service-account dse --yes\n\n\
+        The record of a rotation with --create-aws-key that never finished \
+        (<key-id-secret>.rotation, both pairs) is deleted too; the plan names the new key it \
+        may have left in AWS, which offboarding does not touch.")]
     Offboard(OffboardArgs),
-    /// Check one onboarding without changing it: secrets, grants, spaces, restart due
+    /// Check one onboarding without changing it: secrets, grants, spaces, the app
     #[command(
         long_about = "Check one onboarding without changing anything: both secrets exist, the \
         service account holds its grants on them, app /<service-name> may mount them (the spaces \
-        rule), and, where the app is known to Marathon, whether it started before the secrets \
-        last changed, so that a restart is due. Exits 0 when all holds, else 5 for something \
-        missing (the report lists every check).",
+        rule), and, where the app is known to Marathon, that it declares them and how many of \
+        its tasks run since when. Whether a restart is due is reported as unknown: the secret \
+        store keeps no change times (s3 rotate --restart restarts the app as part of the \
+        rotation). Exits 0 when all holds, else 5 for something missing (the report lists every \
+        check).",
         after_help = "Example:\n  dcos-creds s3 status --service-account dse --service-name data-science-engine"
     )]
     Status(S3StatusArgs),

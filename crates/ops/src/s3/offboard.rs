@@ -1,5 +1,6 @@
 //! Offboarding: revoke the service account's read on the names and values of both secrets,
-//! and delete them. The ACLs stay: without grants they give nothing, and others may hold
+//! and delete them, with the record of an unfinished rotation with a new AWS key if one is left
+//! (it holds both pairs). The ACLs stay: without grants they give nothing, and others may hold
 //! permissions on them.
 //!
 //! Before anything is changed, the run reads what it acts on: the account must exist (a
@@ -54,16 +55,23 @@ async fn steps(
     let rids = job.paths.rids(true)?;
     let both = job.paths.both();
     let deleting = !job.keep_secrets;
+    let pending_path = job.paths.pending()?;
     // What the run acts on, read at once: the account, the values it deletes (to say what they
-    // are), and the apps that use them.
+    // are), a rotation's record, and the apps that use them.
     let user = clients.iam.user(uid);
-    let (account, values, users) = tokio::join!(
+    let (account, values, pending, users) = tokio::join!(
         user.get_opt(),
         try_join_all(
             both.iter()
                 .filter(|_| deleting)
                 .map(|p| clients.secret_value(p))
         ),
+        async {
+            match deleting {
+                true => clients.secret_value(&pending_path).await,
+                false => Ok(None),
+            }
+        },
         async {
             match deleting {
                 true => Some(marathon::users(clients, &both).await),
@@ -81,6 +89,9 @@ async fn steps(
         .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
     }
     let values = values.context("read the secrets")?;
+    let pending = pending
+        .context(format!("read `{pending_path}`"))?
+        .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path));
     let mut notes: Vec<Vec<String>> = vec![Vec::new(); both.len()];
     for ((path, value), notes) in both.iter().zip(&values).zip(&mut notes) {
         let Some(owner) = value.as_ref().and_then(login_secret_owner) else {
@@ -134,6 +145,11 @@ async fn steps(
             step.notes = notes;
             report.steps.push(step);
         }
+        if let Some(note) = pending {
+            let mut step = Step::secret(&pending_path, Outcome::WouldDelete);
+            step.notes.push(note);
+            report.steps.push(step);
+        }
         return Ok(());
     }
 
@@ -163,6 +179,15 @@ async fn steps(
         };
         task.step.notes = notes;
         tasks.push(task);
+    }
+    if let Some(note) = pending {
+        let mut step = Step::secret(&pending_path, Outcome::Absent);
+        step.notes.push(note);
+        let delete = Write::DeleteSecret {
+            path: pending_path,
+            before: None,
+        };
+        tasks.push(Task::write(step, 0, delete));
     }
     let result = plan::run(clients, &mut tasks, reporter).await;
     report.steps = plan::steps(tasks);
