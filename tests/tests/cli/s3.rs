@@ -711,8 +711,8 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
     }
 }
 
-/// A rotation with a new AWS key that never finished leaves both pairs in a record: offboarding
-/// deletes it with the pair and names the new key it may have left in AWS; a secret of someone
+/// A rotation with a new AWS key that never finished leaves both pairs in a record: `s3 status`
+/// fails on it and names the command that finishes it; offboarding deletes it with the pair and names the new key it may have left in AWS; a secret of someone
 /// else's at that path is left alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offboarding_deletes_the_record_of_an_unfinished_aws_rotation() {
@@ -734,6 +734,29 @@ async fn offboarding_deletes_the_record_of_an_unfinished_aws_rotation() {
         args.extend_from_slice(extra);
         cluster.admin(&args)
     };
+
+    // On call sees it in the status, with the command that finishes it.
+    let status = cluster
+        .admin(&["s3", "status", "--service-account", "dse", "-o", "json"])
+        .expect(5);
+    let doc = status.json();
+    let failed: Vec<&serde_json::Value> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{doc}");
+    assert_eq!(failed[0]["check"], "rotation");
+    assert_eq!(failed[0]["target"], record.as_str());
+    let detail = failed[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "IAM user `dse-s3` to the new access key {}",
+            PAIR_B.0
+        )) && detail.contains("s3 rotate --create-aws-key --aws-iam-user dse-s3"),
+        "{detail}"
+    );
 
     let plan = offboard(&["--dry-run"]).expect(0);
     let steps = plan.json()["steps"].as_array().unwrap().clone();

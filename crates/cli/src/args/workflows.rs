@@ -171,15 +171,16 @@ pub enum S3Command {
         (<key-id-secret>.rotation, both pairs) is deleted too; the plan names the new key it \
         may have left in AWS, which offboarding does not touch.")]
     Offboard(OffboardArgs),
-    /// Check one onboarding without changing it: secrets, grants, spaces, the app
+    /// Check one onboarding without changing it: secrets, grants, spaces, the app, rotations
     #[command(
         long_about = "Check one onboarding without changing anything: both secrets exist, the \
         service account holds its grants on them, app /<service-name> may mount them (the spaces \
-        rule), and, where the app is known to Marathon, that it declares them and how many of \
-        its tasks run since when. Whether a restart is due is reported as unknown: the secret \
-        store keeps no change times (s3 rotate --restart restarts the app as part of the \
-        rotation). Exits 0 when all holds, else 5 for something missing (the report lists every \
-        check).",
+        rule); where the app is known to Marathon, that it declares them and how many of its \
+        tasks run since when; and that no rotation with --create-aws-key was left unfinished \
+        (naming the command that finishes it). Whether a restart is due is reported as \
+        unknown: the secret store keeps no change times (s3 rotate --restart restarts the app as \
+        part of the rotation). Exits 0 when all holds, else 5 for something missing (the report \
+        lists every check).",
         after_help = "Example:\n  dcos-creds s3 status --service-account dse --service-name data-science-engine"
     )]
     Status(S3StatusArgs),

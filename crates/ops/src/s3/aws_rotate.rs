@@ -129,16 +129,14 @@ impl Pending {
     }
 }
 
-/// What offboarding says of the secret at `path` (a [`Paths::pending`]): `None` when it is not
-/// the record of an unfinished rotation of this tool, which offboarding then leaves alone.
-pub(super) fn unfinished_rotation(value: &SecretValue, path: &SecretPath) -> Option<String> {
+/// The IAM user and the new key id of the rotation recorded in `value` (read from
+/// [`Paths::pending`]), or `None` when it is not such a record of this tool.
+pub(super) fn unfinished_rotation(
+    value: &SecretValue,
+    path: &SecretPath,
+) -> Option<(String, String)> {
     let pending = Pending::parse(value, path).ok()?;
-    Some(format!(
-        "the record of an unfinished rotation of IAM user `{}`; its new access key {} may \
-         still exist in AWS, which offboarding does not touch",
-        pending.user,
-        pending.new.id()
-    ))
+    Some((pending.user, pending.new.id().to_owned()))
 }
 
 fn key_step(id: &str, outcome: Outcome) -> Step {

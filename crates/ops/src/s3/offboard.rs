@@ -91,7 +91,13 @@ async fn steps(
     let values = values.context("read the secrets")?;
     let pending = pending
         .context(format!("read `{pending_path}`"))?
-        .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path));
+        .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path))
+        .map(|(user, key)| {
+            format!(
+                "the record of an unfinished rotation of IAM user `{user}`; its new access key \
+                 {key} may still exist in AWS, which offboarding does not touch"
+            )
+        });
     let mut notes: Vec<Vec<String>> = vec![Vec::new(); both.len()];
     for ((path, value), notes) in both.iter().zip(&values).zip(&mut notes) {
         let Some(owner) = value.as_ref().and_then(login_secret_owner) else {

@@ -1,5 +1,6 @@
 //! Checks one onboarding without changing it: both secrets exist, the service account can see
-//! their names, the app may mount them, and whether Marathon runs the app with them.
+//! their names, the app may mount them, whether Marathon runs the app with them, and that no
+//! rotation with a new AWS key was left unfinished.
 
 use dcos_iam_client::Uid;
 use dcos_secrets_client::SecretPath;
@@ -22,7 +23,7 @@ pub struct StatusCheck {
 /// One check: what it is about, whether it holds (`None`: it could not be told), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// `account`, `secret`, `grant`, `space`, `app` or `restart`.
+    /// `account`, `secret`, `grant`, `space`, `app`, `restart` or `rotation`.
     pub check: &'static str,
     /// The account, secret path or app id it is about.
     pub target: String,
@@ -46,14 +47,19 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
     let both = job.paths.both();
     let app_id = job.paths.service.app_id();
     let user = clients.iam.user(uid);
-    let (account, values, reports, users) = tokio::join!(
+    let pending_path = job.paths.pending()?;
+    let (account, values, pending, reports, users) = tokio::join!(
         user.get_opt(),
         futures::future::try_join_all(both.iter().map(|p| clients.secret_value(p))),
+        clients.secret_value(&pending_path),
         futures::future::try_join_all(both.iter().map(|p| access::report(clients, p))),
         marathon::users(clients, &both),
     );
     let account = account.context(format!("read the account `{uid}`"))?;
     let values = values.context("read the secrets")?;
+    let pending = pending
+        .context(format!("read `{pending_path}`"))?
+        .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path));
     let reports = reports?;
     let mut checks = Vec::new();
     let check = |check, target: &dyn ToString, ok, detail: String| Check {
@@ -130,6 +136,24 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
          started with, so after a rotation restart the app (`s3 rotate --restart` does)"
             .into(),
     ));
+    checks.push(match pending {
+        Some((user, key)) => check(
+            "rotation",
+            &pending_path,
+            Some(false),
+            format!(
+                "a rotation of IAM user `{user}` to the new access key {key} has not finished; \
+                 the same `dcos-creds s3 rotate --create-aws-key --aws-iam-user {user}` run \
+                 again finishes it"
+            ),
+        ),
+        None => check(
+            "rotation",
+            &pending_path,
+            Some(true),
+            "no rotation with a new AWS key under way".into(),
+        ),
+    });
     Ok(S3Status {
         service: app_id,
         service_account: uid.to_string(),
