@@ -26,6 +26,8 @@ pub enum Warning {
     RotationHalfDone { path: SecretPath },
     /// Marathon could not be read, so a plan cannot say which apps use a secret it deletes.
     MarathonUnread { why: String },
+    /// Where an unfinished rotation with a new AWS key would keep both pairs could not be read.
+    RotationRecordUnread { path: SecretPath, why: String },
     /// The access key id is of temporary credentials (`ASIA...`).
     TemporaryKey,
     /// `AWS_SESSION_TOKEN` is set, and is not stored.
@@ -79,6 +81,11 @@ impl fmt::Display for Warning {
                 f,
                 "cannot tell which Marathon apps use the secrets to delete ({why}); an app that \
                  uses one fails at its next start"
+            ),
+            Warning::RotationRecordUnread { path, why } => write!(
+                f,
+                "cannot read `{path}`, where an unfinished rotation with a new AWS key keeps both \
+                 pairs ({why}); if it exists, it is left"
             ),
             Warning::TemporaryKey => f.write_str(
                 "the access key id starts with ASIA: temporary credentials need a session token, \

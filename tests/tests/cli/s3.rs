@@ -758,6 +758,34 @@ async fn offboarding_deletes_the_record_of_an_unfinished_aws_rotation() {
         "{detail}"
     );
 
+    // Those who may not read the record (a grant on the pair alone) are told it cannot be told,
+    // and still offboard, warned that a record would be left.
+    let rule: FaultRule = serde_json::from_value(json!({
+        "method": "GET", "path_prefix": format!("/secrets/v1/secret/default/{record}"),
+        "count": 1000, "status": 403,
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(rule);
+    let status = cluster
+        .admin(&["s3", "status", "--service-account", "dse", "-o", "json"])
+        .expect(0);
+    let doc = status.json();
+    let rotation = doc["checks"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(rotation["check"], "rotation", "{doc}");
+    assert_eq!(rotation["ok"], serde_json::Value::Null, "{doc}");
+    let unread = offboard(&["--dry-run"]).expect(0);
+    assert!(
+        unread.stderr.contains(&format!("cannot read `{record}`")),
+        "{}",
+        unread.stderr
+    );
+    assert!(
+        !unread.stdout().contains(".rotation"),
+        "{}",
+        unread.stdout()
+    );
+    cluster.emulator.clear_faults();
+
     let plan = offboard(&["--dry-run"]).expect(0);
     let steps = plan.json()["steps"].as_array().unwrap().clone();
     let last = steps.last().unwrap();

@@ -89,8 +89,15 @@ async fn steps(
         .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
     }
     let values = values.context("read the secrets")?;
+    // Those who may delete only the pair itself still offboard; the record is then left, said.
     let pending = pending
-        .context(format!("read `{pending_path}`"))?
+        .unwrap_or_else(|e| {
+            reporter.warn(&Warning::RotationRecordUnread {
+                path: pending_path.clone(),
+                why: e.to_string(),
+            });
+            None
+        })
         .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path))
         .map(|(user, key)| {
             format!(

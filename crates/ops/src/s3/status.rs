@@ -57,9 +57,10 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
     );
     let account = account.context(format!("read the account `{uid}`"))?;
     let values = values.context("read the secrets")?;
-    let pending = pending
-        .context(format!("read `{pending_path}`"))?
-        .and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path));
+    // `Err`: the record could not be read (those allowed only the pair itself), so not told.
+    let pending = pending.map(|value| {
+        value.and_then(|value| super::aws_rotate::unfinished_rotation(&value, &pending_path))
+    });
     let reports = reports?;
     let mut checks = Vec::new();
     let check = |check, target: &dyn ToString, ok, detail: String| Check {
@@ -137,7 +138,13 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
             .into(),
     ));
     checks.push(match pending {
-        Some((user, key)) => check(
+        Err(e) => check(
+            "rotation",
+            &pending_path,
+            None,
+            format!("cannot be told: {e}"),
+        ),
+        Ok(Some((user, key))) => check(
             "rotation",
             &pending_path,
             Some(false),
@@ -147,7 +154,7 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
                  again finishes it"
             ),
         ),
-        None => check(
+        Ok(None) => check(
             "rotation",
             &pending_path,
             Some(true),
