@@ -111,13 +111,32 @@ async fn the_readme_s3_walkthrough_runs_as_written() {
         "unchanged ",
         "rotated: access key id AKIAIOSFODNN7EXAMPLE -> AKIAI44QH8DHBEXAMPLE",
         "revoked          read on dcos:secrets:list:default:data-science-engine/aws_access_key_id",
-        "grant    data-science-engine/aws_access_key_id",
     ] {
         assert!(
             out.stdout().contains(expected) || out.stderr.contains(expected),
             "{expected:?} missing:\n{}\n{}",
             out.stdout(),
             out.stderr
+        );
+    }
+    // `s3 status`: its table's rows, however wide its columns.
+    let rows: Vec<Vec<String>> = out
+        .stdout()
+        .lines()
+        .map(|line| line.split_whitespace().take(3).map(str::to_owned).collect())
+        .collect();
+    for row in [
+        ["grant", "data-science-engine/aws_access_key_id", "ok"],
+        [
+            "rotation",
+            "data-science-engine/aws_access_key_id.rotation",
+            "ok",
+        ],
+    ] {
+        assert!(
+            rows.contains(&row.map(str::to_owned).to_vec()),
+            "{row:?} missing:\n{}",
+            out.stdout()
         );
     }
     assert!(!out.stdout().contains("wJalrXUtnFEMI"));
