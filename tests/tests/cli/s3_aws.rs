@@ -607,13 +607,27 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
     rotate(&cluster, &aws, &user, &["--restart"]).expect(0);
     let span = started.elapsed().as_millis() as u64 + 50;
 
-    let (mut named, mut finished) = (0, 0);
+    let (mut named, mut finished, mut recorded) = (0, 0, 0);
     for trial in 0..trials {
         let mut child = spawn_rotation(&cluster, &aws, &user, std::process::Stdio::null);
         let delay = fastrand::u64(0..span);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let _ = child.kill();
         child.wait().unwrap();
+        // On call sees a rotation left half done, and the command that finishes it.
+        let status = rotation_check(&cluster);
+        match cluster.emulator.state().secrets.contains_key(PENDING) {
+            true => {
+                assert_eq!(status["ok"], false, "{status}");
+                let command = format!("s3 rotate --create-aws-key --aws-iam-user {user}");
+                assert!(
+                    status["detail"].as_str().unwrap().contains(&command),
+                    "{status}"
+                );
+                recorded += 1;
+            }
+            false => assert_eq!(status["ok"], true, "{status}"),
+        }
 
         let next = rotate(&cluster, &aws, &user, &["--restart"]);
         match next.code {
@@ -646,9 +660,11 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
             sha256_hex(&secret),
             "{case}"
         );
+        assert_eq!(rotation_check(&cluster)["ok"], true, "{case}");
     }
     eprintln!(
-        "{trials} trials: {finished} finished by the next run, {named} by the command it named"
+        "{trials} trials: {finished} finished by the next run, {named} by the command it named; \
+         {recorded} left a record that s3 status named"
     );
     record(
         "s3 rotate --create-aws-key --restart: SIGKILL, then the next run",
@@ -657,6 +673,21 @@ async fn a_rotation_killed_anywhere_is_finished_by_the_next_run() {
         trials,
         0,
     );
+}
+
+/// The `rotation` check of `s3 status`.
+fn rotation_check(cluster: &Cluster) -> serde_json::Value {
+    let status = cluster.admin(&["s3", "status", "--service-account", "dse", "-o", "json"]);
+    let doc = match status.code {
+        0 | 5 => status.json(),
+        code => panic!("s3 status: exit {code}: {}", status.stderr),
+    };
+    let checks = doc["checks"].as_array().unwrap();
+    checks
+        .iter()
+        .find(|c| c["check"] == "rotation")
+        .unwrap_or_else(|| panic!("no rotation check: {doc}"))
+        .clone()
 }
 
 /// Requirement (issue 17): Ctrl-C while AWS has not yet accepted the new key stops the wait at
