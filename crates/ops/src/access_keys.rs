@@ -231,8 +231,7 @@ impl Aws {
 }
 
 /// The pair of an AWS profile (of the files' contents given), through the SDK's own profile
-/// provider: static keys,
-/// `credential_process`, SSO and role profiles alike. Also says whether the credentials are
+/// provider: static keys, `credential_process`, SSO and role profiles alike. Also says whether the credentials are
 /// temporary (they carry a session token), which a service cannot use for long.
 pub(crate) async fn profile_pair(
     name: &str,

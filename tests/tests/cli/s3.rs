@@ -92,7 +92,21 @@ pub(crate) fn rid_url(rid: &str) -> String {
     format!("/acs/api/v1/acls/{}", rid.replace('/', "%252F"))
 }
 
-fn outcomes(report: &serde_json::Value) -> Vec<String> {
+/// The stored pair [`pair_of`] reads when `pair` is stored.
+fn held((id, secret): (&str, &str)) -> (Option<String>, Option<String>) {
+    (Some(id.to_owned()), Some(secret.to_owned()))
+}
+
+/// A cluster with `PAIR_A` onboarded and the Data Science Engine running on it.
+async fn deployed() -> Cluster {
+    let cluster = cluster().await;
+    onboard(&cluster, &[], PAIR_A).expect(0);
+    deploy_dse(&cluster).await;
+    settle(&cluster).await;
+    cluster
+}
+
+pub(crate) fn outcomes(report: &serde_json::Value) -> Vec<String> {
     report["steps"]
         .as_array()
         .unwrap()
@@ -448,11 +462,10 @@ async fn credentials_come_from_each_source() {
     let cluster = cluster().await;
     let token = cluster.admin_token.as_str();
     let stored = |cluster: &Cluster| pair_of(&cluster.emulator.state());
-    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
 
     // The environment.
     onboard(&cluster, &[], PAIR_A).expect(0);
-    assert_eq!(stored(&cluster), expect(PAIR_A));
+    assert_eq!(stored(&cluster), held(PAIR_A));
 
     // A profile of the shared credentials file.
     let file = cluster.path("aws-credentials");
@@ -477,7 +490,7 @@ async fn credentials_come_from_each_source() {
             None,
         )
         .expect(0);
-    assert_eq!(stored(&cluster), expect(PAIR_B));
+    assert_eq!(stored(&cluster), held(PAIR_B));
     let run = cluster
         .run_with(&onboard_args(&["--aws-profile", "prod"]), &env, None)
         .expect(2);
@@ -501,7 +514,7 @@ async fn credentials_come_from_each_source() {
             Some(cli_json.as_bytes()),
         )
         .expect(0);
-    assert_eq!(stored(&cluster), expect(PAIR_C));
+    assert_eq!(stored(&cluster), held(PAIR_C));
     let plain = format!(
         r#"{{"aws_access_key_id": "{}", "aws_secret_access_key": "{}"}}"#,
         PAIR_A.0, PAIR_A.1
@@ -513,7 +526,7 @@ async fn credentials_come_from_each_source() {
             Some(plain.as_bytes()),
         )
         .expect(0);
-    assert_eq!(stored(&cluster), expect(PAIR_A));
+    assert_eq!(stored(&cluster), held(PAIR_A));
     let run = cluster
         .run_with(
             &onboard_args(&["--from-stdin"]),
@@ -530,7 +543,7 @@ async fn credentials_come_from_each_source() {
     cluster
         .run_with(&onboard_args(&["--from-env", "--from-stdin"]), &env, None)
         .expect(2);
-    assert_eq!(stored(&cluster), expect(PAIR_A));
+    assert_eq!(stored(&cluster), held(PAIR_A));
 }
 
 pub(crate) fn rotate(cluster: &Cluster, extra: &[&str], (id, secret): (&str, &str)) -> Run {
@@ -564,8 +577,7 @@ async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
         run.stdout()
     );
     assert_no_keys(&run, &[PAIR_A, PAIR_B]);
-    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
     let writes = cluster.writes();
     let again = rotate(&cluster, &[], PAIR_B).expect(0);
     assert!(again.stdout().contains("unchanged"), "{}", again.stdout());
@@ -586,17 +598,13 @@ async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
             "{}",
             run.stderr
         );
-        assert_eq!(
-            pair_of(&cluster.emulator.state()),
-            expect(PAIR_B),
-            "{phase}"
-        );
+        assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B), "{phase}");
     }
 
     // A dry run reads and plans only.
     let run = rotate(&cluster, &["--dry-run", "-o", "json"], PAIR_C).expect(0);
     assert_eq!(outcomes(&run.json()), ["would_update", "would_update"]);
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
 
     // Half a rotation (as a killed run leaves it) is found and completed.
     let mut state = cluster.emulator.state();
@@ -610,7 +618,7 @@ async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
         "{}",
         run.stderr
     );
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_C));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_C));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -885,11 +893,7 @@ pub(crate) async fn settle(cluster: &Cluster) {
 /// app restarted on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
-    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
-    let cluster = cluster().await;
-    onboard(&cluster, &[], PAIR_A).expect(0);
-    deploy_dse(&cluster).await;
-    settle(&cluster).await;
+    let cluster = deployed().await;
     assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_A.0));
 
     let run = rotate(&cluster, &["--restart", "-o", "json"], PAIR_B).expect(0);
@@ -921,7 +925,7 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
         "{}",
         failed.stderr
     );
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
     assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0));
 
     // The app that is not there: nothing to restart, the pair put back.
@@ -937,7 +941,7 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
         PAIR_A,
     );
     assert_eq!(missing.code, 5, "{}", missing.stderr);
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
 
     // An app whose tasks cannot start (a secret it needs is missing): the launch failure is
     // named, and the pair put back.
@@ -966,7 +970,7 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
         "{}",
         failed.stderr
     );
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
     crate::harness::record(
         "s3 rotate --restart: a failed restart, an unknown app, a task that cannot start; the old pair stored and running again",
         3,
@@ -981,11 +985,7 @@ async fn rotate_with_restart_leaves_the_service_on_a_working_pair() {
 /// a restart and finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_waiting_for_the_restart_leaves_a_command_that_finishes() {
-    let expect = |(id, secret): (&str, &str)| (Some(id.to_owned()), Some(secret.to_owned()));
-    let cluster = cluster().await;
-    onboard(&cluster, &[], PAIR_A).expect(0);
-    deploy_dse(&cluster).await;
-    settle(&cluster).await;
+    let cluster = deployed().await;
     cluster.emulator.set_deploy_ms(60_000);
 
     let mut command = cluster.command();
@@ -999,7 +999,7 @@ async fn ctrl_c_while_waiting_for_the_restart_leaves_a_command_that_finishes() {
     let child = command.spawn().unwrap();
     // The restart is sent once the pair is stored; then the wait begins.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while pair_of(&cluster.emulator.state()) != expect(PAIR_B)
+    while pair_of(&cluster.emulator.state()) != held(PAIR_B)
         || cluster
             .emulator
             .counters()
@@ -1028,7 +1028,7 @@ async fn ctrl_c_while_waiting_for_the_restart_leaves_a_command_that_finishes() {
         "{stderr}"
     );
     assert!(stderr.contains("run the same command again"), "{stderr}");
-    assert_eq!(pair_of(&cluster.emulator.state()), expect(PAIR_B));
+    assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B));
 
     cluster.emulator.set_deploy_ms(50);
     rotate(&cluster, &["--restart"], PAIR_B).expect(0);

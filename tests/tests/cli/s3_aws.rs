@@ -2,16 +2,28 @@
 //! emulator (secrets and Marathon). Each test checks IAM's keys, the stored pair and the
 //! running task, not only exit codes.
 
+use dcos_emulator::state::Secret;
 use dcos_emulator::{Emulator, FaultRule};
 use serde_json::json;
 
 use crate::harness::{Cluster, Run, record};
 use crate::moto::Aws;
 use crate::s3::{
-    KEY_ID, SECRET_KEY, deploy_dse, onboard, pair_of, running_key_id, settle, sha256_hex, text,
+    KEY_ID, SECRET_KEY, deploy_dse, onboard, outcomes, pair_of, running_key_id, settle, sha256_hex,
+    text,
 };
 
 const PENDING: &str = "data-science-engine/aws_access_key_id.rotation";
+
+/// The plan of a rotation with `--restart` and a fresh key.
+const FRESH_PLAN: [&str; 6] = [
+    "would_create",
+    "would_verify",
+    "would_update",
+    "would_update",
+    "would_restart",
+    "would_delete",
+];
 
 /// A user of its own for each test (moto is shared by the test process).
 fn user_name(test: &str) -> String {
@@ -349,6 +361,82 @@ async fn a_failure_at_each_step_leaves_one_working_key() {
     );
 }
 
+/// A record whose new key is gone (a rollback cut short after the new pair was stored): a dry
+/// run plans its deletion and changes nothing; the next run stores the old pair again, deletes
+/// the record and rotates afresh. With the old key gone too, it stops and says how to recover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_whose_new_key_is_gone_is_taken_back_first() {
+    let aws = Aws::start();
+    let (cluster, user, old) = onboarded(&aws, "gone").await;
+    let old_secret = pair_of(&cluster.emulator.state()).1.unwrap();
+    let gone = (
+        "AKIAGONEGONEGONEGONE",
+        "gone-secret-gone-secret-gone-secret-0000",
+    );
+    let leave_record = |old: (&str, &str)| {
+        let pairs = json!({
+            "aws_iam_user": user,
+            "old": {"aws_access_key_id": old.0, "aws_secret_access_key": old.1},
+            "new": {"aws_access_key_id": gone.0, "aws_secret_access_key": gone.1},
+        });
+        let mut state = cluster.emulator.state();
+        for (path, value) in [
+            (PENDING, pairs.to_string()),
+            (KEY_ID, gone.0.into()),
+            (SECRET_KEY, gone.1.into()),
+        ] {
+            state.secrets.insert(path.into(), Secret::Text(value));
+        }
+        cluster.emulator.load_state(state);
+        cluster.emulator.state()
+    };
+
+    let before = leave_record((&old, &old_secret));
+    let plan = rotate(
+        &cluster,
+        &aws,
+        &user,
+        &["--restart", "--dry-run", "-o", "json"],
+    )
+    .expect(0);
+    assert_eq!(plan.json()["steps"][0]["target"], PENDING);
+    let steps = outcomes(&plan.json());
+    assert_eq!(
+        (steps[0].as_str(), &steps[1..]),
+        ("would_delete", &FRESH_PLAN.map(String::from)[..])
+    );
+    // The plan goes on from the old pair, which the run stores again first.
+    assert_eq!(plan.json()["old_key_id"], old.as_str());
+    assert_eq!(plan.json()["steps"][6]["target"], old.as_str());
+    assert_eq!(
+        cluster.emulator.state(),
+        before,
+        "a dry run changes nothing"
+    );
+
+    let run = rotate(&cluster, &aws, &user, &["--restart", "-o", "json"]).expect(0);
+    assert_eq!(run.json()["steps"][0]["target"], PENDING);
+    assert_eq!(outcomes(&run.json())[0], "deleted");
+    let new = pair_of(&cluster.emulator.state()).0.unwrap();
+    assert!(new != old && new != gone.0, "{new}");
+    left_with(&cluster, &aws, &user, &new, "new key gone").await;
+
+    // The old key of the record is gone as well (deleted by the rotation above).
+    let before = leave_record((&old, &old_secret));
+    let stuck = rotate(&cluster, &aws, &user, &["--restart"]);
+    assert_ne!(stuck.code, 0, "{}", stuck.stderr);
+    assert!(
+        stuck
+            .stderr
+            .contains("no longer has, and DC/OS holds neither")
+            && stuck.stderr.contains(&format!("then delete `{PENDING}`")),
+        "{}",
+        stuck.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before, "nothing was changed");
+    assert_eq!(aws.keys(&user).await, vec![(new, true)]);
+}
+
 /// Requirement (issue 17): `--old-key deactivate` leaves the old key inactive; `s3
 /// retire-aws-key` then removes it, behind the same brake as every destructive command.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,23 +497,7 @@ async fn the_two_key_limit_and_another_users_key_are_refused() {
     )
     .expect(0);
     let plan = plan.json();
-    let outcomes: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        outcomes,
-        [
-            "would_create",
-            "would_verify",
-            "would_update",
-            "would_update",
-            "would_restart",
-            "would_delete"
-        ]
-    );
+    assert_eq!(outcomes(&plan), FRESH_PLAN);
     assert_eq!(plan["result"], "would_change");
     assert_eq!(aws.keys(&user).await, vec![(old.clone(), true)]);
 
@@ -458,23 +530,14 @@ async fn the_two_key_limit_and_another_users_key_are_refused() {
     let other = user_name("other");
     aws.user(&other).await;
     let (theirs, _) = aws.create_key(&other).await;
-    for args in [
-        vec![
-            "s3",
-            "rotate",
-            "--create-aws-key",
-            "--aws-iam-user",
-            other.as_str(),
-        ],
-        vec![
-            "s3",
-            "retire-aws-key",
-            "--aws-iam-user",
-            other.as_str(),
-            "--yes",
-        ],
+    for wrong in [
+        rotate(&cluster, &aws, &other, &[]),
+        run(
+            &cluster,
+            &aws,
+            &["s3", "retire-aws-key", "--aws-iam-user", &other, "--yes"],
+        ),
     ] {
-        let wrong = run(&cluster, &aws, &args);
         assert_eq!(wrong.code, 2, "{}", wrong.stderr);
         assert!(
             wrong.stderr.contains(&format!(
@@ -489,31 +552,17 @@ async fn the_two_key_limit_and_another_users_key_are_refused() {
     assert_eq!(aws.calls("CreateAccessKey"), 0, "nothing was created");
 
     // Bad input is refused before anything is asked of AWS.
-    let bad = run(
-        &cluster,
-        &aws,
-        &[
-            "s3",
-            "rotate",
-            "--create-aws-key",
-            "--aws-iam-user",
-            "no spaces",
-        ],
-    );
+    let asked = aws.calls("ListAccessKeys");
+    let bad = rotate(&cluster, &aws, "no spaces", &[]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
-    let mixed = run(
-        &cluster,
-        &aws,
-        &[
-            "s3",
-            "rotate",
-            "--create-aws-key",
-            "--aws-iam-user",
-            &user,
-            "--from-env",
-        ],
+    assert!(
+        bad.stderr.contains("is not an IAM user name"),
+        "{}",
+        bad.stderr
     );
+    let mixed = rotate(&cluster, &aws, &user, &["--from-env"]);
     assert_eq!(mixed.code, 2, "{}", mixed.stderr);
+    assert_eq!(aws.calls("ListAccessKeys"), asked, "AWS was asked nothing");
 }
 
 /// Requirement (issue 17): AWS credentials come from the SDK's standard chain: the web

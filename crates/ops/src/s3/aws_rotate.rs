@@ -210,19 +210,25 @@ impl Observed {
         })
     }
 
+    /// The stored key must be the user's; `otherwise` says what would go wrong if it were not.
+    fn check_stored_is_users(&self, paths: &Paths, user: &str, otherwise: &str) -> Result<()> {
+        if self.holds(&self.stored_id) {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "`{}` holds access key {}, which is not a key of IAM user `{user}` ({}){otherwise}",
+            paths.key_id,
+            aws::shown(&self.stored_id),
+            ids(&self.keys)
+        ))
+        .with_remedy(Remedy::Advice(
+            "name the IAM user whose key DC/OS holds".into(),
+        )))
+    }
+
     /// The stored key must be the user's, and the user must have room for one more.
     fn check_fresh(&self, paths: &Paths, user: &str) -> Result<()> {
-        if !self.holds(&self.stored_id) {
-            return Err(Error::invalid(format!(
-                "`{}` holds access key {}, which is not a key of IAM user `{user}` ({})",
-                paths.key_id,
-                aws::shown(&self.stored_id),
-                ids(&self.keys)
-            ))
-            .with_remedy(Remedy::Advice(
-                "name the IAM user whose key DC/OS holds".into(),
-            )));
-        }
+        self.check_stored_is_users(paths, user, "")?;
         let others: Vec<&AccessKey> = self
             .keys
             .iter()
@@ -279,7 +285,8 @@ async fn cycle(
     report: &mut S3Report,
 ) -> Result<()> {
     let user = job.user.as_str();
-    let (observed, pending_path) = Observed::start(clients, aws, &job.paths, user, report).await?;
+    let (mut observed, pending_path) =
+        Observed::start(clients, aws, &job.paths, user, report).await?;
     let arn = aws.user_arn(user).await?;
     // An app that is not there fails here, before a key is made in vain.
     if let Some(restart) = &job.restart {
@@ -287,7 +294,7 @@ async fn cycle(
     }
 
     // A rotation under way is finished first.
-    let resumed = match &observed.pending {
+    let resumed = match observed.pending.take() {
         Some(pending) if pending.user != user => {
             return Err(Error::conflict(format!(
                 "`{pending_path}` holds a rotation of IAM user `{}` that did not finish",
@@ -303,62 +310,21 @@ async fn cycle(
                 key_id: pending.new.key_id_shown(),
             });
             Some(NewKey {
-                pair: pending.new.clone(),
-                old: pending.old.clone(),
+                pair: pending.new,
+                old: pending.old,
                 created_now: false,
             })
         }
         Some(pending) => {
-            // Its new key is gone (a rollback that was cut short): the old pair must be stored.
-            let mut step = Step::secret(
-                &pending_path,
-                Outcome::planned(Outcome::WouldDelete, job.dry_run),
-            );
-            if observed.stored != pending.old.values() {
-                if !observed.holds(pending.old.id()) {
-                    return Err(Error::failed(format!(
-                        "`{pending_path}` holds a rotation whose keys ({} and {}) IAM user `{user}` \
-                         no longer has, and DC/OS holds neither",
-                        pending.old.key_id_shown(),
-                        pending.new.key_id_shown()
-                    ))
-                    .with_remedy(Remedy::Advice(format!(
-                        "store a working pair with `s3 rotate`, then delete `{pending_path}`"
-                    ))));
-                }
-                if !job.dry_run {
-                    let mut undo = Undo::default();
-                    put_back(
-                        clients,
-                        &job.paths,
-                        &pending.old.values(),
-                        &mut [],
-                        &mut undo,
-                    )
-                    .await;
-                    if !undo.is_complete() {
-                        return Err(Error::failed(format!(
-                            "storing the pair of the unfinished rotation's old key again failed: {}",
-                            undo.left.join("; ")
-                        ))
-                        .with_remedy(Remedy::RunAgain));
-                    }
-                }
-            }
-            if !job.dry_run {
-                clients
-                    .secrets
-                    .secret(&pending_path)
-                    .delete()
-                    .await
-                    .context(format!("delete `{pending_path}`"))?;
-                step.outcome = Outcome::Deleted;
-            }
-            report.steps.push(step);
+            forget_dead_rotation(clients, job, &observed, &pending, &pending_path, report).await?;
             if !job.dry_run {
                 // Read again: the old pair is now the stored one.
                 return Box::pin(cycle(clients, aws, job, reporter, report)).await;
             }
+            // The plan goes on from the old pair, as the run would.
+            observed.stored = pending.old.values();
+            observed.stored_id = pending.old.id().to_owned();
+            report.old_key_id = Some(pending.old.key_id_shown());
             None
         }
         None => None,
@@ -573,6 +539,65 @@ async fn cycle(
     })
 }
 
+/// A record whose new key is gone (a rollback that was cut short): stores its old pair again
+/// where needed and deletes the record (with a dry run, only plans that).
+async fn forget_dead_rotation(
+    clients: &Clients,
+    job: &AwsRotation,
+    observed: &Observed,
+    pending: &Pending,
+    pending_path: &SecretPath,
+    report: &mut S3Report,
+) -> Result<()> {
+    let user = job.user.as_str();
+    let mut step = Step::secret(
+        pending_path,
+        Outcome::planned(Outcome::WouldDelete, job.dry_run),
+    );
+    if observed.stored != pending.old.values() {
+        if !observed.holds(pending.old.id()) {
+            return Err(Error::failed(format!(
+                "`{pending_path}` holds a rotation whose keys ({} and {}) IAM user `{user}` \
+                 no longer has, and DC/OS holds neither",
+                pending.old.key_id_shown(),
+                pending.new.key_id_shown()
+            ))
+            .with_remedy(Remedy::Advice(format!(
+                "store a working pair with `s3 rotate`, then delete `{pending_path}`"
+            ))));
+        }
+        if !job.dry_run {
+            let mut undo = Undo::default();
+            put_back(
+                clients,
+                &job.paths,
+                &pending.old.values(),
+                &mut [],
+                &mut undo,
+            )
+            .await;
+            if !undo.is_complete() {
+                return Err(Error::failed(format!(
+                    "storing the pair of the unfinished rotation's old key again failed: {}",
+                    undo.left.join("; ")
+                ))
+                .with_remedy(Remedy::RunAgain));
+            }
+        }
+    }
+    if !job.dry_run {
+        clients
+            .secrets
+            .secret(pending_path)
+            .delete()
+            .await
+            .context(format!("delete `{pending_path}`"))?;
+        step.outcome = Outcome::Deleted;
+    }
+    report.steps.push(step);
+    Ok(())
+}
+
 /// What taking a new key back needs: where it is, and where its record is (if written).
 struct Rollback<'a> {
     clients: &'a Clients,
@@ -703,18 +728,7 @@ async fn retire(
             user: user.to_owned(),
         }));
     }
-    if !observed.holds(&observed.stored_id) {
-        return Err(Error::invalid(format!(
-            "`{}` holds access key {}, which is not a key of IAM user `{user}` ({}): every key \
-             would be retired",
-            job.paths.key_id,
-            aws::shown(&observed.stored_id),
-            ids(&observed.keys)
-        ))
-        .with_remedy(Remedy::Advice(
-            "name the IAM user whose key DC/OS holds".into(),
-        )));
-    }
+    observed.check_stored_is_users(&job.paths, user, ": every key would be retired")?;
     report
         .steps
         .push(key_step(&observed.stored_id, Outcome::Kept));
