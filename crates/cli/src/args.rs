@@ -21,7 +21,8 @@ const CONNECTION: &str = "\
 Connection: the cluster is --url, else DCOS_URL, else the login endpoint of
 DCOS_SERVICE_ACCOUNT_CREDENTIAL, else the `dcos` CLI's attached cluster. TLS trust is
 --ca-cert, --ca-fingerprint or --insecure, else DCOS_TLS_CA_PATH, else DCOS_TLS_INSECURE, else
-the `dcos` CLI's ssl_verify, else the system's roots. A flag always wins over a variable; an
+the `dcos` CLI's ssl_verify, else the system's roots. DCOS_TLS_INSECURE takes 1/true/yes/on or
+0/false/no/off in any case; anything else is refused. A flag always wins over a variable; an
 empty variable counts as unset. `dcos-creds status` shows what came from where.
 Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT_CREDENTIAL (the login secret jobs
 inside a cluster receive); DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (both log in per run
@@ -95,11 +96,22 @@ pub struct Global {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Seconds before one request gives up (retries come on top)
+    /// Seconds one attempt of a request may take, to the cluster or to AWS (retries come on
+    /// top, except for AWS, where this bounds each call with its retries)
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+
+    /// Seconds the whole command may take, waits for deployments and keys included; past it,
+    /// what is in flight is cut short and what was changed is taken back (exit 6)
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = DEFAULT_DEADLINE,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deadline: u64,
 }
+
+/// How long a whole command may take by default, in seconds: longer than the longest default
+/// wait (a deployment, 600 s) with its retries.
+pub const DEFAULT_DEADLINE: u64 = 1_800;
 
 /// Whether a command line asks for `-o json` (`-o json`, `-ojson`, `--output json`,
 /// `--output=json`), read before clap parses it, so that usage errors can be JSON too.

@@ -256,9 +256,24 @@ pub fn ca_file(global: &Global) -> Option<PathBuf> {
     }
 }
 
-/// Whether a `DCOS_TLS_INSECURE` value asks for no verification (`1`, `true`, ...).
-fn insecure_env() -> Option<String> {
-    env("DCOS_TLS_INSECURE").filter(|v| !matches!(v.as_str(), "0" | "false"))
+/// A yes-or-no environment variable: `1`, `true`, `yes` or `on` is yes and `0`, `false`, `no`
+/// or `off` is no, in any case and with spaces around; empty or unset is neither. Anything
+/// else is refused, naming the variable: a typo must not turn a setting the other way.
+pub fn env_flag(name: &str) -> exit::Result<Option<bool>> {
+    let Some(raw) = std::env::var_os(name) else {
+        return Ok(None);
+    };
+    let value = raw.to_string_lossy();
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(Failure::usage(format!(
+            "{name} must be one of 1, true, yes, on (or 0, false, no, off), not `{}`",
+            crate::output::one_line(&value)
+        ))
+        .hint(format!("unset {name}, or set it to one of those words"))),
+    }
 }
 
 impl Cluster {
@@ -268,6 +283,7 @@ impl Cluster {
     pub async fn resolve(global: &Global, ui: &Ui) -> exit::Result<Cluster> {
         let attached = dcos_config::attached()?;
         let credential = credential_from_env()?;
+        let insecure_env = env_flag("DCOS_TLS_INSECURE")?.unwrap_or(false);
         let dcos_cli = |a: &AttachedCluster| format!("the dcos CLI's {}", a.file.display());
         let picked = Setting::pick(vec![
             ("--url".to_owned(), global.url.clone()),
@@ -322,7 +338,7 @@ impl Cluster {
             ),
             (
                 "DCOS_TLS_INSECURE".to_owned(),
-                insecure_env().map(|_| TrustChoice::Insecure),
+                insecure_env.then_some(TrustChoice::Insecure),
             ),
             (
                 ssl_verify
@@ -376,17 +392,21 @@ impl Cluster {
             TrustChoice::Insecure => {
                 // DCOS_TLS_INSECURE is also what the dcos CLI passes for plain http, where
                 // there is no certificate to verify and nothing to warn about.
-                if url.scheme() == "https" || cluster.trust_source.from == "--insecure" {
-                    ui.warn(format!(
-                        "{}: the cluster's TLS certificate is not verified; anyone on the path \
-                         can read the token and secrets",
-                        cluster.trust_source.from
-                    ));
+                // A downgrade the command line did not ask for is said even under -q.
+                let warning = format!(
+                    "{}: the cluster's TLS certificate is not verified; anyone on the path can \
+                     read the token and secrets",
+                    cluster.trust_source.from
+                );
+                if cluster.trust_source.from == "--insecure" {
+                    ui.warn(warning);
+                } else if url.scheme() == "https" {
+                    ui.warn_always(warning);
                 }
                 Trust::Insecure
             }
             TrustChoice::DcosCli(SslVerify::No) => {
-                ui.warn("the dcos CLI configuration sets ssl_verify = false: the cluster's TLS certificate is not verified");
+                ui.warn_always("the dcos CLI configuration sets ssl_verify = false: the cluster's TLS certificate is not verified");
                 Trust::Insecure
             }
             TrustChoice::DcosCli(SslVerify::CaFile(path)) => {
@@ -431,7 +451,9 @@ impl Cluster {
 
     /// A transport with this cluster's trust and time-out and no token.
     pub fn transport(&self) -> exit::Result<Transport> {
-        let mut builder = Transport::builder(&self.url).request_timeout(self.timeout);
+        let mut builder = Transport::builder(&self.url)
+            .request_timeout(self.timeout)
+            .limits(crate::interrupt::limits());
         if let Some(n) = self.max_in_flight {
             builder = builder.max_in_flight(n);
         }
@@ -474,6 +496,7 @@ impl Cluster {
         let transport = if unverified {
             Transport::builder(&self.url)
                 .request_timeout(self.timeout)
+                .limits(crate::interrupt::limits())
                 .danger_accept_invalid_certs()
                 .build()?
         } else {

@@ -186,7 +186,10 @@ pub fn code_of(error: &ApiError) -> u8 {
             ..
         } => USAGE,
         ApiError::Tls { .. } => AUTH,
-        ApiError::Transport { .. } | ApiError::Timeout { .. } => UNAVAILABLE,
+        ApiError::Transport { .. } | ApiError::Timeout { .. } | ApiError::Deadline { .. } => {
+            UNAVAILABLE
+        }
+        ApiError::Interrupted { .. } => INTERRUPTED,
         e if e.is_unauthorized() || e.is_forbidden() => AUTH,
         e if e.is_not_found() => NOT_FOUND,
         e if e.is_conflict() => CONFLICT,
@@ -238,6 +241,10 @@ fn hint_text(error: &ApiError) -> Option<&'static str> {
         ApiError::Transport { .. } | ApiError::Timeout { .. } => Some(
             "check --url and that the cluster is reachable; for a TLS error pass the cluster CA \
              with --ca-cert or --ca-fingerprint",
+        ),
+        ApiError::Deadline { .. } => Some(
+            "the cluster did not answer in time: check that it is reachable, or give the command \
+             more time with --deadline SECONDS",
         ),
         _ => None,
     }

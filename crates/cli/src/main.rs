@@ -17,8 +17,9 @@ use clap::Parser;
 use crate::args::Cli;
 use crate::output::Ui;
 
-/// Logging on standard error. Only this workspace's crates log, even at `-vvv`: the HTTP and
-/// TLS libraries beneath are kept at warnings, so no header or body is ever printed.
+/// Logging on standard error. Only this workspace's crates log below `-vvv`; at `-vvv` the
+/// libraries beneath (HTTP, TLS, the AWS SDK) add their warnings, never more, so no header or
+/// body is ever printed.
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -35,9 +36,13 @@ fn init_logging(verbose: u8, quiet: bool) {
         "dcos_secrets_client",
     ]
     .iter()
-    .fold(tracing_subscriber::EnvFilter::new("warn"), |f, krate| {
-        f.add_directive(format!("{krate}={level}").parse().unwrap_or_default())
-    });
+    .fold(
+        tracing_subscriber::EnvFilter::new(match verbose {
+            0..=2 => "off",
+            _ => "warn",
+        }),
+        |f, krate| f.add_directive(format!("{krate}={level}").parse().unwrap_or_default()),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -90,14 +95,10 @@ fn main() -> ExitCode {
     }
     // Help and version exit here with 0; bad usage with 2, as JSON when the line asks for it.
     let json = args::asks_for_json(&args);
+    interrupt::set_json(json);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) if json && e.use_stderr() => {
-            let failure = exit::Failure::usage(usage_message(&e)).hint(
-                "dcos-creds --help lists the commands; dcos-creds <command> --help, the options",
-            );
-            return fail(failure, true);
-        }
+        Err(e) if json && e.use_stderr() => return fail(usage_failure(&e), true),
         Err(e) => e.exit(),
     };
     // -v and -q win over the dcos CLI's DCOS_VERBOSITY.
@@ -110,6 +111,11 @@ fn main() -> ExitCode {
         tracing::warn!("Ctrl-C will stop at once: cannot handle signals ({e})");
     }
     let ui = Ui::new(cli.global.output, cli.global.quiet);
+    interrupt::configure(
+        dcos_transport::Limits::with_deadline(std::time::Duration::from_secs(cli.global.deadline)),
+        std::time::Duration::from_secs(cli.global.timeout),
+        ui.json(),
+    );
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -157,9 +163,71 @@ fn fail(failure: exit::Failure, json: bool) -> ExitCode {
     ExitCode::from(failure.code)
 }
 
-/// The first line of clap's message, without its `error: ` prefix.
-fn usage_message(error: &clap::Error) -> String {
+/// A usage error of clap's as a failure: its whole message (the missing or wrong arguments
+/// included) as one line, and its usage line and pointer to `--help` as the hint.
+fn usage_failure(error: &clap::Error) -> exit::Failure {
     let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+    let (mut message, mut hint) = (Vec::new(), Vec::new());
+    for paragraph in rendered.split("\n\n") {
+        let folded = paragraph
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if folded.is_empty() {
+            continue;
+        }
+        match folded.starts_with("Usage:") || folded.starts_with("For more information") {
+            true => hint.push(folded),
+            false => message.push(folded),
+        }
+    }
+    let message = message.join(" ");
+    let message = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_owned();
+    let hint = match hint.is_empty() {
+        true => "dcos-creds --help lists the commands; dcos-creds <command> --help, the options"
+            .to_owned(),
+        false => hint.join("; "),
+    };
+    exit::Failure::usage(message).hint(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// Requirement (issue 26): a usage error under `-o json` keeps the names of the missing
+    /// arguments, and gives the usage line as the hint.
+    #[test]
+    fn a_usage_error_keeps_the_whole_of_clap_s_message() {
+        let error =
+            Cli::try_parse_from(["dcos-creds", "s3", "onboard", "--service-account", "dse"])
+                .unwrap_err();
+        let failure = usage_failure(&error);
+        assert!(
+            failure.message.contains("--service-account-secret"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            !failure.message.starts_with("error:"),
+            "{}",
+            failure.message
+        );
+        let hint = failure.hint.unwrap();
+        assert!(hint.starts_with("Usage: dcos-creds s3 onboard"), "{hint}");
+        let unknown = Cli::try_parse_from(["dcos-creds", "--no-such-flag", "whoami"]).unwrap_err();
+        let failure = usage_failure(&unknown);
+        assert!(
+            failure.message.contains("--no-such-flag"),
+            "{}",
+            failure.message
+        );
+    }
 }

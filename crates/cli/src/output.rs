@@ -31,12 +31,12 @@ impl Ui {
         self.format == Output::Json
     }
 
-    /// A progress or status message on standard error (not with `-q`).
     /// Whether `-q` asked for errors only.
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }
 
+    /// A progress or status message on standard error (not with `-q`).
     pub fn info(&self, message: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("{}", terminal_text(&message.to_string()));
@@ -48,6 +48,12 @@ impl Ui {
         if !self.quiet {
             eprintln!("warning: {}", one_line(&message.to_string()));
         }
+    }
+
+    /// A warning on standard error that `-q` does not silence: a weaker guarantee than the
+    /// user asked for on the command line (TLS verification turned off by the environment).
+    pub fn warn_always(&self, message: impl std::fmt::Display) {
+        eprintln!("warning: {}", one_line(&message.to_string()));
     }
 
     /// Prints `value` as JSON, or `text` (a closure, so it is only built when needed).
@@ -138,6 +144,10 @@ pub fn terminal_text(text: &str) -> String {
 
 /// Writes bytes to standard output, as they are.
 pub fn write_stdout(bytes: &[u8]) -> exit::Result<()> {
+    let mut printed = PRINTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *printed = true;
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -148,6 +158,27 @@ pub fn write_stdout(bytes: &[u8]) -> exit::Result<()> {
             format!("cannot write to standard output: {e}"),
         )),
     }
+}
+
+/// Whether anything was written to standard output; held while writing, so that a process
+/// that must end at once never cuts a document in two or prints a second one.
+static PRINTED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+/// The last thing a process that must end at once prints: `document`, unless something was
+/// printed already. Waits for a write under way to finish, then keeps standard output for
+/// itself until the process ends.
+pub fn last_words(document: Option<String>) {
+    let printed = PRINTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (false, Some(document)) = (*printed, document) {
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(document.as_bytes())
+            .and_then(|()| out.flush());
+    }
+    // Held until the process exits.
+    std::mem::forget(printed);
 }
 
 /// Lays out rows in aligned columns under a header.

@@ -1,7 +1,8 @@
 //! `/__emulator/`: the control API (served only when asked for) to script faults, read
 //! counters, and dump or load the whole state. It answers requests that carry its token, or,
-//! without a token, only requests addressed to a loopback host: a web page that rebinds its
-//! own name to 127.0.0.1 still sends its own name as `Host`, and is refused.
+//! without a token, only requests that come from a loopback address (the TCP peer, which a
+//! client cannot choose) and are addressed to a loopback host: a web page that rebinds its own
+//! name to 127.0.0.1 still sends its own name as `Host`, and is refused.
 
 use axum::Json;
 use axum::Router;
@@ -11,11 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, put};
+use sha2::Digest;
 
 use crate::app::Shared;
 use crate::faults::{FaultConfig, FaultRule};
 use crate::respond::{empty, json_ok, plain_error};
 use crate::router::Control;
+use crate::server::Peer;
 use crate::state::State;
 
 /// The control routes.
@@ -51,26 +54,30 @@ async fn marathon_config(
     empty(StatusCode::NO_CONTENT)
 }
 
-/// Answers the request only if it carries the control token, or, without one, names a
-/// loopback host.
+/// Answers the request only if it carries the control token, or, without one, comes from a
+/// loopback peer address and names a loopback host.
 pub async fn guard(control: &Control, request: Request, next: Next) -> Response {
     let headers = request.headers();
+    let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
     let allowed = match &control.token {
         Some(token) => headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
-        None => headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_loopback_host),
+            .is_some_and(|given| token.matches(given)),
+        None => {
+            peer.is_some_and(|ip| ip.is_loopback() || is_mapped_loopback(ip))
+                && headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(is_loopback_host)
+        }
     };
     match allowed {
         true => next.run(request).await,
         false => plain_error(
             StatusCode::FORBIDDEN,
-            "the control API answers its token, or loopback hosts only",
+            "the control API answers its token, or loopback peers and hosts only",
         ),
     }
 }
@@ -88,9 +95,13 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Compares without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+/// Whether an IPv6 address is an IPv4 loopback address mapped (`::ffff:127.0.0.1`), as a
+/// dual-stack socket reports IPv4 peers.
+fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(_) => false,
+    }
 }
 
 async fn dump(AxState(app): AxState<Shared>) -> Response {
@@ -130,9 +141,44 @@ async fn set_config(AxState(app): AxState<Shared>, Json(config): Json<FaultConfi
     empty(StatusCode::NO_CONTENT)
 }
 
+/// The control token. Never shown: its `Debug` says only that there is one, and it is
+/// compared through SHA-256 digests in constant time, so neither its bytes nor its length
+/// show in how long a refusal takes.
+#[derive(Clone)]
+pub struct ControlToken([u8; 32]);
+
+impl ControlToken {
+    /// The token `text`.
+    pub fn new(text: &str) -> Self {
+        Self(sha2::Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// Whether `given` is the token.
+    fn matches(&self, given: &str) -> bool {
+        let given: [u8; 32] = sha2::Sha256::digest(given.as_bytes()).into();
+        subtle::ConstantTimeEq::ct_eq(&given[..], &self.0[..]).into()
+    }
+}
+
+impl std::fmt::Debug for ControlToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ControlToken([redacted])")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_matches_itself_only_and_never_shows() {
+        let token = ControlToken::new("t0ken-for-ci");
+        assert!(token.matches("t0ken-for-ci"));
+        for other in ["", "t0ken-for-c", "t0ken-for-ci ", "T0KEN-FOR-CI"] {
+            assert!(!token.matches(other), "{other}");
+        }
+        assert!(!format!("{token:?}").contains("t0ken"));
+    }
 
     #[test]
     fn loopback_hosts_are_told_apart() {

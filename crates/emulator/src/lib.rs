@@ -93,12 +93,16 @@ pub struct EmulatorBuilder {
     cluster_id: Option<String>,
     cluster_name: String,
     limits: server::Limits,
-    control_token: Option<String>,
+    control_token: Option<control::ControlToken>,
     deploy_ms: u64,
 }
 
 /// How long a client may take to send a request head, by default.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request body once its head is in, by default.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take from the end of its head to its answer, by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many connections are served at once, by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
@@ -117,6 +121,8 @@ impl Default for EmulatorBuilder {
             cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
             limits: server::Limits {
                 header_timeout: DEFAULT_HEADER_TIMEOUT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
             control_token: None,
@@ -175,6 +181,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request body once its head is in (default 10 s);
+    /// past it the connection is closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take from the end of its head until it is answered, its body
+    /// and any injected latency included (default 30 s); past it the connection is closed.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.request_timeout = timeout;
+        self
+    }
+
     /// How many connections are served at once (default 512); more wait in the listen queue.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections;
@@ -182,10 +202,11 @@ impl EmulatorBuilder {
     }
 
     /// A token the control API requires (`Authorization: Bearer <token>`). Without one, the
-    /// control API answers only requests whose `Host` is a loopback name or address, so that
-    /// a web page cannot reach it through DNS rebinding.
+    /// control API answers only requests that come from a loopback address and name a loopback
+    /// `Host` (so that a web page cannot reach it through DNS rebinding either), and
+    /// [`EmulatorBuilder::start`] refuses a control API on an address other than loopback.
     pub fn control_token(mut self, token: impl Into<String>) -> Self {
-        self.control_token = Some(token.into());
+        self.control_token = Some(control::ControlToken::new(&token.into()));
         self
     }
 
@@ -213,8 +234,26 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Why these settings would open the control API to the network, if they would: it is on,
+    /// without a token, and the address listened on is not loopback.
+    pub fn unguarded_control(&self) -> Option<String> {
+        (self.control_api && self.control_token.is_none() && !self.listen.ip().is_loopback()).then(
+            || {
+                format!(
+                    "the control API reads and replaces every secret; on {} (not loopback) it \
+                     needs --control-token (or DCOS_EMULATOR_CONTROL_TOKEN), or listen on \
+                     127.0.0.1",
+                    self.listen
+                )
+            },
+        )
+    }
+
     /// Binds, and serves in the background until [`Emulator::shutdown`].
     pub async fn start(self) -> anyhow::Result<Emulator> {
+        if let Some(why) = self.unguarded_control() {
+            anyhow::bail!(why);
+        }
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
         // A CA is made either way: a real cluster always has one, and serves it over http too.

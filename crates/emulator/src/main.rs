@@ -24,7 +24,11 @@ struct StateFile {
 /// Prints its base URL as the first line on stdout, then serves until SIGINT or SIGTERM.
 ///
 /// Example: dcos-emulator --tls --ca-out ca.pem --control-api --latency-ms 20
-#[derive(Debug, Parser)]
+///
+/// Exit codes: 0 after SIGINT or SIGTERM, 2 for bad usage (a control API open to the network
+/// without a token among them), 1 when it cannot start or save its state.
+// No `Debug`: the superuser's password and the control token must never be printed.
+#[derive(Parser)]
 #[command(version)]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
@@ -68,18 +72,28 @@ struct Args {
     /// Share of requests (0 to 1) whose connection is dropped without an answer.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
-    /// Serve the control API under /__emulator/ (faults, counters, state). Without
-    /// --control-token it answers only requests addressed to a loopback host
+    /// Serve the control API under /__emulator/ (faults, counters, state: every secret value).
+    /// Without --control-token it answers only connections from a loopback address that name
+    /// a loopback host, and a --listen address other than loopback is refused (exit 2)
     #[arg(long)]
     control_api: bool,
     /// A token the control API requires as `Authorization: Bearer <token>` (then from any
-    /// host, for an emulator in another container)
+    /// address, for an emulator in another container); compared in constant time, never
+    /// logged
     #[arg(long, env = "DCOS_EMULATOR_CONTROL_TOKEN", hide_env_values = true)]
     control_token: Option<String>,
     /// Seconds a client may take to send a request head (or finish its TLS handshake)
     /// before its connection is closed
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     header_timeout: u64,
+    /// Seconds a client may take to send a request body, counted from the end of its head,
+    /// before its connection is closed (a body sent a byte at a time cannot hold a connection)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    body_timeout: u64,
+    /// Seconds one request may take in all, from the end of its head to its answer (body and
+    /// injected latency included), before its connection is closed without an answer
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    request_timeout: u64,
 
     /// How long a Marathon deployment (create, replace, restart) takes before its tasks launch,
     /// in milliseconds (also settable through the control API)
@@ -98,8 +112,14 @@ fn rate(name: &str, value: f64) -> anyhow::Result<f64> {
     Ok(value)
 }
 
+/// Bad usage: a message on standard error and exit 2, as clap does.
+fn usage(message: impl std::fmt::Display) -> std::process::ExitCode {
+    eprintln!("error: {message}");
+    std::process::ExitCode::from(2)
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -128,12 +148,25 @@ async fn main() -> anyhow::Result<()> {
         .faults(faults)
         .control_api(args.control_api)
         .header_timeout(Duration::from_secs(args.header_timeout))
+        .body_timeout(Duration::from_secs(args.body_timeout))
+        .request_timeout(Duration::from_secs(args.request_timeout))
         .deploy_ms(args.deploy_ms)
         .max_connections(args.max_connections)
         .cluster_name(&args.cluster_name);
     if let Some(token) = &args.control_token {
-        anyhow::ensure!(args.control_api, "--control-token needs --control-api");
+        if !args.control_api {
+            return Ok(usage("--control-token needs --control-api"));
+        }
+        if token.trim().len() < 16 {
+            return Ok(usage(
+                "the control token must have at least 16 characters (a random one: `openssl \
+                 rand -hex 16`)",
+            ));
+        }
         builder = builder.control_token(token);
+    }
+    if let Some(why) = builder.unguarded_control() {
+        return Ok(usage(why));
     }
     if let Some(path) = &args.state
         && path.exists()
@@ -169,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     emulator.shutdown().await;
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Writes a file that holds secret values: readable by its owner only (0600, also when it

@@ -20,8 +20,9 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// How the control API is guarded.
 #[derive(Debug, Clone)]
 pub struct Control {
-    /// The bearer token it requires; without one, only loopback `Host`s are answered.
-    pub token: Option<String>,
+    /// The bearer token it requires; without one, only loopback peers naming loopback
+    /// `Host`s are answered.
+    pub token: Option<crate::control::ControlToken>,
 }
 
 /// The whole API, plus the control API when `control` is given.

@@ -20,12 +20,16 @@ use aws_sdk_iam::types::StatusType;
 use aws_sdk_sts::config::{Credentials, ProvideCredentials};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use dcos_transport::{Call, Cut, Limits};
+
 use crate::aws::KeyPair;
 use crate::error::{Error, ErrorKind, Remedy, Result, push_causes};
 use crate::reporter::Reporter;
 
 /// IAM is global; the SDK still signs for a region. This one when none is configured.
 const DEFAULT_REGION: &str = "us-east-1";
+/// The longest time opening a connection to AWS may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One access key of a user, as `ListAccessKeys` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +43,13 @@ pub struct AccessKey {
 }
 
 /// The AWS account's IAM and STS, as the credentials of the standard chain may use them.
+/// Every call ends by the [`Limits`] given ([`Aws::with_limits`]): a run's deadline and a stop
+/// its caller asks for.
 #[derive(Debug, Clone)]
 pub struct Aws {
     config: SdkConfig,
     iam: aws_sdk_iam::Client,
+    limits: Limits,
 }
 
 /// The SDK's HTTPS client: rustls with `ring`.
@@ -53,37 +60,88 @@ fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
 }
 
 impl Aws {
-    /// From the standard credential chain and the environment's endpoints and region.
-    pub async fn from_environment() -> Self {
+    /// From the standard credential chain and the environment's endpoints and region (the
+    /// SDK's region chain; IAM and STS are global, so without one `us-east-1`). Each attempt
+    /// of a call may take `timeout`, and each call with its retries as long again; `limits`
+    /// end them all sooner.
+    pub async fn from_environment(timeout: Duration, limits: Limits) -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+            .operation_attempt_timeout(timeout)
+            .operation_timeout(timeout)
+            .build();
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
+            .timeout_config(timeouts)
             .load()
             .await;
         let config = match config.region() {
             Some(_) => config,
-            None => config
-                .to_builder()
-                .region(Region::new(DEFAULT_REGION))
-                .build(),
+            None => {
+                tracing::info!(
+                    "AWS region: none configured (AWS_REGION, the profile); IAM and STS are \
+                     global, so {DEFAULT_REGION}"
+                );
+                config
+                    .to_builder()
+                    .region(Region::new(DEFAULT_REGION))
+                    .build()
+            }
         };
-        Self::from_config(config)
+        Self::from_config(config).with_limits(limits)
     }
 
-    /// From a loaded SDK configuration (a library user's own).
+    /// From a loaded SDK configuration (a library user's own), without limits.
     pub fn from_config(config: SdkConfig) -> Self {
         let iam = aws_sdk_iam::Client::new(&config);
-        Self { config, iam }
+        Self {
+            config,
+            iam,
+            limits: Limits::none(),
+        }
+    }
+
+    /// The same, its calls ended by `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The SDK's call `send`, ended by the limits; `what` says what it does, for its error.
+    async fn call<T, E, R>(
+        &self,
+        kind: Call,
+        what: &str,
+        send: impl Future<Output = std::result::Result<T, SdkError<E, R>>>,
+    ) -> Result<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        // A call that may no longer start is not sent, so nothing can have changed.
+        let unsent = self.limits.may_start(kind).is_err();
+        let in_flight = match (kind, unsent) {
+            (Call::Write, false) => " while it was in flight: AWS may have done it",
+            _ => "",
+        };
+        match self.limits.bound(kind, send).await {
+            Ok(answer) => answer.map_err(|e| sdk_error(what, e)),
+            Err(Cut::Stopped) => Err(Error::interrupted().context(format!("{what}{in_flight}"))),
+            Err(Cut::Deadline(limit)) => Err(Error::of_kind(
+                ErrorKind::Unavailable,
+                format!(
+                    "{what}: the command's time limit of {} s passed{in_flight}",
+                    limit.as_secs()
+                ),
+            )),
+        }
     }
 
     /// The ARN of IAM user `user`.
     pub async fn user_arn(&self, user: &str) -> Result<String> {
-        let answer = self
-            .iam
-            .get_user()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("read the IAM user `{user}`"), e))?;
+        let what = format!("read the IAM user `{user}`");
+        let send = self.iam.get_user().user_name(user).send();
+        let answer = self.call(Call::Read, &what, send).await?;
         answer
             .user()
             .map(|u| u.arn().to_owned())
@@ -92,13 +150,9 @@ impl Aws {
 
     /// The user's access keys, oldest first.
     pub async fn keys(&self, user: &str) -> Result<Vec<AccessKey>> {
-        let answer = self
-            .iam
-            .list_access_keys()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("list the access keys of IAM user `{user}`"), e))?;
+        let what = format!("list the access keys of IAM user `{user}`");
+        let send = self.iam.list_access_keys().user_name(user).send();
+        let answer = self.call(Call::Read, &what, send).await?;
         let mut keys: Vec<AccessKey> = answer
             .access_key_metadata()
             .iter()
@@ -116,13 +170,9 @@ impl Aws {
 
     /// A new access key for `user`.
     pub async fn create_key(&self, user: &str) -> Result<KeyPair> {
-        let answer = self
-            .iam
-            .create_access_key()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("create an access key for IAM user `{user}`"), e))?;
+        let what = format!("create an access key for IAM user `{user}`");
+        let send = self.iam.create_access_key().user_name(user).send();
+        let answer = self.call(Call::Write, &what, send).await?;
         let key = answer
             .access_key()
             .ok_or_else(|| Error::failed("IAM answered CreateAccessKey without a key"))?;
@@ -135,32 +185,29 @@ impl Aws {
 
     /// Deletes `user`'s key `id`.
     pub async fn delete_key(&self, user: &str, id: &str) -> Result<()> {
-        self.iam
+        let what = format!("delete access key {id} of IAM user `{user}`");
+        let send = self
+            .iam
             .delete_access_key()
             .user_name(user)
             .access_key_id(id)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("delete access key {id} of IAM user `{user}`"), e))?;
+            .send();
+        self.call(Call::Write, &what, send).await?;
         Ok(())
     }
 
     /// Sets `user`'s key `id` Inactive: AWS refuses it from then on, and it can be set Active
     /// again.
     pub async fn deactivate_key(&self, user: &str, id: &str) -> Result<()> {
-        self.iam
+        let what = format!("deactivate access key {id} of IAM user `{user}`");
+        let send = self
+            .iam
             .update_access_key()
             .user_name(user)
             .access_key_id(id)
             .status(StatusType::Inactive)
-            .send()
-            .await
-            .map_err(|e| {
-                sdk_error(
-                    &format!("deactivate access key {id} of IAM user `{user}`"),
-                    e,
-                )
-            })?;
+            .send();
+        self.call(Call::Write, &what, send).await?;
         Ok(())
     }
 
@@ -171,11 +218,11 @@ impl Aws {
         let config = aws_sdk_sts::config::Builder::from(&self.config)
             .credentials_provider(credentials)
             .build();
-        let answer = aws_sdk_sts::Client::from_conf(config)
+        let send = aws_sdk_sts::Client::from_conf(config)
             .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("call STS GetCallerIdentity with the new key", e))?;
+            .send();
+        let what = "call STS GetCallerIdentity with the new key";
+        let answer = self.call(Call::Read, what, send).await?;
         answer
             .arn()
             .map(str::to_owned)

@@ -387,6 +387,10 @@ impl From<dcos_transport::Error> for Error {
         match error {
             // Input the clients refused before sending: a bad path, id or value.
             dcos_transport::Error::InvalidInput(message) => Self::invalid(message),
+            // Cut short because the caller asked the run to stop.
+            error @ dcos_transport::Error::Interrupted { .. } => {
+                Self::new(ErrorKind::Interrupted, "").with_source(Source::Api(error))
+            }
             error => Self::new(ErrorKind::Api, "").with_source(Source::Api(error)),
         }
     }

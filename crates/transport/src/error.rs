@@ -53,10 +53,11 @@ impl ApiError {
     /// request carried, as they are or escaped for JSON or HTML, whole or cut short) replaced
     /// by `[redacted]` before anything of the body is kept.
     pub fn from_body_redacted(status: StatusCode, body: &[u8], sent: &[&str]) -> Self {
-        let text = redact(&String::from_utf8_lossy(body), sent);
+        let text = String::from_utf8_lossy(body);
+        // A JSON document's fields are redacted once decoded (JSON may spell a value with `\u`
+        // escapes); any other body as it came.
         let parsed = serde_json::from_str::<ErrorBody>(&text).ok();
         let status_line = status_line(status);
-        // A field is redacted again once decoded: JSON may spell a value with `\u` escapes.
         let field = |text: &str| cut(&terminal_safe(&redact(text, sent)), FIELD_CHARS);
         let (title, description, code) = match parsed {
             Some(b) => {
@@ -69,7 +70,7 @@ impl ApiError {
                 let code = b.code.map(|c| field(&c));
                 (title, field(&b.description.unwrap_or_default()), code)
             }
-            None => (status_line, excerpt(text.as_bytes()), None),
+            None => (status_line, excerpt(redact(&text, sent).as_bytes()), None),
         };
         Self {
             status,
@@ -124,28 +125,90 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-/// The shortest echo of a sent value that is taken for one (shorter values are matched whole).
-const ECHO_MIN_CHARS: usize = 12;
+/// The shortest run of a sent value's characters that is taken for an echo of it (shorter
+/// values are matched whole).
+pub const ECHO_MIN_CHARS: usize = 12;
 
-/// `text` with every echo of the `sent` values replaced by `[redacted]`: each value as it is,
-/// escaped for JSON and escaped for HTML, whole or a prefix of at least [`ECHO_MIN_CHARS`]
-/// characters (a server may cut what it echoes). Values under four characters are left alone:
-/// they would match everywhere, and no credential is that short.
-pub fn redact(text: &str, sent: &[&str]) -> String {
-    // Every echo of every form is found in the text as it came, then the spans are merged: an
-    // echo of one value that overlaps another's is taken out whole.
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for value in sent.iter().filter(|v| v.chars().count() >= 4) {
-        let json = serde_json::to_string(value).unwrap_or_default();
-        let json = json.trim_matches('"').to_owned();
-        let html = value
+/// The forms in which a server may echo `value`: as it is; escaped for JSON and for HTML;
+/// encoded as base64 (padded or not), base64url, hex (either case) and percent-encoding; and,
+/// for a token, each of its dot-separated (JWT) segments on its own.
+fn echo_forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let bytes = value.as_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut forms = vec![
+        value.to_owned(),
+        serde_json::to_string(value)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_owned(),
+        value
             .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")
-            .replace('\'', "&#39;");
-        for form in [value.to_string(), json, html] {
-            echoes(text, &form, &mut spans);
+            .replace('\'', "&#39;"),
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        URL_SAFE_NO_PAD.encode(bytes),
+        hex.to_ascii_uppercase(),
+        hex,
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    ];
+    forms.extend(value.split('.').filter(|s| s.len() >= 4).map(str::to_owned));
+    forms.retain(|f| f.chars().count() >= 4);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `text` with every echo of the `sent` values (values, passwords, keys and tokens a request
+/// carried) replaced by `[redacted]`. An echo is any of a value's [`echo_forms`], found whole
+/// or as any run of at least [`ECHO_MIN_CHARS`] of its characters (a server may cut what it
+/// echoes, or quote half of it), even with white space put between the characters. Values
+/// under four characters are left alone: they would match everywhere, and no credential is that
+/// short.
+pub fn redact(text: &str, sent: &[&str]) -> String {
+    // The text without white space, each character with its byte span in the original, so
+    // that "s e c r e t" is found as "secret" and taken out with the spaces between.
+    let chars: Vec<(usize, char)> = text
+        .char_indices()
+        .filter(|(_, c)| !c.is_whitespace())
+        .collect();
+    let dense: Vec<char> = chars.iter().map(|(_, c)| *c).collect();
+    let end_of = |k: usize| chars[k].0 + chars[k].1.len_utf8();
+    // Every window of the minimum length in the text, by where it starts: a form longer than
+    // the minimum is echoed where one of its windows is (the text is short, a value may not be).
+    let mut at: std::collections::HashMap<&[char], Vec<usize>> = std::collections::HashMap::new();
+    if dense.len() >= ECHO_MIN_CHARS {
+        for (k, window) in dense.windows(ECHO_MIN_CHARS).enumerate() {
+            at.entry(window).or_default().push(k);
+        }
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for value in sent.iter().filter(|v| v.chars().count() >= 4) {
+        for form in echo_forms(value) {
+            let form: Vec<char> = form.chars().filter(|c| !c.is_whitespace()).collect();
+            if form.len() < 4 {
+                continue;
+            }
+            let n = form.len().min(ECHO_MIN_CHARS);
+            if n < ECHO_MIN_CHARS {
+                // Short forms are matched whole.
+                for (k, window) in dense.windows(n).enumerate() {
+                    if window == form.as_slice() {
+                        spans.push((chars[k].0, end_of(k + n - 1)));
+                    }
+                }
+                continue;
+            }
+            for window in form.windows(n) {
+                for &k in at.get(window).into_iter().flatten() {
+                    spans.push((chars[k].0, end_of(k + n - 1)));
+                }
+            }
         }
     }
     spans.sort_unstable();
@@ -165,28 +228,6 @@ pub fn redact(text: &str, sent: &[&str]) -> String {
     }
     out.push_str(&text[done..]);
     out
-}
-
-/// The byte spans of `text` that echo `form`: the whole of it, or (for a form longer than
-/// [`ECHO_MIN_CHARS`]) a prefix at least that long.
-fn echoes(text: &str, form: &str, spans: &mut Vec<(usize, usize)>) {
-    let head: String = form.chars().take(ECHO_MIN_CHARS).collect();
-    let whole = form.chars().count() <= ECHO_MIN_CHARS;
-    let mut from = 0;
-    while let Some(found) = text[from..].find(&head) {
-        let at = from + found;
-        // How far the echo agrees with the value.
-        let agree: usize = text[at..]
-            .char_indices()
-            .zip(form.chars())
-            .take_while(|((_, a), b)| a == b)
-            .last()
-            .map_or(0, |((i, c), _)| i + c.len_utf8());
-        if !whole || agree == form.len() {
-            spans.push((at, at + agree));
-        }
-        from = at + head.len();
-    }
 }
 
 /// A server's text fit for one line of a terminal: escape sequences (CSI and OSC), other
@@ -361,6 +402,38 @@ pub enum Error {
         status: StatusCode,
         /// The limit it exceeded.
         limit: usize,
+    },
+
+    /// The caller asked the run to stop, and the request was cut short (or not sent).
+    #[error("{method} {path}: stopped{}", match outcome_unknown {
+        true => " while in flight: the server may have applied it",
+        false => " before it was answered",
+    })]
+    Interrupted {
+        /// The method of the request.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// Whether it was a write cut in flight, which the server may have applied.
+        outcome_unknown: bool,
+    },
+
+    /// The run's deadline passed, and the request was cut short (or not sent).
+    #[error("{method} {path}: the command's time limit of {} s passed{}", limit.as_secs(), match outcome_unknown {
+        true => " while it was in flight: the server may have applied it",
+        false => "",
+    })]
+    Deadline {
+        /// The method of the request.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// The run's total time.
+        limit: std::time::Duration,
+        /// How many times the request was sent.
+        attempts: u32,
+        /// Whether it was a write cut in flight, which the server may have applied.
+        outcome_unknown: bool,
     },
 
     /// Input that was refused before anything was sent.
@@ -538,6 +611,48 @@ mod tests {
         // Short values are matched whole only.
         assert_eq!(redact("a pass word", &["pass"]), "a [redacted] word");
         assert_eq!(redact("no match", &["abc"]), "no match");
+    }
+
+    /// Requirement (issue 26): transformed echoes of what was sent are redacted too: a token's
+    /// JWT segments alone, the base64, base64url, hex and percent-encoding of a value, the
+    /// first half of a value, any run of 12 of its characters, and the value with spaces
+    /// between its characters.
+    #[test]
+    fn transformed_echoes_are_redacted() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let value = "Wx9/kQ+vE3=zT8pLm2Rq/Ys7Hn4Bv!";
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJ1aWQiOiJib290c3RyYXB1c2VyIiwiZXhwIjoxfQ.c2lnbmF0dXJlLXNlZ21lbnQtb2YtdGhlLXRva2Vu";
+        let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+        let (payload, signature) = (
+            token.split('.').nth(1).unwrap(),
+            token.split('.').nth(2).unwrap(),
+        );
+        let echoes = [
+            payload.to_owned(),
+            signature.to_owned(),
+            STANDARD.encode(value),
+            URL_SAFE_NO_PAD.encode(value),
+            hex.clone(),
+            hex.to_ascii_uppercase(),
+            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+            value[..value.len() / 2].to_owned(),
+            value[7..21].to_owned(),
+            value
+                .chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ];
+        for echo in echoes {
+            let text = format!("refused: <{echo}> is not allowed");
+            let shown = redact(&text, &[value, token]);
+            assert_eq!(shown, "refused: <[redacted]> is not allowed", "echo {echo}");
+        }
+        // Runs shorter than the minimum are not taken for echoes.
+        let shown = redact("kQ+vE3 and Hn4Bv!", &[value]);
+        assert_eq!(shown, "kQ+vE3 and Hn4Bv!");
     }
 
     #[test]

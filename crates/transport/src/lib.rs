@@ -25,6 +25,7 @@
 //! source can, and turns error answers into [`Error::Api`].
 
 mod error;
+pub mod limits;
 mod request;
 pub mod retry;
 mod token;
@@ -37,7 +38,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::{ApiError, BODY_EXCERPT_CHARS, Error, TlsProblem, redact, terminal_safe};
+pub use error::{
+    ApiError, BODY_EXCERPT_CHARS, ECHO_MIN_CHARS, Error, TlsProblem, redact, terminal_safe,
+};
+pub use limits::{Call, Cut, Limits};
 pub use request::{Body, JSON, OCTET_STREAM, Request, Response};
 pub use reqwest::{Method, StatusCode};
 pub use retry::{DEFAULT_RETRIES, RetryPolicy};
@@ -79,6 +83,7 @@ pub struct TransportBuilder {
     retry: RetryPolicy,
     max_in_flight: Option<usize>,
     max_response_bytes: usize,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Trust {
@@ -196,6 +201,12 @@ impl TransportBuilder {
         self
     }
 
+    /// Ends every request by `limits`: the run's deadline, and a stop its caller asks for.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Checks the settings and builds the transport.
     pub fn build(self) -> Result<Transport, Error> {
         let base = Url::parse(&self.base_url).map_err(|e| {
@@ -257,6 +268,7 @@ impl TransportBuilder {
                 retry: self.retry,
                 in_flight: self.max_in_flight.map(|n| Arc::new(Semaphore::new(n))),
                 max_response_bytes: self.max_response_bytes,
+                limits: self.limits,
             }),
             token: self.token,
         })
@@ -273,6 +285,8 @@ struct Inner {
     in_flight: Option<Arc<Semaphore>>,
     /// The largest answer body read; a larger one is an error, read no further.
     max_response_bytes: usize,
+    /// The run's deadline and stop.
+    limits: Limits,
 }
 
 /// A connection to one cluster. Cheap to clone: clones share one connection pool.
@@ -306,6 +320,7 @@ impl Transport {
             retry: RetryPolicy::default(),
             max_in_flight: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            limits: Limits::none(),
         }
     }
 
@@ -321,6 +336,11 @@ impl Transport {
     /// The base URL, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.inner.base
+    }
+
+    /// The limits every request of this transport ends by.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// The retry settings.
@@ -353,14 +373,27 @@ impl Transport {
                 (Some(source), true) => Some(source.token().await?),
                 _ => None,
             };
-            // The semaphore is never closed, so acquiring fails only if it were.
-            let permit = match &self.inner.in_flight {
-                Some(places) => Arc::clone(places).acquire_owned().await.ok(),
-                None => None,
-            };
             let started = Instant::now();
-            let outcome = self.attempt(&request, &url, token.as_ref()).await;
-            drop(permit);
+            let call = match request.method == Method::GET || request.method == Method::HEAD {
+                true => Call::Read,
+                false => Call::Write,
+            };
+            let bounded = self.inner.limits.bound(call, async {
+                // The semaphore is never closed, so acquiring fails only if it were.
+                let _permit = match &self.inner.in_flight {
+                    Some(places) => Arc::clone(places).acquire_owned().await.ok(),
+                    None => None,
+                };
+                self.attempt(&request, &url, token.as_ref()).await
+            });
+            if let Err(cut) = self.inner.limits.may_start(call) {
+                return Err(self.cut(&request, cut, false, attempts));
+            }
+            let outcome = match bounded.await {
+                Ok(outcome) => outcome,
+                // A write cut in flight may have been applied.
+                Err(cut) => return Err(self.cut(&request, cut, call == Call::Write, attempts)),
+            };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &outcome {
                 Attempt::Answer(status, _, _) => tracing::debug!(
@@ -451,7 +484,14 @@ impl Transport {
                     method = %request.method, path = %request.path, delay_ms = delay.as_millis() as u64,
                     "retrying"
                 );
-                tokio::time::sleep(delay).await;
+                let pause = self
+                    .inner
+                    .limits
+                    .bound(Call::Read, tokio::time::sleep(delay));
+                if let Err(cut) = pause.await {
+                    // Nothing is in flight while waiting to retry.
+                    return Err(self.cut(&request, cut, false, attempts));
+                }
                 continue;
             }
             return Err(match outcome {
@@ -487,6 +527,27 @@ impl Transport {
                     }
                 }
             });
+        }
+    }
+
+    /// The error of a request that the limits cut short; `outcome_unknown` when it was a
+    /// write in flight, which the server may have applied.
+    fn cut(&self, request: &Request, cut: Cut, outcome_unknown: bool, attempts: u32) -> Error {
+        let (method, path) = (request.method.clone(), request.path.clone());
+        tracing::debug!(method = %method, path = %path, ?cut, "cut short");
+        match cut {
+            Cut::Stopped => Error::Interrupted {
+                method,
+                path,
+                outcome_unknown,
+            },
+            Cut::Deadline(limit) => Error::Deadline {
+                method,
+                path,
+                limit,
+                attempts,
+                outcome_unknown,
+            },
         }
     }
 

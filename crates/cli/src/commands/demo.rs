@@ -107,7 +107,10 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
          (on a real cluster: dcos-creds ca fetch, then --ca-fingerprint or --ca-cert)"
     ))?;
 
-    let base = Transport::builder(&url).pin_ca_pem(ca_pem).build()?;
+    let base = Transport::builder(&url)
+        .pin_ca_pem(ca_pem)
+        .limits(crate::interrupt::limits())
+        .build()?;
     let superuser = Uid::new(DEFAULT_SUPERUSER)?;
     let credentials =
         Credentials::password(superuser, SecretString::from(DEFAULT_PASSWORD.to_owned()));

@@ -32,8 +32,9 @@ pub async fn options(global: &Global, ui: &Ui, args: &HdfsOptionsArgs) -> exit::
 /// Fetches both files (no token is sent), says which are Hadoop configuration, and fails
 /// naming what is missing.
 async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs::ConfCheck>> {
-    let mut builder =
-        Transport::builder(url).request_timeout(std::time::Duration::from_secs(global.timeout));
+    let mut builder = Transport::builder(url)
+        .request_timeout(std::time::Duration::from_secs(global.timeout))
+        .limits(crate::interrupt::limits());
     if let Some(ca) = crate::connect::ca_file(global) {
         let pem = crate::input::read_all(&ca, dcos_ops::files::CONFIG_LIMIT)?;
         builder = builder.add_ca_pem(&pem);

@@ -237,7 +237,9 @@ pub async fn rotate(
             &rotation.paths,
         ),
         RotateJob::Aws(rotation) => {
-            let aws = Aws::from_environment().await;
+            let aws =
+                Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits())
+                    .await;
             (
                 s3::rotate_aws(&session.clients, &aws, rotation, &progress).await,
                 rotation.restart.is_some(),
@@ -293,7 +295,7 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
         only: None,
         dry_run: args.dry_run,
     };
-    let aws = Aws::from_environment().await;
+    let aws = Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits()).await;
     let progress = Progress::new(*ui);
     if !job.dry_run {
         let plan_job = Retirement {

@@ -271,3 +271,196 @@ async fn half_sent_requests_are_closed_and_cannot_starve_real_ones() {
     assert_eq!(closed, slow.len());
     emulator.shutdown().await;
 }
+
+/// This machine's own addresses that are not loopback, read from the kernel's routing table
+/// (`/proc/net/fib_trie`, its `/32 host LOCAL` entries); nothing is sent to find them.
+fn own_addresses() -> Vec<std::net::Ipv4Addr> {
+    let table = std::fs::read_to_string("/proc/net/fib_trie").unwrap_or_default();
+    let lines: Vec<&str> = table.lines().collect();
+    let mut found: Vec<std::net::Ipv4Addr> = lines
+        .windows(2)
+        .filter(|w| w[1].trim() == "/32 host LOCAL")
+        .filter_map(|w| w[0].trim().trim_start_matches("|-- ").parse().ok())
+        .filter(|ip: &std::net::Ipv4Addr| !ip.is_loopback())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// A raw HTTP/1.1 request from a socket bound to `from`, to `to` (always loopback here), with
+/// this `Host`; the answer's status.
+async fn status_from(
+    from: std::net::Ipv4Addr,
+    to: std::net::SocketAddr,
+    request: &str,
+) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    let mut stream = socket.connect(to).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ').nth(1).and_then(|s| s.parse().ok())
+}
+
+/// Requirement (issue 26): without a token, the control API answers only a loopback TCP peer:
+/// a connection from this machine's own non-loopback address, with a spoofed `Host:
+/// 127.0.0.1`, is refused for reading and for replacing the state, while the same request
+/// from 127.0.0.1 is answered. (The connection goes to 127.0.0.1 from a socket bound to the
+/// other address: nothing leaves loopback.)
+#[tokio::test]
+async fn the_control_api_refuses_a_peer_that_is_not_loopback_whatever_its_host() {
+    let (emulator, _) = start(Emulator::builder().control_api(true)).await;
+    let to: std::net::SocketAddr = emulator
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let get = "GET /__emulator/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let body = serde_json::to_string(&emulator.state()).unwrap();
+    let put = format!(
+        "PUT /__emulator/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(status_from([127, 0, 0, 1].into(), to, get).await, Some(200));
+    let own = own_addresses();
+    if own.is_empty() {
+        eprintln!(
+            "SKIPPED the non-loopback half: this machine has no address but loopback \
+             (/proc/net/fib_trie lists none)"
+        );
+    }
+    for from in own {
+        assert_eq!(
+            status_from(from, to, get).await,
+            Some(403),
+            "GET from {from}"
+        );
+        assert_eq!(
+            status_from(from, to, &put).await,
+            Some(403),
+            "PUT from {from}"
+        );
+    }
+    emulator.shutdown().await;
+}
+
+/// Requirement (issue 26): a control API without a token is not started on an address other
+/// than loopback.
+#[tokio::test]
+async fn an_unguarded_control_api_is_not_started_on_the_network() {
+    let refused = Emulator::builder()
+        .listen("0.0.0.0:0".parse().unwrap())
+        .control_api(true)
+        .start()
+        .await
+        .err()
+        .expect("an unguarded control API on 0.0.0.0 must be refused");
+    assert!(refused.to_string().contains("--control-token"), "{refused}");
+    let guarded = Emulator::builder()
+        .listen("0.0.0.0:0".parse().unwrap())
+        .control_api(true)
+        .control_token("a-token-of-twenty-chars")
+        .start()
+        .await
+        .unwrap();
+    guarded.shutdown().await;
+}
+
+/// Requirement (issue 26): a request body sent a byte at a time is closed within the body
+/// timeout; while such bodies hold every connection slot, a normal request waits for a slot
+/// and is answered.
+#[tokio::test]
+async fn slowly_sent_bodies_are_closed_and_cannot_starve_real_requests() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body_timeout = Duration::from_secs(1);
+    let (emulator, root) = start(
+        Emulator::builder()
+            .body_timeout(body_timeout)
+            .max_connections(4),
+    )
+    .await;
+    let addr = emulator.url().trim_start_matches("http://").to_owned();
+    let token = root.token.clone().unwrap();
+    let mut slow = Vec::new();
+    for i in 0..4 {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "PUT {S}/slow{i} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token={token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        slow.push(socket);
+    }
+    // A byte a second on each, from another task, while the real request waits.
+    let started = Instant::now();
+    let dripping = tokio::spawn(async move {
+        let mut closed_after = Vec::new();
+        for mut socket in slow {
+            let opened = Instant::now();
+            let mut buf = [0u8; 256];
+            loop {
+                tokio::select! {
+                    read = socket.read(&mut buf) => {
+                        if matches!(read, Ok(0) | Err(_)) {
+                            break;
+                        }
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {
+                        if socket.write_all(b" ").await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                if opened.elapsed() > Duration::from_secs(25) {
+                    break;
+                }
+            }
+            closed_after.push(opened.elapsed());
+        }
+        closed_after
+    });
+    // A caller of its own: no idle connection of the login's holds a slot for it.
+    let fresh = crate::Caller::new(emulator.url()).with_token(&token);
+    fresh.get("/secrets/v1/ping").await.expect(200, None);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(8), "{waited:?}");
+    let closed_after = dripping.await.unwrap();
+    for after in closed_after {
+        assert!(
+            after < Duration::from_secs(5),
+            "a slow body held on for {after:?}"
+        );
+    }
+    for i in 0..4 {
+        assert!(!emulator.state().secrets.contains_key(&format!("slow{i}")));
+    }
+    emulator.shutdown().await;
+}
+
+/// Requirement (issue 26): a request that takes longer than the request timeout in all (here,
+/// injected latency) is closed without an answer, and the next one is served.
+#[tokio::test]
+async fn a_request_past_the_request_timeout_is_closed() {
+    let (emulator, root) =
+        start(Emulator::builder().request_timeout(Duration::from_millis(500))).await;
+    emulator.set_faults(FaultConfig {
+        latency_ms: 2_000,
+        ..FaultConfig::default()
+    });
+    let started = Instant::now();
+    let err = root
+        .http
+        .get(format!("{}/secrets/v1/ping", root.base))
+        .send()
+        .await
+        .expect_err("no answer past the request timeout");
+    assert!(started.elapsed() < Duration::from_millis(1_900), "{err:?}");
+    emulator.set_faults(FaultConfig::default());
+    root.get("/secrets/v1/ping").await.expect(200, None);
+    emulator.shutdown().await;
+}
