@@ -243,6 +243,7 @@ async fn transient_faults_are_retried_to_success() {
         phase: dcos_emulator::Phase::Before,
         skip: 0,
         location: None,
+        delay_ms: 0,
     });
     // The answer to the create is lost after the write: the retry sees 409, and put compares.
     emulator.add_fault(dcos_emulator::FaultRule {
@@ -254,6 +255,7 @@ async fn transient_faults_are_retried_to_success() {
         phase: dcos_emulator::Phase::After,
         skip: 0,
         location: None,
+        delay_ms: 0,
     });
     let outcome = secrets
         .secret(&path)

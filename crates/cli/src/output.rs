@@ -78,6 +78,10 @@ impl Ui {
     /// Under `-o json`, prints `report` with the failure as its `"error"` field, and returns the
     /// failure marked as reported; in text, returns it as it is (the caller printed the report).
     pub fn fail_with<T: Serialize>(&self, report: &T, mut failure: Failure) -> exit::Result<()> {
+        // Asked to stop: the exit code is the signal's, whatever came of what was in flight.
+        if let Some(signal) = crate::interrupt::requested() {
+            failure.code = (128 + signal) as u8;
+        }
         if self.json() {
             let mut doc = serde_json::to_value(report)
                 .map_err(|e| Failure::new(exit::FAILURE, format!("cannot render JSON: {e}")))?;

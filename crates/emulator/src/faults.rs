@@ -86,6 +86,10 @@ pub struct FaultRule {
     /// host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Holds each matching request this long before anything else (a hang, when long). With
+    /// `status` 0 and no `drop`, the request is then handled as usual.
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 fn one() -> u32 {
@@ -193,14 +197,18 @@ impl Faults {
             if rule.skip > 0 {
                 rule.skip -= 1;
             } else {
-                let fault = match (&rule.location, rule.drop) {
-                    (_, true) => Fault::Drop,
-                    (Some(location), false) => Fault::Redirect(rule.status, location.clone()),
-                    (None, false) => Fault::Status(rule.status),
+                plan.delay += Duration::from_millis(rule.delay_ms);
+                let fault = match (&rule.location, rule.drop, rule.status) {
+                    (_, true, _) => Some(Fault::Drop),
+                    (_, false, 0) => None,
+                    (Some(location), false, _) => {
+                        Some(Fault::Redirect(rule.status, location.clone()))
+                    }
+                    (None, false, _) => Some(Fault::Status(rule.status)),
                 };
                 match rule.phase {
-                    Phase::Before => plan.before = Some(fault),
-                    Phase::After => plan.after = Some(fault),
+                    Phase::Before => plan.before = fault,
+                    Phase::After => plan.after = fault,
                 }
                 rule.count = rule.count.saturating_sub(1);
                 if rule.count == 0 {
@@ -285,6 +293,7 @@ mod tests {
             phase: Phase::Before,
             skip: 1,
             location: None,
+            delay_ms: 0,
         });
         let p = |m, path| f.plan(m, path, "r").before;
         assert_eq!(p("GET", "/secrets/v1/secret/default/a"), None);

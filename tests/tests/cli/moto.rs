@@ -104,7 +104,14 @@ struct Fault {
     code: String,
 }
 
-type Faults = Arc<Mutex<HashMap<String, Fault>>>;
+/// The scripted failures, and whether every call is held unanswered (a paused AWS).
+#[derive(Default)]
+struct FaultsInner {
+    by_action: HashMap<String, Fault>,
+    stalled: bool,
+}
+
+type Faults = Arc<Mutex<FaultsInner>>;
 
 /// IAM and STS for one test: moto behind a proxy of its own.
 pub struct Aws {
@@ -184,7 +191,7 @@ impl Aws {
 
     /// The next `times` calls of `action` fail with `status` and AWS error `code`.
     pub fn fail(&self, action: &str, times: u32, status: u16, code: &str) {
-        self.faults.lock().unwrap().insert(
+        self.faults.lock().unwrap().by_action.insert(
             action.to_owned(),
             Fault {
                 times,
@@ -192,6 +199,17 @@ impl Aws {
                 code: code.to_owned(),
             },
         );
+    }
+
+    /// While `on`, every call is accepted and never answered, as by an AWS endpoint whose
+    /// process is paused.
+    pub fn stall(&self, on: bool) {
+        self.faults.lock().unwrap().stalled = on;
+    }
+
+    /// How many calls of every action reached the proxy.
+    pub fn all_calls(&self) -> u32 {
+        self.calls.lock().unwrap().values().sum()
     }
 
     /// How many calls of `action` reached the proxy.
@@ -275,9 +293,13 @@ async fn proxy(
 ) -> Response {
     let action = action(&uri, &body);
     *calls.lock().unwrap().entry(action.clone()).or_default() += 1;
+    let stalled = faults.lock().unwrap().stalled;
+    if stalled {
+        std::future::pending::<()>().await;
+    }
     let injected = {
         let mut faults = faults.lock().unwrap();
-        match faults.get_mut(&action) {
+        match faults.by_action.get_mut(&action) {
             Some(fault) if fault.times > 0 => {
                 fault.times -= 1;
                 Some(fault.clone())

@@ -117,6 +117,7 @@ async fn a_redirect_is_refused_and_its_target_receives_nothing() {
                     phase: Phase::Before,
                     skip: 0,
                     location: Some(location.clone()),
+                    delay_ms: 0,
                 });
                 let run = cluster.admin_stdin(case.args, case.stdin.as_bytes());
                 let label = format!("{} answered {status} to {location}", case.args[0]);

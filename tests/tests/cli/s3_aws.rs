@@ -811,3 +811,108 @@ async fn retiring_keeps_a_key_the_confirmed_plan_did_not_name() {
         .unwrap();
     assert_eq!(aws.keys(&user).await, vec![(stored, true)]);
 }
+
+/// What a rotation that AWS never answered must leave: the user's one key, stored and running,
+/// and no record.
+async fn untouched(cluster: &Cluster, aws: &Aws, user: &str, id: &str, case: &str) {
+    aws.stall(false);
+    left_with(cluster, aws, user, id, case).await;
+}
+
+/// One JSON document on standard output, with its error's kind.
+fn one_json_error(stdout: &[u8], kind: &str, case: &str) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{case}: not one JSON document ({e}): {text}"));
+    assert_eq!(doc["error"]["kind"], kind, "{case}: {text}");
+    doc
+}
+
+/// Requirement (issue 26): with the AWS endpoint paused (connections accepted, never
+/// answered), a rotation ends within `--timeout` plus a few seconds with one JSON document of
+/// kind `unavailable` (exit 6), and so does one bounded by `--deadline`; nothing changes in
+/// IAM or DC/OS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_aws_endpoint_cannot_hang_a_rotation() {
+    let aws = Aws::start();
+    let (cluster, user, id) = onboarded(&aws, "paused").await;
+    for (limit, flags) in [
+        (3, ["--timeout", "3", "--deadline", "600"]),
+        (4, ["--timeout", "60", "--deadline", "4"]),
+    ] {
+        let case = format!("paused AWS with {flags:?}");
+        aws.stall(true);
+        let before = aws.all_calls();
+        let started = std::time::Instant::now();
+        let mut args = vec!["-o", "json"];
+        args.extend(flags);
+        args.push("--restart");
+        let run = rotate(&cluster, &aws, &user, &args).expect(6);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(limit + 8),
+            "{case}: took {took:?}\n{}",
+            run.stderr
+        );
+        assert!(aws.all_calls() > before, "{case}: AWS was never called");
+        let doc = one_json_error(&run.stdout, "unavailable", &case);
+        assert_eq!(doc["error"]["exit_code"], 6, "{case}");
+        untouched(&cluster, &aws, &user, &id, &case).await;
+    }
+}
+
+/// Requirement (issue 26): SIGINT or SIGTERM while a call to a paused AWS is in flight cuts
+/// it: the process exits 130 or 143 within 5 seconds with one JSON document (kind
+/// `interrupted` or `terminated`), and nothing changes in IAM or DC/OS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_a_stalled_aws_call_stops_within_five_seconds() {
+    let aws = Aws::start();
+    let (cluster, user, id) = onboarded(&aws, "signalled").await;
+    for (name, code, kind) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
+        let case = format!("SIG{name} during a stalled AWS call");
+        aws.stall(true);
+        let before = aws.all_calls();
+        let mut command = cluster.command();
+        command
+            .args([
+                "-o",
+                "json",
+                "--timeout",
+                "300",
+                "s3",
+                "rotate",
+                "--create-aws-key",
+            ])
+            .args(["--aws-iam-user", &user, "--restart"])
+            .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in aws.env() {
+            command.env(name, value);
+        }
+        let child = command.spawn().unwrap();
+        let waiting = std::time::Instant::now();
+        while aws.all_calls() == before {
+            assert!(
+                waiting.elapsed() < std::time::Duration::from_secs(60),
+                "{case}: AWS was never called"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Well into the stall.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let signalled = std::time::Instant::now();
+        crate::signals::signal(&child, name);
+        let out = child.wait_with_output().unwrap();
+        let took = signalled.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{case}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{case}: took {took:?}\n{stderr}"
+        );
+        let doc = one_json_error(&out.stdout, kind, &case);
+        assert_eq!(doc["error"]["exit_code"], code, "{case}");
+        untouched(&cluster, &aws, &user, &id, &case).await;
+    }
+}

@@ -276,23 +276,36 @@ async fn a_run_told_to_stop_leaves_the_state_before_or_complete() {
     );
 }
 
+/// Requests of `method` hang (30 s), while the others are answered at once.
+fn hang(cluster: &Cluster, method: &str) {
+    cluster.emulator.add_fault(dcos_emulator::FaultRule {
+        method: Some(method.into()),
+        path_prefix: "/".into(),
+        count: 100,
+        status: 0,
+        drop: false,
+        phase: dcos_emulator::Phase::Before,
+        skip: 0,
+        location: None,
+        delay_ms: 30_000,
+    });
+}
+
 /// Requirement: a second signal stops at once, names the command that finishes the job, and
 /// removes the temporary files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_stops_at_once_and_names_the_command() {
     let cluster = cluster(Kind::Apply).await;
-    cluster.emulator.set_faults(FaultConfig {
-        latency_ms: 400,
-        ..FaultConfig::default()
-    });
+    // Creations hang: the first signal gives those in flight their grace, the second cuts it.
+    hang(&cluster, "PUT");
     let child = command(&cluster, Kind::Apply)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1_500));
     signal(&child, "INT");
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(200));
     signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -307,5 +320,76 @@ async fn a_second_signal_stops_at_once_and_names_the_command() {
         1,
         1,
         0,
+    );
+}
+
+/// Requirement (issue 26): a second signal while a write hangs exits at once, and under `-o
+/// json` still prints one JSON document (kind `interrupted`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_still_prints_one_json_document() {
+    let cluster = cluster(Kind::Rotate).await;
+    // Updates hang: the first signal gives the one in flight its grace, the second cuts it.
+    hang(&cluster, "PATCH");
+    let child = command(&cluster, Kind::Rotate)
+        .args(["-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&child, "INT");
+    std::thread::sleep(Duration::from_millis(200));
+    let second = Instant::now();
+    signal(&child, "INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(second.elapsed() < Duration::from_secs(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at once"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(doc["error"]["kind"], "interrupted");
+    assert_eq!(doc["error"]["exit_code"], 130);
+}
+
+/// Requirement (issue 26): a stalled cluster cannot hold a run past the first signal: it exits
+/// within 5 seconds with its JSON report, whatever the cluster does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_signal_ends_a_run_against_a_stalled_cluster_within_five_seconds() {
+    let cluster = cluster(Kind::Rotate).await;
+    let start = cluster.emulator.state();
+    cluster.emulator.set_faults(FaultConfig {
+        latency_ms: 30_000,
+        ..FaultConfig::default()
+    });
+    let child = command(&cluster, Kind::Rotate)
+        .args(["-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    signal(&child, "TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{stderr}");
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(doc["error"]["kind"], "terminated");
+    cluster.emulator.set_faults(FaultConfig::default());
+    assert_eq!(
+        cluster.emulator.state(),
+        start,
+        "a read was in flight: nothing changed"
     );
 }

@@ -17,6 +17,7 @@ fn rule(method: &str, prefix: &str, status: u16, drop: bool, phase: Phase) -> Fa
         phase,
         skip: 0,
         location: None,
+        delay_ms: 0,
     }
 }
 
@@ -165,6 +166,7 @@ async fn a_scripted_redirect_names_its_location_and_changes_nothing() {
     let (emulator, root) = start(Emulator::builder()).await;
     emulator.add_fault(FaultRule {
         location: Some("http://127.0.0.2:9/elsewhere".into()),
+        delay_ms: 0,
         ..rule("PUT", &format!("{S}/a"), 307, false, Phase::Before)
     });
     let root = crate::Caller {
