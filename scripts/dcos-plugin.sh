@@ -5,16 +5,25 @@
 #   scripts/dcos-plugin.sh DEST            # builds the release binary first
 #   DCOS_CREDS_BIN=path scripts/dcos-plugin.sh DEST    # packs that binary instead
 #   dcos plugin add DEST/dcos-creds.zip    # then: dcos creds whoami
+#
+# DEST and DCOS_CREDS_BIN are taken relative to the directory it is called from; the release
+# binary is found where cargo puts it (CARGO_TARGET_DIR and the build's config included).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 dest="${1:?usage: scripts/dcos-plugin.sh DEST}"
 bin="${DCOS_CREDS_BIN:-}"
 if [ -z "$bin" ]; then
-  cargo build --release -q -p dcos-creds
-  bin=target/release/dcos-creds
+  command -v python3 >/dev/null || { echo "python3 is needed to write the zip" >&2; exit 2; }
+  # The path of the executable, as cargo reports the artifact it built.
+  bin="$(cd "$repo" && cargo build --release -q -p dcos-creds --message-format=json-render-diagnostics |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "dcos-creds":
+        print(m["executable"])')"
 fi
-[ -x "$bin" ] || { echo "not an executable: $bin" >&2; exit 2; }
+[ -n "$bin" ] && [ -x "$bin" ] || { echo "not an executable: ${bin:-(cargo named none)}" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed to write the zip" >&2; exit 2; }
 mkdir -p "$dest"
 description="$("$bin" --info)"

@@ -185,8 +185,12 @@ pub fn last_words(document: Option<String>) {
     std::mem::forget(printed);
 }
 
-/// Lays out rows in aligned columns under a header.
+/// Lays out rows in aligned columns under a header; `none` when there are no rows.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    // No bare header over nothing.
+    if rows.is_empty() {
+        return "none\n".to_owned();
+    }
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|row| row.iter().map(|cell| one_line(cell)).collect())

@@ -26,7 +26,8 @@ pub struct S3Paths {
 #[derive(Debug, Args)]
 #[group(id = "credentials", multiple = false)]
 pub struct CredentialArgs {
-    /// Read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    /// Read the pair to store from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (here they are
+    /// the service's key, not credentials this tool signs AWS calls with)
     #[arg(long)]
     pub from_env: bool,
 
@@ -277,7 +278,9 @@ pub struct RotateArgs {
     pub deploy_timeout: u64,
 
     /// Create the new key in AWS IAM (for --aws-iam-user), check that AWS accepts it, store it,
-    /// and retire the old key; AWS credentials come from the standard chain
+    /// and retire the old key. The IAM admin's credentials come from the standard chain: here
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are the identity that calls IAM, not the pair
+    /// that is stored (the run says which credentials it uses)
     #[arg(long, requires = "aws_iam_user", conflicts_with = "credentials")]
     pub create_aws_key: bool,
 

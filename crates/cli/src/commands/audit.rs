@@ -118,11 +118,12 @@ fn text(report: &Audit) -> String {
         })
         .collect();
     let mut out = table(&["SECRET", "READ BY", "SEEN BY"], &rows);
-    let _ = write!(
-        out,
-        "\n{}:\n",
-        count(report.findings.len(), "finding", "findings")
-    );
+    match report.findings.len() {
+        0 => out.push_str("\nno findings\n"),
+        n => {
+            let _ = write!(out, "\n{}:\n", count(n, "finding", "findings"));
+        }
+    }
     for finding in &report.findings {
         let _ = writeln!(out, "  {}", finding_text(finding));
     }

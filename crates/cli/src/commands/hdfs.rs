@@ -45,8 +45,9 @@ async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs::Co
     let checks = hdfs::check(&builder.build()?, url).await?;
     for check in checks.iter().filter(|c| c.missing.is_empty()) {
         ui.info(format!(
-            "{}: Hadoop configuration, {} properties",
-            check.url, check.properties
+            "{}: Hadoop configuration, {}",
+            check.url,
+            crate::output::count(check.properties, "property", "properties")
         ));
     }
     hdfs::require(&checks)?;

@@ -237,9 +237,7 @@ pub async fn rotate(
             &rotation.paths,
         ),
         RotateJob::Aws(rotation) => {
-            let aws =
-                Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits())
-                    .await;
+            let aws = aws(ui).await;
             (
                 s3::rotate_aws(&session.clients, &aws, rotation, &progress).await,
                 rotation.restart.is_some(),
@@ -265,18 +263,27 @@ pub async fn rotate(
         Ok(_) => None,
     };
     print_hinted(ui, result, hint, |report| {
+        // A dry run of a rotation with a new AWS key has no id for the key it will create.
+        let new_key = match (&report.new_key_id, report.result) {
+            (Some(id), _) => id.as_str(),
+            (None, Status::WouldChange) => "a new key",
+            (None, _) => "(none)",
+        };
         let keys = format!(
-            "access key id {} -> {}",
+            "access key id {} -> {new_key}",
             report.old_key_id.as_deref().unwrap_or("(none)"),
-            report.new_key_id.as_deref().unwrap_or("(none)")
         );
         match report.result {
             Status::Changed if restart => {
                 format!("rotated: {keys}\n{service} was restarted and runs on the new pair\n")
             }
-            Status::Changed => format!(
-                "rotated: {keys}\nrestart {service} so that it reads the new pair (or pass --restart); running tasks keep the old one until then\n"
-            ),
+            Status::Changed => {
+                ui.warn(format!(
+                    "restart {service} so that it reads the new pair (or pass --restart); \
+                     running tasks keep the old one until then"
+                ));
+                format!("rotated: {keys}\n")
+            }
             Status::WouldChange => format!("would rotate: {keys}\n"),
             _ => format!(
                 "unchanged: the secrets already hold the pair of access key id {}\n",
@@ -284,6 +291,32 @@ pub async fn rotate(
             ),
         }
     })
+}
+
+/// The AWS account as the standard credential chain reaches it, its calls bounded by
+/// `--timeout` and the run's limits; says which credentials call IAM (`AWS_ACCESS_KEY_ID` is
+/// the IAM admin's here, not a pair to store).
+async fn aws(ui: &Ui) -> Aws {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let source = match (
+        env("AWS_ACCESS_KEY_ID"),
+        env("AWS_PROFILE"),
+        env("AWS_WEB_IDENTITY_TOKEN_FILE"),
+    ) {
+        (Some(id), _, _) => format!(
+            "from the environment, AWS_ACCESS_KEY_ID ({})",
+            dcos_ops::aws::shown(&id)
+        ),
+        (None, Some(profile), _) => format!("AWS profile `{profile}` (AWS_PROFILE)"),
+        (None, None, Some(_)) => {
+            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN)".to_owned()
+        }
+        (None, None, None) => {
+            "the default profile, else container or instance metadata (the SDK's chain)".to_owned()
+        }
+    };
+    ui.info(format!("AWS credentials for IAM: {source}"));
+    Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits()).await
 }
 
 /// `s3 retire-aws-key`: the plan, confirmed on a terminal or by `--yes`, then the deletions.
@@ -295,7 +328,7 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
         only: None,
         dry_run: args.dry_run,
     };
-    let aws = Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits()).await;
+    let aws = aws(ui).await;
     let progress = Progress::new(*ui);
     if !job.dry_run {
         let plan_job = Retirement {
