@@ -66,7 +66,7 @@ pub const TABLE: [(u8, &str); 11] = [
     (
         INTERRUPTED,
         "stopped by Ctrl-C before the job was done: nothing new started, what was in flight \
-         finished or was taken back",
+         was cut short, what was changed was taken back",
     ),
     (TERMINATED, "stopped by SIGTERM, the same way"),
 ];

@@ -12,6 +12,7 @@ mod auth;
 mod commands;
 mod dcos_cli;
 mod demo;
+mod exposure;
 mod hostile;
 mod input;
 mod interrupt;

@@ -859,6 +859,14 @@ async fn a_paused_aws_endpoint_cannot_hang_a_rotation() {
         assert_eq!(doc["error"]["exit_code"], 6, "{case}");
         untouched(&cluster, &aws, &user, &id, &case).await;
     }
+    record(
+        "s3 rotate --create-aws-key against a paused AWS, bounded by --timeout, then by \
+         --deadline: exit 6 within the limit plus seconds, one JSON document, nothing changed",
+        2,
+        2,
+        2,
+        0,
+    );
 }
 
 /// Requirement (issue 26): SIGINT or SIGTERM while a call to a paused AWS is in flight cuts
@@ -915,4 +923,12 @@ async fn a_signal_during_a_stalled_aws_call_stops_within_five_seconds() {
         assert_eq!(doc["error"]["exit_code"], code, "{case}");
         untouched(&cluster, &aws, &user, &id, &case).await;
     }
+    record(
+        "SIGINT and SIGTERM during a call to a paused AWS: exit 130/143 within 5 s, one JSON \
+         document, nothing changed",
+        2,
+        2,
+        2,
+        0,
+    );
 }

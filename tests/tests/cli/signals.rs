@@ -354,6 +354,13 @@ async fn a_second_signal_still_prints_one_json_document() {
     });
     assert_eq!(doc["error"]["kind"], "interrupted");
     assert_eq!(doc["error"]["exit_code"], 130);
+    record(
+        "a second Ctrl-C while a write hangs, under -o json: exit 130 at once, one JSON document",
+        1,
+        1,
+        1,
+        0,
+    );
 }
 
 /// Requirement (issue 26): a stalled cluster cannot hold a run past the first signal: it exits
@@ -391,5 +398,13 @@ async fn one_signal_ends_a_run_against_a_stalled_cluster_within_five_seconds() {
         cluster.emulator.state(),
         start,
         "a read was in flight: nothing changed"
+    );
+    record(
+        "SIGTERM while the cluster does not answer: exit 143 within 5 s, its JSON report, \
+         nothing changed",
+        1,
+        1,
+        1,
+        0,
     );
 }

@@ -360,8 +360,7 @@ async fn an_unguarded_control_api_is_not_started_on_the_network() {
         .control_api(true)
         .start()
         .await
-        .err()
-        .expect("an unguarded control API on 0.0.0.0 must be refused");
+        .expect_err("an unguarded control API on 0.0.0.0 must be refused");
     assert!(refused.to_string().contains("--control-token"), "{refused}");
     let guarded = Emulator::builder()
         .listen("0.0.0.0:0".parse().unwrap())
