@@ -28,6 +28,8 @@ use crate::reporter::Reporter;
 
 /// IAM is global; the SDK still signs for a region. This one when none is configured.
 const DEFAULT_REGION: &str = "us-east-1";
+/// The longest time a profile's credentials (a `credential_process`, an SSO login) may take.
+const PROFILE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest time opening a connection to AWS may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -289,12 +291,24 @@ pub(crate) async fn profile_pair(
         .profile_files(files)
         .profile_name(name)
         .build();
-    let credentials = provider.provide_credentials().await.map_err(|e| {
-        Error::invalid(format!(
-            "AWS profile `{name}` gives no credentials: {}",
-            causes(&e)
-        ))
-    })?;
+    // A `credential_process` or an SSO portal that never answers must not hold the run.
+    let credentials = tokio::time::timeout(PROFILE_TIMEOUT, provider.provide_credentials())
+        .await
+        .map_err(|_| {
+            Error::of_kind(
+                ErrorKind::Unavailable,
+                format!(
+                    "AWS profile `{name}` gave no credentials within {} s",
+                    PROFILE_TIMEOUT.as_secs()
+                ),
+            )
+        })?
+        .map_err(|e| {
+            Error::invalid(format!(
+                "AWS profile `{name}` gives no credentials: {}",
+                causes(&e)
+            ))
+        })?;
     let pair = KeyPair::new(
         credentials.access_key_id().to_owned(),
         credentials.secret_access_key().to_owned(),

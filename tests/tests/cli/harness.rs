@@ -293,6 +293,16 @@ pub fn record(case: &str, tried: u64, injected: u64, survived: u64, lost: u64) {
         .expect("the reliability report is written");
 }
 
+/// Asserts that `stdout` is one JSON document whose error is of `kind`, and returns it.
+#[track_caller]
+pub fn one_json_error(stdout: &[u8], kind: &str, case: &str) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{case}: not one JSON document ({e}): {text}"));
+    assert_eq!(doc["error"]["kind"], kind, "{case}: {text}");
+    doc
+}
+
 /// A count from the environment (`RELIABILITY_SEEDS`, `RELIABILITY_SIZE`, ...), or `default`:
 /// CI runs the small defaults, `scripts/reliability.sh` the full sizes.
 pub fn scale(name: &str, default: u64) -> u64 {

@@ -6,7 +6,7 @@ use dcos_emulator::state::Secret;
 use dcos_emulator::{Emulator, FaultRule};
 use serde_json::json;
 
-use crate::harness::{Cluster, Run, record};
+use crate::harness::{Cluster, Run, one_json_error, record};
 use crate::moto::Aws;
 use crate::s3::{
     KEY_ID, SECRET_KEY, deploy_dse, onboard, outcomes, pair_of, running_key_id, settle, sha256_hex,
@@ -817,15 +817,6 @@ async fn retiring_keeps_a_key_the_confirmed_plan_did_not_name() {
 async fn untouched(cluster: &Cluster, aws: &Aws, user: &str, id: &str, case: &str) {
     aws.stall(false);
     left_with(cluster, aws, user, id, case).await;
-}
-
-/// One JSON document on standard output, with its error's kind.
-fn one_json_error(stdout: &[u8], kind: &str, case: &str) -> serde_json::Value {
-    let text = String::from_utf8_lossy(stdout);
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{case}: not one JSON document ({e}): {text}"));
-    assert_eq!(doc["error"]["kind"], kind, "{case}: {text}");
-    doc
 }
 
 /// Requirement (issue 26): with the AWS endpoint paused (connections accepted, never

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dcos_emulator::state::{Secret, State};
 use dcos_emulator::{Emulator, FaultConfig};
 
-use crate::harness::{Cluster, record, scale};
+use crate::harness::{Cluster, one_json_error, record, scale};
 use crate::s3::{KEY_ID, LOGIN, PAIR_A, PAIR_B, SECRET_KEY, pair_of};
 
 /// What a trial runs.
@@ -323,6 +323,16 @@ async fn a_second_signal_stops_at_once_and_names_the_command() {
     );
 }
 
+/// `s3 rotate --from-env -o json` started in the background, its output piped.
+fn json_rotation(cluster: &Cluster) -> Child {
+    command(cluster, Kind::Rotate)
+        .args(["-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Requirement (issue 26): a second signal while a write hangs exits at once, and under `-o
 /// json` still prints one JSON document (kind `interrupted`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,12 +340,7 @@ async fn a_second_signal_still_prints_one_json_document() {
     let cluster = cluster(Kind::Rotate).await;
     // Updates hang: the first signal gives the one in flight its grace, the second cuts it.
     hang(&cluster, "PATCH");
-    let child = command(&cluster, Kind::Rotate)
-        .args(["-o", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = json_rotation(&cluster);
     std::thread::sleep(Duration::from_millis(800));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(200));
@@ -346,13 +351,7 @@ async fn a_second_signal_still_prints_one_json_document() {
     assert!(second.elapsed() < Duration::from_secs(2), "{stderr}");
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped at once"), "{stderr}");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not one JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    assert_eq!(doc["error"]["kind"], "interrupted");
+    let doc = one_json_error(&out.stdout, "interrupted", "a second signal");
     assert_eq!(doc["error"]["exit_code"], 130);
     record(
         "a second Ctrl-C while a write hangs, under -o json: exit 130 at once, one JSON document",
@@ -373,12 +372,7 @@ async fn one_signal_ends_a_run_against_a_stalled_cluster_within_five_seconds() {
         latency_ms: 30_000,
         ..FaultConfig::default()
     });
-    let child = command(&cluster, Kind::Rotate)
-        .args(["-o", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = json_rotation(&cluster);
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     signal(&child, "TERM");
@@ -386,13 +380,11 @@ async fn one_signal_ends_a_run_against_a_stalled_cluster_within_five_seconds() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(signalled.elapsed() < Duration::from_secs(5), "{stderr}");
     assert_eq!(out.status.code(), Some(143), "{stderr}");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not one JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    assert_eq!(doc["error"]["kind"], "terminated");
+    one_json_error(
+        &out.stdout,
+        "terminated",
+        "SIGTERM against a stalled cluster",
+    );
     cluster.emulator.set_faults(FaultConfig::default());
     assert_eq!(
         cluster.emulator.state(),
