@@ -2,7 +2,8 @@
 # The reliability suite at full size: the fault soak (20 seeds x 200 onboardings), a failure at
 # every write step, SIGKILL trials (of rotations with a new AWS key too, against moto_server), SIGINT/SIGTERM trials, two applies at once, tokens expiring
 # mid-run, canary leak checks, hostile server answers (redirects and echoes included), typos and
-# oversized input, TLS refusals, the emulator's own defences and the property tests. Prints the table that
+# oversized input, TLS refusals, time limits and exposure (issue 26), the emulator's own defences
+# and the property tests. Prints the table that
 # RELIABILITY.md records. The same tests run in CI at small sizes (`cargo test --workspace`).
 #
 #   scripts/reliability.sh            # full size
@@ -60,13 +61,13 @@ run() {
 echo "end-to-end trials ..." >&2
 run --workspace --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
   apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks rotate_key:: \
-  s3::rotate_with_restart s3_aws:: --test-threads 2
+  s3::rotate_with_restart s3_aws:: exposure:: --test-threads 2
 
 echo "the emulator's defences ..." >&2
-run --workspace --test it -- control::half_sent control::the_control_api \
-  binary::prints_its_url
-[ "$(passed)" -eq 3 ] || { echo "FAILED: the emulator's defences ran $(passed) of 3 tests" >&2; exit 1; }
-printf "the emulator: half-sent requests closed after the header timeout (64), the control API refuses other hosts and wrong tokens (6), --state written 0600\t3\t71\t71\t0\n" >>"$report"
+run --workspace --test it -- control::half_sent control::the_control_api control::slowly_sent \
+  control::a_request_past control::an_unguarded binary::prints_its_url
+[ "$(passed)" -eq 7 ] || { echo "FAILED: the emulator's defences ran $(passed) of 7 tests" >&2; exit 1; }
+printf "the emulator: half-sent requests closed after the header timeout (64), slow bodies after the body timeout (4), a request past the request timeout (1), the control API refuses other hosts, wrong tokens and peers beyond loopback (8), not started unguarded on 0.0.0.0 (1), --state written 0600\t7\t79\t79\t0\n" >>"$report"
 
 echo "property tests ($PROPTEST_CASES cases each) ..." >&2
 run --workspace --test it -- props::valid props::any \
