@@ -13,6 +13,12 @@ fn check_id(kind: &str, id: &str) -> Result<(), Error> {
     if id.is_empty() {
         return Err(invalid("is empty".into()));
     }
+    // In a URL path these are dot segments: `/groups/../users/u` is `/users/u`.
+    if id == "." || id == ".." {
+        return Err(invalid(
+            "is not allowed (a dot segment of a URL path)".into(),
+        ));
+    }
     if id.chars().count() > MAX_ID_CHARS {
         return Err(invalid(format!("is longer than {MAX_ID_CHARS} characters")));
     }

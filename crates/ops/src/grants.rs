@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::{Context, Error, ErrorKind, Failed, Remedy, Result, RunResult};
 use crate::plan::{self, Task, Write, acl_description};
 use crate::report::{Outcome, Step, StepKind, principal_name};
-use crate::{Clients, PrincipalType, Reporter, Status};
+use crate::{Clients, PrincipalType, Reporter, Status, Warning};
 
 /// The principal of a user (or service account) id or a group id: exactly one of them.
 pub fn principal(user: Option<&str>, group: Option<&str>) -> Result<Principal> {
@@ -204,6 +204,10 @@ async fn revoke_all_steps(
             continue;
         }
         let Ok(rid) = Rid::new(&permission.rid) else {
+            reporter.warn(&Warning::Unaddressable {
+                what: "the grant on".into(),
+                id: permission.rid.clone(),
+            });
             continue;
         };
         for action in permission.actions.iter().filter_map(|a| a.action()) {
@@ -221,6 +225,10 @@ async fn revoke_all_steps(
     if let Principal::User(uid) = &job.principal {
         for membership in &groups {
             let Ok(gid) = Gid::new(&membership.group.gid) else {
+                reporter.warn(&Warning::Unaddressable {
+                    what: "the membership of group".into(),
+                    id: membership.group.gid.clone(),
+                });
                 continue;
             };
             let mut step = Step::new(

@@ -42,6 +42,9 @@ pub enum Warning {
     RotationResumed { key_id: String },
     /// The new pair is stored but the service was not restarted: it runs on the old key.
     NotRestarted,
+    /// A group (or resource) whose id cannot be sent safely (`..` is a URL dot segment, which
+    /// would address another path) was left as it is.
+    Unaddressable { what: String, id: String },
 }
 
 impl fmt::Display for Warning {
@@ -99,6 +102,11 @@ impl fmt::Display for Warning {
             Warning::RotationResumed { key_id } => write!(
                 f,
                 "finishing the rotation to access key {key_id} that an earlier run began"
+            ),
+            Warning::Unaddressable { what, id } => write!(
+                f,
+                "{what} `{id}` was left as it is: its id is not a valid id, and in a URL path it \
+                 would address another resource; remove it by other means"
             ),
             Warning::NotRestarted => f.write_str(
                 "the service runs on the old key until it is restarted; restart it before the old \

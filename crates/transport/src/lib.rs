@@ -352,6 +352,28 @@ impl Transport {
     pub fn url_of(&self, request: &Request) -> Result<Url, Error> {
         let mut url = Url::parse(&format!("{}{}", self.inner.base, request.path))
             .map_err(|e| Error::InvalidInput(format!("bad request path {}: {e}", request.path)))?;
+        // Dot segments (`..`, `.`, or `%2e` spelled) would be collapsed on the way and send the
+        // request elsewhere: `/groups/../users/u` is `/users/u`. Never sent.
+        let dots = request.path.split('/').any(|s| {
+            matches!(
+                s.to_ascii_lowercase().as_str(),
+                "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+            )
+        });
+        // What the base URL's own path is, to compare the path as parsed with the one built.
+        let base_path = match self.inner.base.find("://") {
+            Some(i) => self.inner.base[i + 3..]
+                .find('/')
+                .map_or("", |j| &self.inner.base[i + 3 + j..]),
+            None => "",
+        };
+        if dots || url.path() != format!("{base_path}{}", request.path) {
+            return Err(Error::InvalidInput(format!(
+                "the request path {} has dot segments, which would send it to another path; \
+                 not sent",
+                request.path
+            )));
+        }
         if !request.query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -694,6 +716,26 @@ mod tests {
             t.url_of(&r).unwrap().as_str(),
             "https://h.example/prefix/acs/api/v1/acls/dcos:secrets:default:a%252Fb?list=true"
         );
+    }
+
+    /// Requirement (issue 27): a path with dot segments is never sent, however it is spelled.
+    #[test]
+    fn paths_with_dot_segments_are_refused() {
+        let t = Transport::builder("https://h.example").build().unwrap();
+        for path in [
+            "/acs/api/v1/groups/../users/victim",
+            "/acs/api/v1/groups/./users/victim",
+            "/acs/api/v1/groups/%2e%2e/users/victim",
+            "/acs/api/v1/groups/.%2E/users/victim",
+            "/acs/api/v1/users/..",
+        ] {
+            let err = t.url_of(&Request::delete(path)).unwrap_err();
+            assert!(err.to_string().contains("dot segments"), "{path}: {err}");
+        }
+        let fine = t
+            .url_of(&Request::get("/acs/api/v1/groups/a..b/users/u.1"))
+            .unwrap();
+        assert_eq!(fine.path(), "/acs/api/v1/groups/a..b/users/u.1");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod commands;
 mod dcos_cli;
 mod demo;
 mod exposure;
+mod forgery;
 mod hostile;
 mod input;
 mod interrupt;

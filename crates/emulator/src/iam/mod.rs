@@ -116,6 +116,8 @@ fn decode_rid(segment: &str) -> Result<String, Response> {
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
+        && id != "."
+        && id != ".."
         && id.chars().count() <= 96
         && id
             .chars()
@@ -248,6 +250,17 @@ mod tests {
             rid_url("dcos:secrets:default:a/b"),
             "/acs/api/v1/acls/dcos:secrets:default:a%252Fb"
         );
+    }
+
+    /// Requirement (issue 27): `.` and `..` are no ids (they are URL dot segments).
+    #[test]
+    fn dot_segments_are_no_ids() {
+        for id in [".", "..", "", "a/b"] {
+            assert!(!valid_id(id), "{id}");
+        }
+        for id in ["a.b", "a..b", ".a", "dse@svc"] {
+            assert!(valid_id(id), "{id}");
+        }
     }
 
     #[test]
