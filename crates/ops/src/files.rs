@@ -189,6 +189,56 @@ pub fn too_large(what: &str, limit: u64) -> Error {
     Error::invalid(format!("{what} is larger than {limit} bytes"))
 }
 
+/// Checks that a file a run would resume from (a recovery file, the key it names) is the
+/// user's own: a regular file (not a symlink), owned by the user running the command, readable
+/// by nobody else (mode 0600 or stricter), in a folder that nobody else may write to. Anything
+/// else may have been planted, and is refused ([`ErrorKind::Conflict`]) naming the file and
+/// why; it is left in place.
+pub fn check_own_file(path: &Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| {
+        Error::conflict(format!(
+            "{} {} is not used: {why}; someone else may have put it there (check it, then \
+             remove it)",
+            what,
+            path.display()
+        ))
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|e| unreadable(path, what, e))?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link".into()));
+    }
+    if !meta.is_file() {
+        return Err(refuse("it is not a regular file".into()));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "it is owned by uid {}, not by you ({me})",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "its mode is {:o}, readable or writable by others (0600 is expected)",
+            meta.mode() & 0o777
+        )));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = std::fs::metadata(&parent).map_err(|e| unreadable(&parent, "the folder", e))?;
+    if dir.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "its folder {} may be written by others (mode {:o})",
+            parent.display(),
+            dir.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
 /// A private key in PEM form, from a file.
 pub fn read_private_key(path: &Path) -> Result<SecretString> {
     private_key_pem(read(path, "", KEY_LIMIT)?, &path.display().to_string())

@@ -131,20 +131,7 @@ async fn run(
         .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
     };
     let old_public_key = account.public_key.clone().unwrap_or_default();
-    let grants: Vec<(String, String)> = permissions
-        .context(format!("read the permissions of `{uid}`"))?
-        .direct
-        .into_iter()
-        .flat_map(|held| {
-            let rid = held.rid;
-            held.actions.into_iter().map(move |a| (rid.clone(), a.name))
-        })
-        .collect();
-    let groups: Vec<String> = groups
-        .context(format!("read the groups of `{uid}`"))?
-        .into_iter()
-        .map(|m| m.group.gid)
-        .collect();
+    let (grants, groups) = held_by(uid, permissions, groups)?;
     let values = values.context("read the login secrets")?;
     // Every --secret must be this account's login secret, checked before anything changes.
     let mut endpoints = Vec::new();
@@ -473,6 +460,98 @@ async fn roll_back(
     undo
 }
 
+/// What the account holds directly: its grants as `(rid, action)`, and its groups.
+type Held = (Vec<(String, String)>, Vec<String>);
+
+/// [`Held`] from the answers of the account's permissions and groups.
+fn held_by(
+    uid: &Uid,
+    permissions: std::result::Result<dcos_iam_client::UserPermissions, dcos_transport::Error>,
+    groups: std::result::Result<Vec<dcos_iam_client::GroupMembership>, dcos_transport::Error>,
+) -> Result<Held> {
+    let grants = permissions
+        .context(format!("read the permissions of `{uid}`"))?
+        .direct
+        .into_iter()
+        .flat_map(|held| {
+            let rid = held.rid;
+            held.actions.into_iter().map(move |a| (rid.clone(), a.name))
+        })
+        .collect();
+    let groups = groups
+        .context(format!("read the groups of `{uid}`"))?
+        .into_iter()
+        .map(|m| m.group.gid)
+        .collect();
+    Ok((grants, groups))
+}
+
+/// Checks a recovery file's plan against the live cluster before anything is resumed: the
+/// account, if it exists, has the plan's old or new public key (and, with the old one, holds
+/// every grant and group the plan would put back); every secret the plan would write is among
+/// the login secrets given and is this account's login secret. A plan that does not match is
+/// refused ([`crate::ErrorKind::Conflict`]) and left in place.
+async fn check_against_cluster(
+    clients: &Clients,
+    job: &KeyRotation,
+    recovery: &Path,
+    plan: &Plan,
+) -> Result<()> {
+    let forged = |why: String| {
+        Error::conflict(format!(
+            "the recovery file {} does not match the cluster: {why}; it is left in place and \
+             nothing was changed",
+            recovery.display()
+        ))
+    };
+    let uid = &job.uid;
+    let user = clients.iam.user(uid);
+    let (account, permissions, groups) =
+        tokio::join!(user.get_opt(), user.permissions(), user.groups());
+    if let Some(account) = account.context(format!("read the account `{uid}`"))? {
+        let live = account.public_key.as_deref().unwrap_or_default();
+        let before = same_public_key(live, &plan.old_public_key);
+        if !before && !same_public_key(live, &plan.new_public_key) {
+            return Err(forged(format!(
+                "the public key of `{uid}` is neither the file's old key nor its new one"
+            )));
+        }
+        if before {
+            // Nothing was deleted yet: what the plan puts back is what the account holds.
+            let (grants, groups) = held_by(uid, permissions, groups)?;
+            if let Some((rid, action)) = plan.grants.iter().find(|g| !grants.contains(g)) {
+                return Err(forged(format!(
+                    "it would grant `{action}` on `{rid}`, which `{uid}` does not hold"
+                )));
+            }
+            if let Some(gid) = plan.groups.iter().find(|g| !groups.contains(g)) {
+                return Err(forged(format!(
+                    "it would add `{uid}` to group `{gid}`, which it is not in"
+                )));
+            }
+        }
+    }
+    for path in &plan.secrets {
+        if !job.secrets.iter().any(|given| given.as_str() == path) {
+            return Err(forged(format!(
+                "it would write `{path}`, which is not among the login secrets given"
+            )));
+        }
+        let value = clients
+            .secret_value(&SecretPath::new(path)?)
+            .await
+            .context("read the login secrets")?;
+        if value
+            .as_ref()
+            .and_then(login_secret)
+            .is_none_or(|l| &l.uid != uid)
+        {
+            return Err(forged(format!("`{path}` is not a login secret of `{uid}`")));
+        }
+    }
+    Ok(())
+}
+
 /// A run that found the recovery file: finish what the last run began, with the key file it
 /// wrote.
 async fn finish(
@@ -483,6 +562,9 @@ async fn finish(
     report: &mut KeyRotationReport,
 ) -> Result<()> {
     report.recovered = true;
+    // A file someone else could have put there is never acted on.
+    files::check_own_file(recovery, "the recovery file")?;
+    files::check_own_file(&job.private_key_out, "the key file")?;
     let text = files::read_text(recovery, "the recovery file", files::CONFIG_LIMIT)?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
         Error::invalid(format!(
@@ -511,6 +593,7 @@ async fn finish(
             job.private_key_out.display()
         )));
     }
+    check_against_cluster(clients, job, recovery, &plan).await?;
     reporter.warn(&Warning::KeyRotationResumed {
         uid: plan.uid.clone(),
     });

@@ -44,3 +44,179 @@ async fn a_dot_dot_group_never_deletes_a_user() {
     );
     assert_eq!(after, before, "{}", run.stderr);
 }
+
+/// `sa2` with its key in sa2.pem and its login secret at sa2/service-account, a production
+/// secret, and the `superusers` group, which it is not in.
+async fn account_to_rotate() -> Cluster {
+    let cluster = Cluster::start().await;
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "sa2",
+            "--private-key-out",
+            "sa2.pem",
+            "--secret",
+            "sa2/service-account",
+        ])
+        .expect(0);
+    std::fs::write(cluster.path("db.txt"), "prod-db-password-canary").unwrap();
+    cluster
+        .admin(&[
+            "secret",
+            "create",
+            "prod/db_password",
+            "--value-file",
+            "db.txt",
+        ])
+        .expect(0);
+    // The emulator's bootstrap has the `superusers` group, as DC/OS does.
+    assert!(cluster.emulator.state().groups.contains_key("superusers"));
+    cluster
+}
+
+/// Plants, in `shared/`, an attacker's key and a recovery file whose plan gives `sa2` that
+/// key, `full` on `dcos:superuser`, membership of `superusers`, and the login JSON written
+/// over `prod/db_password`. `old_public_key` is the live one (public data).
+fn plant(cluster: &Cluster, secrets: &[&str], grants: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let state = cluster.emulator.state();
+    let live = state.accounts["sa2"].public_key.clone().unwrap();
+    let keys = dcos_iam_client::KeyPair::generate(dcos_iam_client::KeySize::Rsa2048).unwrap();
+    let shared = cluster.path("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let key = shared.join("sa2-new.pem");
+    let record = shared.join("sa2-new.pem.rotate-key.json");
+    use secrecy::ExposeSecret;
+    std::fs::write(&key, keys.private_key_pem.expose_secret()).unwrap();
+    let plan = serde_json::json!({
+        "uid": "sa2",
+        "description": "sa2",
+        "old_public_key": live,
+        "new_public_key": keys.public_key_pem,
+        "grants": if grants { serde_json::json!([["dcos:superuser", "full"]]) } else { serde_json::json!([]) },
+        "groups": if grants { serde_json::json!(["superusers"]) } else { serde_json::json!([]) },
+        "secrets": secrets,
+    });
+    std::fs::write(&record, plan.to_string()).unwrap();
+    for file in [&key, &record] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Requirement (issue 27): a recovery file and key planted beside `--private-key-out` never
+/// finish a forged rotation: a file owned by someone else, readable by others, in a folder
+/// others may write to, or whose plan does not match the cluster (grants and a group the
+/// account does not hold; a secret that is not among `--secret`, or not the account's login
+/// secret) is refused with exit 3, left in place, and nothing on the cluster changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_recovery_file_never_takes_over_an_account() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = account_to_rotate().await;
+    let before = cluster.emulator.state();
+    let key = cluster.path("shared/sa2-new.pem");
+    let record = cluster.path("shared/sa2-new.pem.rotate-key.json");
+    let rotate = |secret: &str| {
+        cluster.admin(&[
+            "service-account",
+            "rotate-key",
+            "sa2",
+            "--private-key-out",
+            "shared/sa2-new.pem",
+            "--secret",
+            secret,
+            "--yes",
+        ])
+    };
+    type Tamper = Box<dyn Fn(&Cluster)>;
+    let cases: Vec<(&str, &str, Vec<&str>, bool, Tamper)> = vec![
+        (
+            "owned by another user",
+            "owned by uid 65534",
+            vec!["prod/db_password"],
+            true,
+            Box::new(|c: &Cluster| {
+                std::os::unix::fs::chown(
+                    c.path("shared/sa2-new.pem.rotate-key.json"),
+                    Some(65534),
+                    None,
+                )
+                .expect("giving a file to another owner needs root, as CI runs the tests")
+            }),
+        ),
+        (
+            "readable by others",
+            "its mode is 644",
+            vec!["prod/db_password"],
+            true,
+            Box::new(|c: &Cluster| {
+                std::fs::set_permissions(
+                    c.path("shared/sa2-new.pem.rotate-key.json"),
+                    std::fs::Permissions::from_mode(0o644),
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "in a folder others may write to",
+            "may be written by others",
+            vec!["prod/db_password"],
+            true,
+            Box::new(|c: &Cluster| {
+                std::fs::set_permissions(c.path("shared"), std::fs::Permissions::from_mode(0o777))
+                    .unwrap()
+            }),
+        ),
+        (
+            "a grant and a group the account does not hold",
+            "which `sa2` does not hold",
+            vec!["sa2/service-account"],
+            true,
+            Box::new(|_: &Cluster| {}),
+        ),
+        (
+            "a secret that is not among --secret",
+            "not among the login secrets given",
+            vec!["prod/db_password"],
+            false,
+            Box::new(|_: &Cluster| {}),
+        ),
+    ];
+    for (case, says, secrets, grants, tamper) in cases {
+        let _ = std::fs::remove_dir_all(cluster.path("shared"));
+        plant(&cluster, &secrets, grants);
+        tamper(&cluster);
+        let run = rotate("sa2/service-account").expect(3);
+        assert!(run.stderr.contains(says), "{case}: {}", run.stderr);
+        assert_eq!(
+            cluster.emulator.state(),
+            before,
+            "{case}: the cluster changed"
+        );
+        assert!(
+            key.exists() && record.exists(),
+            "{case}: the files must stay"
+        );
+    }
+    // A listed secret that is among --secret but not a login secret of the account.
+    let _ = std::fs::remove_dir_all(cluster.path("shared"));
+    plant(&cluster, &["prod/db_password"], false);
+    let run = rotate("prod/db_password").expect(3);
+    assert!(
+        run.stderr
+            .contains("`prod/db_password` is not a login secret of `sa2`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(cluster.emulator.state(), before);
+    crate::harness::record(
+        "service-account rotate-key: a planted recovery file (another owner, mode 644, a folder \
+         others may write to, grants the account lacks, a secret not given, a secret not a login \
+         secret) refused, exit 3, nothing changed",
+        6,
+        6,
+        6,
+        0,
+    );
+}
