@@ -923,3 +923,45 @@ async fn a_signal_during_a_stalled_aws_call_stops_within_five_seconds() {
         0,
     );
 }
+
+/// Requirement (issue 27): a rotation record written by someone with write access to the
+/// service's folder, whose old pair names the stored key with another secret key, is never
+/// written into the live pair: the dry run and the run refuse it (exit 3), nothing changes in
+/// DC/OS or IAM, and the record is left for a person to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_rotation_record_never_rewrites_the_stored_pair() {
+    let aws = Aws::start();
+    let (cluster, user, id) = onboarded(&aws, "forged").await;
+    let forged = json!({
+        "aws_iam_user": user,
+        "old": {"aws_access_key_id": id, "aws_secret_access_key": "forged-secret-forged-secret-forged-0000"},
+        "new": {"aws_access_key_id": "AKIAGONEGONEGONEGONE", "aws_secret_access_key": "gone-secret-gone-secret-gone-secret-0000"},
+    });
+    let mut state = cluster.emulator.state();
+    state
+        .secrets
+        .insert(PENDING.into(), Secret::Text(forged.to_string()));
+    cluster.emulator.load_state(state);
+    let before = cluster.emulator.state();
+    let creations = aws.calls("CreateAccessKey");
+    for extra in [&["--restart", "--dry-run"][..], &["--restart"][..]] {
+        let run = rotate(&cluster, &aws, &user, extra).expect(3);
+        assert!(
+            run.stderr.contains("with another secret key") && run.stderr.contains(PENDING),
+            "{extra:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("forged-secret"), "{}", run.stderr);
+        assert_eq!(cluster.emulator.state(), before, "{extra:?}: DC/OS changed");
+    }
+    assert_eq!(aws.calls("CreateAccessKey"), creations, "a key was created");
+    assert_eq!(aws.keys(&user).await, vec![(id.clone(), true)]);
+    record(
+        "s3 rotate --create-aws-key: a forged record (the stored key id with another secret) \
+         refused by the dry run and the run, exit 3, nothing changed",
+        2,
+        2,
+        2,
+        0,
+    );
+}

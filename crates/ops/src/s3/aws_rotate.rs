@@ -293,6 +293,11 @@ async fn cycle(
         marathon::app_exists(clients, &restart.app_id).await?;
     }
 
+    // A record is written by anyone who may write there: it must agree with DC/OS.
+    if let Some(pending) = &observed.pending {
+        check_record(&observed, pending, &pending_path)?;
+    }
+
     // A rotation under way is finished first.
     let resumed = match observed.pending.take() {
         Some(pending) if pending.user != user => {
@@ -316,7 +321,12 @@ async fn cycle(
             })
         }
         Some(pending) => {
-            forget_dead_rotation(clients, job, &observed, &pending, &pending_path, report).await?;
+            let dead = DeadRotation {
+                pending: &pending,
+                path: &pending_path,
+                arn: &arn,
+            };
+            forget_dead_rotation(clients, aws, job, &observed, dead, report).await?;
             if !job.dry_run {
                 // Read again: the old pair is now the stored one.
                 return Box::pin(cycle(clients, aws, job, reporter, report)).await;
@@ -539,16 +549,50 @@ async fn cycle(
     })
 }
 
+/// The refusal of a record that does not agree with DC/OS or AWS: nothing is written, and the
+/// record is left for a person to look at.
+fn forged_record(path: &SecretPath, why: String) -> Error {
+    Error::conflict(format!("`{path}` is not used: {why}; nothing was changed")).with_remedy(
+        Remedy::Advice(format!(
+            "look at who wrote `{path}`; if no rotation is under way, delete it"
+        )),
+    )
+}
+
+/// A record's old pair that names the key DC/OS stores must hold the secret DC/OS stores: a
+/// record with another secret for that key would write it over the working pair.
+fn check_record(observed: &Observed, pending: &Pending, path: &SecretPath) -> Result<()> {
+    if pending.old.id() == observed.stored_id && pending.old.values() != observed.stored {
+        return Err(forged_record(
+            path,
+            format!(
+                "its old pair names access key {}, which DC/OS stores, with another secret key",
+                pending.old.key_id_shown()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A record whose new key is gone, where it is, and the IAM user's ARN.
+struct DeadRotation<'a> {
+    pending: &'a Pending,
+    path: &'a SecretPath,
+    arn: &'a str,
+}
+
 /// A record whose new key is gone (a rollback that was cut short): stores its old pair again
-/// where needed and deletes the record (with a dry run, only plans that).
+/// where needed, once AWS has accepted it as the user's, and deletes the record (with a dry
+/// run, only plans that).
 async fn forget_dead_rotation(
     clients: &Clients,
+    aws: &Aws,
     job: &AwsRotation,
     observed: &Observed,
-    pending: &Pending,
-    pending_path: &SecretPath,
+    dead: DeadRotation<'_>,
     report: &mut S3Report,
 ) -> Result<()> {
+    let (pending, pending_path) = (dead.pending, dead.path);
     let user = job.user.as_str();
     let mut step = Step::secret(
         pending_path,
@@ -565,6 +609,26 @@ async fn forget_dead_rotation(
             .with_remedy(Remedy::Advice(format!(
                 "store a working pair with `s3 rotate`, then delete `{pending_path}`"
             ))));
+        }
+        // Never written before AWS says it is the user's working key.
+        match aws.caller_arn(&pending.old).await {
+            Ok(arn) if arn == dead.arn => {}
+            Ok(arn) => {
+                return Err(forged_record(
+                    pending_path,
+                    format!("its old pair signs in as {arn}, not as IAM user `{user}`"),
+                ));
+            }
+            Err(e) if e.kind() == crate::ErrorKind::Denied => {
+                return Err(forged_record(
+                    pending_path,
+                    format!(
+                        "AWS refuses its old pair (access key {}) ({e})",
+                        pending.old.key_id_shown()
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
         }
         if !job.dry_run {
             let mut undo = Undo::default();
