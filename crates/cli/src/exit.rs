@@ -61,7 +61,8 @@ pub const TABLE: [(u8, &str); 11] = [
     ),
     (
         DRIFT,
-        "apply --check: changes are pending (the cluster differs from the manifest)",
+        "drift: apply --check found changes pending (the cluster differs from the manifest), or \
+         the cluster changed while a confirmation prompt waited (nothing was changed)",
     ),
     (
         INTERRUPTED,
@@ -364,6 +365,7 @@ impl From<dcos_ops::Error> for Failure {
             (ErrorKind::NotFound, _) => NOT_FOUND,
             (ErrorKind::Partial, _) => PARTIAL,
             (ErrorKind::Interrupted, _) => INTERRUPTED,
+            (ErrorKind::Drift, _) => DRIFT,
             (ErrorKind::Denied, _) => AUTH,
             (ErrorKind::Unavailable, _) => UNAVAILABLE,
             (ErrorKind::Api, Some(api)) => code_of(api),

@@ -178,6 +178,20 @@ pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Res
 }
 
 /// The brake on a destructive command. With `--yes` it goes ahead. On a terminal it shows
+/// A plan's `steps`, shown and confirmed as [`confirm`] does. What a person confirmed at the
+/// prompt comes back, for the run to check against the cluster as it is by then (it changes
+/// nothing, exit 8, if the cluster moved); `None` with `--yes`, where nothing stands between
+/// the plan and the run.
+pub fn confirm_steps(
+    yes: bool,
+    question: &str,
+    steps: &[dcos_ops::Step],
+) -> exit::Result<Option<dcos_ops::Confirmed>> {
+    let planned: Vec<String> = steps.iter().map(crate::output::step_line).collect();
+    confirm(yes, question, &planned)?;
+    Ok((!yes).then(|| dcos_ops::Confirmed::of(steps)))
+}
+
 /// `plan` and asks `question`; anything but `y` or `yes` stops it (exit 1). Without a terminal
 /// and without `--yes` it refuses (exit 2): a script must say that it means it.
 pub fn confirm(yes: bool, question: &str, plan: &[String]) -> exit::Result<()> {

@@ -407,6 +407,8 @@ pub struct Deletion {
     pub cascade: bool,
     /// Read and plan only.
     pub dry_run: bool,
+    /// The plan a person confirmed: the run changes nothing if the cluster moved since.
+    pub confirmed: Option<crate::Confirmed>,
 }
 
 /// What deleting an account did, or would do.
@@ -566,6 +568,7 @@ async fn delete_steps(
         report.steps = plan::steps(tasks);
         return Ok(());
     }
+    plan::check_confirmed(job.confirmed.as_ref(), tasks.iter().map(|t| &t.step))?;
     let result = plan::run(clients, &mut tasks, reporter).await;
     let result = match result {
         Ok(()) => Ok(()),

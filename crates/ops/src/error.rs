@@ -33,6 +33,9 @@ pub enum ErrorKind {
     /// The caller asked the run to stop ([`crate::Reporter::stop_requested`]); what it had
     /// changed was taken back.
     Interrupted,
+    /// The cluster changed since the plan the caller confirmed ([`crate::plan::Confirmed`]):
+    /// nothing was changed.
+    Drift,
 }
 
 /// What a failed run took back, and what it could not.

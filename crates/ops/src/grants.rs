@@ -90,6 +90,8 @@ pub struct RevokeAll {
     pub remove_from_groups: bool,
     /// Read and plan only.
     pub dry_run: bool,
+    /// The plan a person confirmed: the run changes nothing if the cluster moved since.
+    pub confirmed: Option<crate::Confirmed>,
 }
 
 /// What `revoke --all` did, or would do.
@@ -248,6 +250,7 @@ async fn revoke_all_steps(
         report.steps = plan::steps(tasks);
         return Ok(());
     }
+    plan::check_confirmed(job.confirmed.as_ref(), tasks.iter().map(|t| &t.step))?;
     let result = plan::run(clients, &mut tasks, reporter).await;
     report.steps = plan::steps(tasks);
     match result {

@@ -370,3 +370,114 @@ pub(crate) async fn run_or_undo(
 pub(crate) fn steps(tasks: Vec<Task>) -> Vec<Step> {
     tasks.into_iter().map(|t| t.step).collect()
 }
+
+/// What a step does, without how it ended: its kind, target, action and principal, and the
+/// fingerprints of the values it writes and replaces (keyed per process, so comparable within
+/// one run only).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct StepKey {
+    kind: String,
+    target: String,
+    action: Option<String>,
+    principal: Option<String>,
+    fingerprint: Option<String>,
+    previous_fingerprint: Option<String>,
+}
+
+impl StepKey {
+    fn of(step: &Step) -> Self {
+        Self {
+            kind: serde_json::to_value(step.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            target: step.target.clone(),
+            action: step.action.clone(),
+            principal: step.principal.clone(),
+            fingerprint: step.fingerprint.clone(),
+            previous_fingerprint: step.previous_fingerprint.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.target)?;
+        if let Some(action) = &self.action {
+            write!(f, " {action}")?;
+        }
+        if let Some(principal) = &self.principal {
+            write!(f, " of {principal}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The steps of a plan that its caller confirmed (a person answered a prompt, seconds or
+/// minutes after the plan was read). A run given one plans again from what is there now and,
+/// before it writes anything, compares: any step added, gone or resting on another value is
+/// drift, and the run fails with [`crate::ErrorKind::Drift`], naming it, having changed
+/// nothing. A run without one (`--yes`, scripts) plans and executes in one go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmed(Vec<StepKey>);
+
+impl Confirmed {
+    /// The steps of a dry run's report that change something (or of a run's plan, before its
+    /// steps ran).
+    pub fn of<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Self {
+        // A dry run's steps say `would_...`; a run's, before they run, `not_run`.
+        let mut keys: Vec<StepKey> = steps
+            .into_iter()
+            .filter(|s| s.changes() || s.outcome == Outcome::NotRun)
+            .map(StepKey::of)
+            .collect();
+        keys.sort();
+        Self(keys)
+    }
+
+    /// Fails with [`crate::ErrorKind::Drift`] when `planned` (the run's own plan, of the state
+    /// now) is not the confirmed one, naming what differs.
+    pub fn check<'a>(&self, planned: impl IntoIterator<Item = &'a Step>) -> Result<()> {
+        let now = Self::of(planned);
+        if now == *self {
+            return Ok(());
+        }
+        let added: Vec<String> = now
+            .0
+            .iter()
+            .filter(|k| !self.0.contains(k))
+            .map(ToString::to_string)
+            .collect();
+        let gone: Vec<String> = self
+            .0
+            .iter()
+            .filter(|k| !now.0.contains(k))
+            .map(ToString::to_string)
+            .collect();
+        let mut said = Vec::new();
+        if !added.is_empty() {
+            said.push(format!("now also: {}", added.join("; ")));
+        }
+        if !gone.is_empty() {
+            said.push(format!("no longer as planned: {}", gone.join("; ")));
+        }
+        Err(Error::of_kind(
+            crate::ErrorKind::Drift,
+            format!(
+                "the cluster changed since the plan was confirmed ({}); nothing was changed",
+                said.join("; ")
+            ),
+        ))
+    }
+}
+
+/// [`Confirmed::check`] when the caller gave a confirmed plan.
+pub(crate) fn check_confirmed<'a>(
+    confirmed: Option<&Confirmed>,
+    planned: impl IntoIterator<Item = &'a Step>,
+) -> Result<()> {
+    match confirmed {
+        Some(confirmed) => confirmed.check(planned),
+        None => Ok(()),
+    }
+}

@@ -38,6 +38,8 @@ pub struct KeyRotation {
     pub key_size: KeySize,
     /// Read and plan only.
     pub dry_run: bool,
+    /// The plan a person confirmed: the run changes nothing if the cluster moved since.
+    pub confirmed: Option<crate::Confirmed>,
 }
 
 /// What a key rotation did, or would do.
@@ -179,6 +181,7 @@ async fn run(
         report.steps = steps;
         return Ok(());
     }
+    crate::plan::check_confirmed(job.confirmed.as_ref(), &steps)?;
     for step in &mut steps {
         step.outcome = Outcome::NotRun;
     }

@@ -220,3 +220,188 @@ async fn a_planted_recovery_file_never_takes_over_an_account() {
         0,
     );
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`) as the superuser, waits for its
+/// `[y/N]` prompt, calls `change` (someone changes the cluster while the person reads the
+/// plan), then answers `y`.
+fn answer_after(cluster: &Cluster, args: &[&str], change: impl FnOnce()) -> crate::harness::Run {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let quoted: Vec<String> = std::iter::once(crate::harness::binary().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let mut child = cluster
+        .command_for("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed for the terminal tests");
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let shown = std::sync::Arc::clone(&shown);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let asked = std::time::Instant::now();
+    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains("[y/N]") {
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(60),
+            "no prompt: {}",
+            String::from_utf8_lossy(&shown.lock().unwrap())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    change();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"y\n").unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let shown = shown.lock().unwrap().clone();
+    crate::harness::Run {
+        code: status.code().unwrap_or(-1),
+        stderr: format!("{}{stderr}", String::from_utf8_lossy(&shown)),
+        stdout: shown,
+    }
+}
+
+/// Grants `action` on `rid` to `uid`, as another admin would.
+fn grant(cluster: &Cluster, rid: &str, uid: &str, action: &str) {
+    cluster
+        .admin(&["grant", "--user", uid, rid, action])
+        .expect(0);
+}
+
+/// Requirement (issue 27): what runs is what was confirmed. While the `[y/N]` prompt waits,
+/// the cluster changes; answered `y`, each destructive command finds the drift, changes
+/// nothing and exits 8: `revoke --all` (a grant of `full` on `dcos:superuser` added),
+/// `service-account delete --cascade` (another secret given the login secret's value),
+/// `service-account rotate-key` (a grant added), `secret delete` (a new value). Unchanged, the
+/// same answer runs the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_at_the_prompt_is_drift_and_changes_nothing() {
+    let cluster = Cluster::start().await;
+    cluster.service_account("victim").await;
+    grant(&cluster, "dcos:secrets:default:team/a", "victim", "read");
+
+    // revoke --all: a grant added at the prompt.
+    let revoke = ["revoke", "--all", "--user", "victim"];
+    let run = answer_after(&cluster, &revoke, || {
+        grant(&cluster, "dcos:superuser", "victim", "full")
+    });
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(run.stderr.contains("dcos:superuser"), "{}", run.stderr);
+    let state = cluster.emulator.state();
+    for rid in ["dcos:secrets:default:team/a", "dcos:superuser"] {
+        assert!(
+            state.acls[rid].users.contains_key("victim"),
+            "{rid} was revoked"
+        );
+    }
+    // Nothing changed at the prompt: the plan runs.
+    let run = answer_after(&cluster, &revoke, || {});
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !cluster.emulator.state().acls["dcos:superuser"]
+            .users
+            .contains_key("victim")
+    );
+
+    // service-account delete --cascade: a secret given the login secret's value.
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "sa1",
+            "--private-key-out",
+            "sa1.pem",
+            "--secret",
+            "sa1/sa",
+        ])
+        .expect(0);
+    let run = answer_after(
+        &cluster,
+        &["service-account", "delete", "sa1", "--cascade"],
+        || {
+            let mut state = cluster.emulator.state();
+            let login = state.secrets["sa1/sa"].clone();
+            state.secrets.insert("prod/db_backup_creds".into(), login);
+            cluster.emulator.load_state(state);
+        },
+    );
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("prod/db_backup_creds"),
+        "{}",
+        run.stderr
+    );
+    let state = cluster.emulator.state();
+    assert!(state.accounts.contains_key("sa1"));
+    assert!(
+        state.secrets.contains_key("sa1/sa") && state.secrets.contains_key("prod/db_backup_creds")
+    );
+
+    // service-account rotate-key: a grant added at the prompt.
+    let before_key = cluster.emulator.state().accounts["sa1"].public_key.clone();
+    let rotate = [
+        "service-account",
+        "rotate-key",
+        "sa1",
+        "--private-key-out",
+        "sa1-new.pem",
+        "--secret",
+        "sa1/sa",
+    ];
+    let run = answer_after(&cluster, &rotate, || {
+        grant(&cluster, "dcos:superuser", "sa1", "full")
+    });
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert_eq!(
+        cluster.emulator.state().accounts["sa1"].public_key,
+        before_key
+    );
+    assert!(!cluster.path("sa1-new.pem").exists());
+
+    // secret delete: a new value at the prompt.
+    std::fs::write(cluster.path("v.txt"), "first-value").unwrap();
+    cluster
+        .admin(&["secret", "create", "team/b", "--value-file", "v.txt"])
+        .expect(0);
+    let run = answer_after(&cluster, &["secret", "delete", "team/b"], || {
+        let mut state = cluster.emulator.state();
+        state.secrets.insert(
+            "team/b".into(),
+            dcos_emulator::state::Secret::Text("second-value".into()),
+        );
+        cluster.emulator.load_state(state);
+    });
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(cluster.emulator.state().secrets.contains_key("team/b"));
+    crate::harness::record(
+        "a change while the prompt waits (revoke --all, service-account delete --cascade, \
+         rotate-key, secret delete): exit 8, nothing changed",
+        4,
+        4,
+        4,
+        0,
+    );
+}

@@ -137,6 +137,7 @@ async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
         under: super::optional_path(args.under.as_deref(), "--under")?,
         remove_from_groups: args.remove_from_groups,
         dry_run: true,
+        confirmed: None,
     };
     let progress = Progress::new(*ui);
     let plan = match grants::revoke_all(&session.clients, &job, &progress).await {
@@ -147,17 +148,14 @@ async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
     if args.dry_run || planned.is_empty() {
         return print_revoke_all(ui, Ok(plan));
     }
-    input::confirm(
-        args.confirm.yes,
-        &format!(
-            "Revoke {} of {}",
-            count(planned.len(), "grant", "grants"),
-            plan.principal
-        ),
-        &planned,
-    )?;
+    let question = format!(
+        "Revoke {} of {}",
+        count(planned.len(), "grant", "grants"),
+        plan.principal
+    );
     let job = RevokeAll {
         dry_run: false,
+        confirmed: input::confirm_steps(args.confirm.yes, &question, &plan.steps)?,
         ..job
     };
     print_revoke_all(

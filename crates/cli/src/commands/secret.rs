@@ -142,12 +142,26 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
                 dcos_secrets_client::SecretValue::Binary(_) => "binary secret",
                 dcos_secrets_client::SecretValue::Text(_) => "secret",
             };
-            drop(value);
             input::confirm(
                 confirm.yes,
                 &format!("Delete the {kind} `{path}`"),
                 &[format!("delete {kind} {path}")],
             )?;
+            // What a person confirmed is what goes: a value changed at the prompt is not.
+            if !confirm.yes {
+                let now = secret.get_opt().await.context(format!("read `{path}`"))?;
+                if now.as_ref().is_some_and(|now| *now != value) {
+                    return Err(Failure::new(
+                        exit::DRIFT,
+                        format!(
+                            "`{path}` was given another value since the plan was confirmed; \
+                             nothing was deleted"
+                        ),
+                    )
+                    .hint("look at the new value, then run the command again"));
+                }
+            }
+            drop(value);
             match secret.delete().await {
                 Ok(()) => report(ui, &path, "deleted", None),
                 // Deleted meanwhile: gone, as asked.

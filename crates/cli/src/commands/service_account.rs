@@ -9,7 +9,7 @@ use crate::args::{KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
 use crate::input;
-use crate::output::{Progress, Ui, count, settle, step_line, table};
+use crate::output::{Progress, Ui, count, settle, table};
 
 pub async fn create(
     session: &Session,
@@ -106,6 +106,7 @@ pub async fn delete(
         uid: Uid::new(uid).context("the service account id")?,
         cascade,
         dry_run: true,
+        confirmed: None,
     };
     let progress = Progress::new(*ui);
     // The plan first: it refuses what must be refused before anyone is asked.
@@ -113,19 +114,13 @@ pub async fn delete(
         Ok(plan) => plan,
         Err(dcos_ops::Failed { error, .. }) => return Err(error.into()),
     };
-    if !dry_run {
-        let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
-        input::confirm(
-            yes,
-            &format!("Delete the service account `{uid}`"),
-            &planned,
-        )?;
-    }
     let result = match dry_run {
         true => Ok(plan),
         false => {
+            let question = format!("Delete the service account `{uid}`");
             let job = Deletion {
                 dry_run: false,
+                confirmed: input::confirm_steps(yes, &question, &plan.steps)?,
                 ..job
             };
             accounts::delete(&session.clients, &job, &progress).await
@@ -168,6 +163,7 @@ pub fn rotation(
             KeyBits::Rsa4096 => KeySize::Rsa4096,
         },
         dry_run,
+        confirmed: None,
     })
 }
 
@@ -180,6 +176,7 @@ pub async fn rotate_key(
     yes: bool,
 ) -> exit::Result<()> {
     let progress = Progress::new(*ui);
+    let mut job = job;
     if !job.dry_run {
         let plan_job = KeyRotation {
             dry_run: true,
@@ -189,16 +186,12 @@ pub async fn rotate_key(
             Ok(plan) => plan,
             Err(failed) => return print_rotation(ui, Err(failed)),
         };
-        let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
-        input::confirm(
-            yes,
-            &format!(
-                "Delete `{}` and create it again with a new key, putting back its grants, groups \
-                 and login secrets",
-                job.uid
-            ),
-            &planned,
-        )?;
+        let question = format!(
+            "Delete `{}` and create it again with a new key, putting back its grants, groups and \
+             login secrets",
+            job.uid
+        );
+        job.confirmed = input::confirm_steps(yes, &question, &plan.steps)?;
     }
     let spinner = crate::output::spinner(ui, "generating a key and rotating the account");
     let result = rotate_key::rotate_key(&session.clients, &job, &progress).await;

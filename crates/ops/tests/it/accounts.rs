@@ -175,6 +175,7 @@ async fn deleting_an_account_refuses_to_leave_grants_and_login_secrets_behind() 
         uid: Uid::new("ci-bot").unwrap(),
         cascade: false,
         dry_run: false,
+        confirmed: None,
     };
     let failed = accounts::delete(&cluster.clients, &job, &Silent)
         .await
@@ -223,6 +224,7 @@ async fn a_failed_cascade_is_taken_back_at_every_step() {
                 uid: Uid::new("ci-bot").unwrap(),
                 cascade: true,
                 dry_run: false,
+                confirmed: None,
             };
             let failed = accounts::delete(&cluster.clients, &job, &Silent).await;
             let Err(failed) = failed else {
@@ -267,6 +269,7 @@ async fn revoke_all_takes_back_only_that_principals_grants_under_the_path() {
         under: Some(SecretPath::new("team").unwrap()),
         remove_from_groups: false,
         dry_run: false,
+        confirmed: None,
     };
     let report = grants::revoke_all(&cluster.clients, &job, &Silent)
         .await
@@ -314,6 +317,7 @@ async fn rotate_key_keeps_the_account_and_a_failure_puts_the_old_key_back() {
         secrets: vec![SecretPath::new("ci/sa").unwrap()],
         key_size: KeySize::Rsa2048,
         dry_run: false,
+        confirmed: None,
     };
 
     // The account's re-creation fails: the old key, grant, group and secret come back.
