@@ -187,7 +187,11 @@ pub fn confirm_steps(
     question: &str,
     steps: &[dcos_ops::Step],
 ) -> exit::Result<Option<dcos_ops::Confirmed>> {
-    let planned: Vec<String> = steps.iter().map(crate::output::step_line).collect();
+    let planned: Vec<String> = steps
+        .iter()
+        .filter(|s| s.changes())
+        .map(crate::output::step_line)
+        .collect();
     confirm(yes, question, &planned)?;
     Ok((!yes).then(|| dcos_ops::Confirmed::of(steps)))
 }

@@ -396,12 +396,48 @@ async fn a_change_at_the_prompt_is_drift_and_changes_nothing() {
     });
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert!(cluster.emulator.state().secrets.contains_key("team/b"));
+
+    // s3 offboard: the account given read on a secret's value while the plan said it had none.
+    let onboarded = crate::s3::cluster().await;
+    crate::s3::onboard(&onboarded, &[], crate::s3::PAIR_A).expect(0);
+    let before = onboarded.emulator.state();
+    let value_rid = format!("dcos:secrets:default:{}", crate::s3::KEY_ID);
+    let run = answer_after(
+        &onboarded,
+        &["s3", "offboard", "--service-account", "dse"],
+        || grant(&onboarded, &value_rid, "dse", "read"),
+    );
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(run.stderr.contains(&value_rid), "{}", run.stderr);
+    let state = onboarded.emulator.state();
+    assert_eq!(state.secrets, before.secrets, "a secret was deleted");
+    assert!(state.acls[&value_rid].users.contains_key("dse"));
+
+    // apply --prune: another undeclared grant on a declared resource at the prompt.
+    let (iam, _) = cluster.clients();
+    iam.group(&dcos_iam_client::Gid::new("data").unwrap())
+        .create("data team")
+        .await
+        .unwrap();
+    let manifest =
+        "[[grant]]\ngroup = \"data\"\nrid = \"dcos:secrets:default:team/db\"\naction = \"read\"\n";
+    std::fs::write(cluster.path("cluster.toml"), manifest).unwrap();
+    cluster.admin(&["apply", "-f", "cluster.toml"]).expect(0);
+    grant(&cluster, "dcos:secrets:default:team/db", "victim", "read");
+    let run = answer_after(
+        &cluster,
+        &["apply", "-f", "cluster.toml", "--prune"],
+        || grant(&cluster, "dcos:secrets:default:team/db", "victim", "full"),
+    );
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    let acl = &cluster.emulator.state().acls["dcos:secrets:default:team/db"];
+    assert!(acl.users["victim"].contains("full") && acl.users["victim"].contains("read"));
     crate::harness::record(
         "a change while the prompt waits (revoke --all, service-account delete --cascade, \
-         rotate-key, secret delete): exit 8, nothing changed",
-        4,
-        4,
-        4,
+         rotate-key, secret delete, s3 offboard, apply --prune): exit 8, nothing changed",
+        6,
+        6,
+        6,
         0,
     );
 }

@@ -3,7 +3,7 @@
 //! report.
 
 use dcos_ops::apply::{self, ApplyOptions};
-use dcos_ops::{ApplyReport, ItemKind, ItemReport, Status, manifest};
+use dcos_ops::{ApplyReport, ItemReport, Status, manifest};
 
 use crate::args::ApplyArgs;
 use crate::connect::Cluster;
@@ -28,7 +28,9 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         prune: args.prune,
         concurrency: args.concurrency,
     };
-    // Pruning revokes grants nobody declared: the revokes are shown and confirmed first.
+    // Pruning revokes grants nobody declared: the revokes are shown and confirmed first, and
+    // what runs is what was confirmed.
+    let mut confirmed = None;
     if args.prune && !plan_only && !args.confirm.yes {
         let plan = apply::run(
             &session.clients,
@@ -40,24 +42,23 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
             &dcos_ops::Silent,
         )
         .await?;
-        let revokes: Vec<String> = plan
-            .items
-            .iter()
-            .filter(|i| i.kind == ItemKind::Prune && i.result == Status::WouldChange)
-            .flat_map(|i| i.steps.iter().filter(|s| s.changes()).map(step_line))
-            .collect();
+        let revokes: Vec<&dcos_ops::Step> =
+            apply::prune_steps(&plan).filter(|s| s.changes()).collect();
         if !revokes.is_empty() {
-            input::confirm(
-                false,
-                &format!(
-                    "Apply, revoking {}",
-                    count(revokes.len(), "grant", "grants")
-                ),
-                &revokes,
-            )?;
+            let question = format!(
+                "Apply, revoking {}",
+                count(revokes.len(), "grant", "grants")
+            );
+            let steps: Vec<dcos_ops::Step> = revokes.into_iter().cloned().collect();
+            confirmed = input::confirm_steps(false, &question, &steps)?;
         }
     }
-    let report = apply::run(&session.clients, &manifest, options, &progress).await?;
+    let report = match &confirmed {
+        Some(confirmed) => {
+            apply::run_confirmed(&session.clients, &manifest, options, confirmed, &progress).await?
+        }
+        None => apply::run(&session.clients, &manifest, options, &progress).await?,
+    };
     print(ui, &report, args.check)
 }
 

@@ -382,6 +382,7 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
         paths: paths(&args.paths)?,
         keep_secrets: args.keep_secrets,
         dry_run: args.dry_run,
+        confirmed: None,
     })
 }
 
@@ -389,6 +390,7 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
 /// them unless `--keep-secrets`: the plan first, confirmed on a terminal or by `--yes`.
 pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -> exit::Result<()> {
     let progress = Progress::new(*ui);
+    let mut job = job;
     if !job.dry_run {
         let plan_job = Offboarding {
             dry_run: true,
@@ -398,14 +400,13 @@ pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -
             Ok(plan) => plan,
             Err(failed) => return print(ui, Err(failed), |_| String::new()),
         };
-        let planned = changes(&plan);
-        if !planned.is_empty() {
+        if !changes(&plan).is_empty() {
             let question = format!(
                 "Offboard `{}` from {}",
                 job.account,
                 job.paths.service.app_id()
             );
-            input::confirm(yes, &question, &planned)?;
+            job.confirmed = input::confirm_steps(yes, &question, &plan.steps)?;
         }
     }
     let result = s3::offboard(&session.clients, &job, &progress).await;

@@ -89,6 +89,34 @@ pub async fn run(
     Ok(report(manifest, options.dry_run, items))
 }
 
+/// The steps of a report's prune items: the grants nobody declared, which a `--prune` revokes.
+pub fn prune_steps(report: &ApplyReport) -> impl Iterator<Item = &crate::Step> {
+    report
+        .items
+        .iter()
+        .filter(|i| i.kind == crate::ItemKind::Prune)
+        .flat_map(|i| i.steps.iter())
+}
+
+/// [`run`], after a person confirmed the revokes of a prune (`confirmed`): the cluster is
+/// planned again as it is now, and on any difference in those revokes nothing is changed
+/// ([`crate::ErrorKind::Drift`]).
+pub async fn run_confirmed(
+    clients: &Clients,
+    manifest: &Manifest,
+    options: ApplyOptions,
+    confirmed: &crate::Confirmed,
+    reporter: &dyn Reporter,
+) -> Result<ApplyReport> {
+    let plan = ApplyOptions {
+        dry_run: true,
+        ..options
+    };
+    let now = run(clients, manifest, plan, &crate::Silent).await?;
+    confirmed.check(prune_steps(&now))?;
+    run(clients, manifest, options, reporter).await
+}
+
 /// Every item on its own and at once, the transport bounding the requests in flight. An item
 /// that needs a declared account waits for it (its ACLs created meanwhile), and is not run if
 /// the account failed; the others do not wait.

@@ -28,6 +28,8 @@ pub struct Offboarding {
     pub keep_secrets: bool,
     /// Read and plan only.
     pub dry_run: bool,
+    /// The plan a person confirmed: the run changes nothing if the cluster moved since.
+    pub confirmed: Option<crate::Confirmed>,
 }
 
 /// Runs an offboarding. Steps already done are not taken back when another fails: the run is
@@ -40,7 +42,28 @@ pub async fn offboard(
     let mut report = job
         .paths
         .report(S3Command::Offboard, Some(&job.account), job.dry_run);
-    let result = steps(clients, job, reporter, &mut report).await;
+    let result = match (&job.confirmed, job.dry_run) {
+        // A confirmed plan: the plan of the cluster as it is now must be the same.
+        (Some(confirmed), false) => {
+            let again = Offboarding {
+                dry_run: true,
+                confirmed: None,
+                ..job.clone()
+            };
+            let mut now = job
+                .paths
+                .report(S3Command::Offboard, Some(&job.account), true);
+            match steps(clients, &again, reporter, &mut now).await {
+                Ok(()) => confirmed.check(&now.steps),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(()),
+    };
+    let result = match result {
+        Ok(()) => steps(clients, job, reporter, &mut report).await,
+        Err(e) => Err(e),
+    };
     super::finish(report, result)
 }
 

@@ -14,6 +14,7 @@ fn offboarding(uid: &str) -> Offboarding {
         paths: crate::paths(),
         keep_secrets: false,
         dry_run: false,
+        confirmed: None,
     }
 }
 
