@@ -374,7 +374,7 @@ pub(crate) fn steps(tasks: Vec<Task>) -> Vec<Step> {
 /// What a step does, without how it ended: its kind, target, action and principal, and the
 /// fingerprints of the values it writes and replaces (keyed per process, so comparable within
 /// one run only).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct StepKey {
     kind: String,
     target: String,
@@ -418,7 +418,11 @@ impl std::fmt::Display for StepKey {
 /// before it writes anything, compares: any step added, gone or resting on another value is
 /// drift, and the run fails with [`crate::ErrorKind::Drift`], naming it, having changed
 /// nothing. A run without one (`--yes`, scripts) plans and executes in one go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It serializes (kinds, targets, actions, principals and keyed fingerprints; never a value),
+/// so that a plan saved by one process can be executed by another that uses the same
+/// fingerprint key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Confirmed(Vec<StepKey>);
 
 impl Confirmed {
@@ -433,6 +437,16 @@ impl Confirmed {
             .collect();
         keys.sort();
         Self(keys)
+    }
+
+    /// How many steps change something.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Fails with [`crate::ErrorKind::Drift`] when `planned` (the run's own plan, of the state

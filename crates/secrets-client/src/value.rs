@@ -18,6 +18,9 @@ pub enum SecretValue {
     Binary(SecretSlice<u8>),
 }
 
+/// The key of this process's fingerprints: random, unless a saved plan's was given first.
+static FINGERPRINT_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
 impl SecretValue {
     /// A text value.
     pub fn text(value: impl Into<String>) -> Self {
@@ -73,8 +76,7 @@ impl SecretValue {
     /// to show "changed" or "unchanged" in a plan); across processes they are unrelated, so a
     /// fingerprint in a log cannot be looked up in a dictionary of likely values.
     pub fn fingerprint(&self) -> String {
-        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-        let key = KEY.get_or_init(rand::random);
+        let key = FINGERPRINT_KEY.get_or_init(rand::random);
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
         mac.update(if self.is_binary() { b"b:" } else { b"t:" });
@@ -82,6 +84,19 @@ impl SecretValue {
         let digest = mac.finalize().into_bytes();
         let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         format!("hmac:{hex}")
+    }
+
+    /// The key of this process's fingerprints, for a plan saved to be checked by another
+    /// process ([`SecretValue::use_fingerprint_key`]). Whoever holds it can test guesses of a
+    /// value against its fingerprint: keep it as private as the plan it goes with.
+    pub fn fingerprint_key() -> [u8; 32] {
+        *FINGERPRINT_KEY.get_or_init(rand::random)
+    }
+
+    /// Makes this process's fingerprints those of a saved plan's process. Must come before
+    /// the first fingerprint; `false` if this process already fingerprinted with another key.
+    pub fn use_fingerprint_key(key: [u8; 32]) -> bool {
+        *FINGERPRINT_KEY.get_or_init(|| key) == key
     }
 
     /// Fails unless the value fits the service's size limit.

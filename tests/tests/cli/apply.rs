@@ -485,3 +485,85 @@ async fn bad_manifests_are_refused_before_any_request() {
         0,
     );
 }
+
+/// `apply` with `DB_PASSWORD` set to `password`.
+fn apply_with(cluster: &Cluster, password: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["apply", "-f", "cluster.toml"];
+    args.extend_from_slice(extra);
+    cluster.run_with(
+        &args,
+        &[
+            ("DCOS_ACS_TOKEN", &cluster.admin_token),
+            ("DB_PASSWORD", password),
+            ("KEY_ID", KEY_ID),
+            ("SECRET_KEY", SECRET_KEY),
+        ],
+        None,
+    )
+}
+
+/// Requirement (issue 27): `apply --plan-out FILE` saves the plan (0600, none of the
+/// manifest's values, never over a file); `apply --plan FILE` executes it, after which
+/// `--check` finds nothing to do. A planned secret changed in the cluster in between is drift:
+/// exit 8, nothing written. A plan is refused for another cluster or other options.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_runs_as_reviewed_or_not_at_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = cluster(MANIFEST).await;
+    let before = cluster.emulator.state();
+    apply_with(&cluster, DB_PASSWORD, &["--plan-out", "plan.json"]).expect(0);
+    assert_eq!(
+        cluster.emulator.state(),
+        before,
+        "--plan-out changed the cluster"
+    );
+    let saved = std::fs::read_to_string(cluster.path("plan.json")).unwrap();
+    for value in [DB_PASSWORD, FILE_VALUE, SECRET_KEY] {
+        assert!(!saved.contains(value), "the plan holds a value: {saved}");
+    }
+    let mode = std::fs::metadata(cluster.path("plan.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let again = apply_with(&cluster, DB_PASSWORD, &["--plan-out", "plan.json"]);
+    assert_ne!(again.code, 0, "a plan was written over another");
+
+    apply_with(&cluster, DB_PASSWORD, &["--plan", "plan.json"]).expect(0);
+    apply_with(&cluster, DB_PASSWORD, &["--check"]).expect(0);
+
+    // A new password planned; someone writes another value to the secret before it runs.
+    apply_with(
+        &cluster,
+        "db-password-2",
+        &["--plan-out", "plan2.json", "--check"],
+    )
+    .expect(8);
+    let mut state = cluster.emulator.state();
+    state
+        .secrets
+        .insert("team/db".into(), Secret::Text("written-meanwhile".into()));
+    cluster.emulator.load_state(state);
+    let moved = cluster.emulator.state();
+    let drift = apply_with(&cluster, "db-password-2", &["--plan", "plan2.json"]).expect(8);
+    assert!(drift.stderr.contains("team/db"), "{}", drift.stderr);
+    assert_eq!(
+        cluster.emulator.state(),
+        moved,
+        "a drifted plan wrote something"
+    );
+    // Another value in the environment than the one planned is drift too.
+    let other = apply_with(&cluster, "db-password-3", &["--plan", "plan2.json"]).expect(8);
+    assert!(other.stderr.contains("team/db"), "{}", other.stderr);
+    // The same plan with other options, or for another cluster, is refused.
+    apply_with(
+        &cluster,
+        "db-password-2",
+        &["--plan", "plan2.json", "--prune"],
+    )
+    .expect(2);
+    let elsewhere = saved.replace(cluster.url(), "https://elsewhere.example");
+    std::fs::write(cluster.path("elsewhere.json"), elsewhere).unwrap();
+    apply_with(&cluster, DB_PASSWORD, &["--plan", "elsewhere.json"]).expect(2);
+    assert_eq!(cluster.emulator.state(), moved);
+}

@@ -221,6 +221,16 @@ pub struct ApplyArgs {
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
 
+    /// Plan only, and save the plan to FILE (a new file, 0600) for `--plan FILE` to execute
+    /// after review; it holds steps and keyed fingerprints, never a value
+    #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+    pub plan_out: Option<PathBuf>,
+
+    /// Execute exactly the plan that `--plan-out FILE` saved, with the same manifest: the
+    /// cluster and the values are read again, and on any difference nothing is changed (exit 8)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "check", "yes"])]
+    pub plan: Option<PathBuf>,
+
     #[command(flatten)]
     pub confirm: crate::args::ConfirmArgs,
 }

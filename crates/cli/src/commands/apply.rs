@@ -2,8 +2,10 @@
 //! this loads the manifest, connects with the options' concurrency and retries, and prints the
 //! report.
 
-use dcos_ops::apply::{self, ApplyOptions};
-use dcos_ops::{ApplyReport, ItemReport, Status, manifest};
+use dcos_ops::apply::{self, ApplyOptions, Covers};
+use dcos_ops::{ApplyReport, Confirmed, ItemReport, Status, manifest};
+use dcos_secrets_client::SecretValue;
+use serde::{Deserialize, Serialize};
 
 use crate::args::ApplyArgs;
 use crate::connect::Cluster;
@@ -16,18 +18,31 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         return Err(Failure::usage("--concurrency must be at least 1"));
     }
     let progress = Progress::new(*ui);
+    // A saved plan's fingerprint key first: the manifest's values are fingerprinted with it.
+    let saved = match &args.plan {
+        Some(file) => Some(SavedPlan::read(file)?),
+        None => None,
+    };
     let manifest = manifest::load(&args.file, &progress)?;
     let session = cluster
         .max_in_flight(args.concurrency)
         .retries(args.retries)
         .session()
         .await?;
-    let plan_only = args.dry_run || args.check;
+    let plan_only = args.dry_run || args.check || args.plan_out.is_some();
     let options = ApplyOptions {
         dry_run: plan_only,
         prune: args.prune,
         concurrency: args.concurrency,
     };
+    if let Some(saved) = saved {
+        saved.fits(&session.url, args.prune)?;
+        let confirmed = (&saved.steps, Covers::All);
+        let report =
+            apply::run_confirmed(&session.clients, &manifest, options, confirmed, &progress)
+                .await?;
+        return print(ui, &report, false);
+    }
     // Pruning revokes grants nobody declared: the revokes are shown and confirmed first, and
     // what runs is what was confirmed.
     let mut confirmed = None;
@@ -55,11 +70,112 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
     }
     let report = match &confirmed {
         Some(confirmed) => {
+            let confirmed = (confirmed, Covers::Prune);
             apply::run_confirmed(&session.clients, &manifest, options, confirmed, &progress).await?
         }
         None => apply::run(&session.clients, &manifest, options, &progress).await?,
     };
+    if let Some(file) = &args.plan_out {
+        SavedPlan::of(&report, &session.url, args.prune).write(file)?;
+        if !ui.json() {
+            ui.info(format!(
+                "saved the plan to {}; `dcos-creds apply -f {} --plan {}` executes it",
+                file.display(),
+                args.file.display(),
+                file.display()
+            ));
+        }
+    }
     print(ui, &report, args.check)
+}
+
+/// A plan saved by `apply --plan-out`, for `apply --plan` to execute after review.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedPlan {
+    /// What the file is.
+    kind: String,
+    /// The cluster it was made for.
+    cluster: String,
+    /// Whether it revokes undeclared grants.
+    prune: bool,
+    /// The key of its fingerprints (hex): whoever holds it can test guesses of a value, so
+    /// the file is written 0600.
+    fingerprint_key: String,
+    /// Every step that changes something.
+    steps: Confirmed,
+}
+
+/// The `kind` of a saved plan.
+const PLAN_KIND: &str = "dcos-creds apply plan, version 1";
+
+impl SavedPlan {
+    fn of(report: &ApplyReport, cluster: &str, prune: bool) -> Self {
+        let key: String = SecretValue::fingerprint_key()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            kind: PLAN_KIND.to_owned(),
+            cluster: cluster.to_owned(),
+            prune,
+            fingerprint_key: key,
+            steps: Confirmed::of(apply::all_steps(report)),
+        }
+    }
+
+    fn write(&self, file: &std::path::Path) -> exit::Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Failure::new(exit::FAILURE, format!("cannot write the plan: {e}")))?;
+        dcos_ops::files::write_new(file, text.as_bytes(), true)
+            .map_err(|e| Failure::from(e).context(format!("--plan-out {}", file.display())))
+    }
+
+    /// Reads a saved plan and makes its fingerprint key this process's.
+    fn read(file: &std::path::Path) -> exit::Result<Self> {
+        let what = format!("--plan {}", file.display());
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(format!("{what}: cannot read it: {e}")))?;
+        let plan: SavedPlan = serde_json::from_str(&text)
+            .ok()
+            .filter(|p: &SavedPlan| p.kind == PLAN_KIND)
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "{what} is not a plan that `apply --plan-out` saved"
+                ))
+            })?;
+        let key: Option<[u8; 32]> = (0..32)
+            .map(|i| {
+                plan.fingerprint_key
+                    .get(2 * i..2 * i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .and_then(|bytes| bytes.try_into().ok());
+        let used = key.is_some_and(SecretValue::use_fingerprint_key);
+        if !used || plan.fingerprint_key.len() != 64 {
+            return Err(Failure::usage(format!(
+                "{what}: its fingerprint key is damaged"
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// Refuses to run the plan against another cluster, or with another `--prune`.
+    fn fits(&self, cluster: &str, prune: bool) -> exit::Result<()> {
+        if self.cluster != cluster {
+            return Err(Failure::usage(format!(
+                "the plan was made for {}, not {cluster}; nothing was changed",
+                self.cluster
+            )));
+        }
+        if self.prune != prune {
+            return Err(Failure::usage(format!(
+                "the plan was made {} --prune; give the same options; nothing was changed",
+                if self.prune { "with" } else { "without" }
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Prints the results and the summary; exit 7 if any item failed, and with `check`, 8 if any

@@ -98,14 +98,29 @@ pub fn prune_steps(report: &ApplyReport) -> impl Iterator<Item = &crate::Step> {
         .flat_map(|i| i.steps.iter())
 }
 
-/// [`run`], after a person confirmed the revokes of a prune (`confirmed`): the cluster is
-/// planned again as it is now, and on any difference in those revokes nothing is changed
-/// ([`crate::ErrorKind::Drift`]).
+/// Every step of a report.
+pub fn all_steps(report: &ApplyReport) -> impl Iterator<Item = &crate::Step> {
+    report.items.iter().flat_map(|i| i.steps.iter())
+}
+
+/// Which steps a confirmation covers: the revokes of a prune a person confirmed at a prompt,
+/// or every step of a saved plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    /// The prune items' steps.
+    Prune,
+    /// Every item's steps.
+    All,
+}
+
+/// [`run`], after its plan was confirmed (`confirmed`, covering `covers`): the cluster is
+/// planned again as it is now (values read again from their sources), and on any difference
+/// nothing is changed ([`crate::ErrorKind::Drift`]).
 pub async fn run_confirmed(
     clients: &Clients,
     manifest: &Manifest,
     options: ApplyOptions,
-    confirmed: &crate::Confirmed,
+    (confirmed, covers): (&crate::Confirmed, Covers),
     reporter: &dyn Reporter,
 ) -> Result<ApplyReport> {
     let plan = ApplyOptions {
@@ -113,7 +128,10 @@ pub async fn run_confirmed(
         ..options
     };
     let now = run(clients, manifest, plan, &crate::Silent).await?;
-    confirmed.check(prune_steps(&now))?;
+    match covers {
+        Covers::Prune => confirmed.check(prune_steps(&now))?,
+        Covers::All => confirmed.check(all_steps(&now))?,
+    }
     run(clients, manifest, options, reporter).await
 }
 
