@@ -353,7 +353,12 @@ fn remedy_hint(remedy: &Remedy) -> String {
         Remedy::HadoopConfUrl => "the URL's base must serve both files; for the DC/OS HDFS \
             package it is http://api.<hdfs-service>.marathon.l4lb.thisdcos.directory/v1/endpoints"
             .into(),
-        other => other.to_string(),
+        Remedy::RetireAwsKeys { user } => format!(
+            "retire the keys DC/OS does not hold with `dcos-creds s3 retire-aws-key \
+             --aws-iam-user {user}` (--dry-run shows them first)"
+        ),
+        // Advice names no command or setting: it reads the same here as anywhere.
+        Remedy::Advice(text) => text.clone(),
     }
 }
 

@@ -121,7 +121,7 @@ async fn confirm_existing(
     let file = &account.private_key_out;
     let pem = files::read_private_key(file)?;
     let keys = KeyPair::from_private_pem(&pem)
-        .map_err(|e| Error::from(e).context(format!("--private-key-out {}", file.display())))?;
+        .map_err(|e| Error::from(e).context(format!("the key file {}", file.display())))?;
     let theirs = existing.public_key.as_deref().unwrap_or_default();
     if !same_public_key(theirs, &keys.public_key_pem) {
         return Err(Error::conflict(format!(

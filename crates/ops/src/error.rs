@@ -76,9 +76,9 @@ impl fmt::Display for Undo {
 }
 
 /// What would help, for the caller to put in its own words (a command-line tool names its
-/// flags and commands; a library user its own settings).
+/// flags and commands; a library user its own settings). Exhaustive on purpose: a caller that
+/// words each remedy learns of a new one when it compiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Remedy {
     /// The service account does not exist: create it, with its login secret at `login_secret`.
     CreateServiceAccount { uid: Uid, login_secret: SecretPath },

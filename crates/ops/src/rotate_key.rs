@@ -585,10 +585,7 @@ async fn finish(
     }
     let pem: SecretString = files::read_private_key(&job.private_key_out)?;
     let keys = KeyPair::from_private_pem(&pem).map_err(|e| {
-        Error::from(e).context(format!(
-            "--private-key-out {}",
-            job.private_key_out.display()
-        ))
+        Error::from(e).context(format!("the key file {}", job.private_key_out.display()))
     })?;
     if !same_public_key(&keys.public_key_pem, &plan.new_public_key) {
         return Err(Error::conflict(format!(

@@ -354,7 +354,9 @@ impl Transport {
             .map_err(|e| Error::InvalidInput(format!("bad request path {}: {e}", request.path)))?;
         // Dot segments (`..`, `.`, or `%2e` spelled) would be collapsed on the way and send the
         // request elsewhere: `/groups/../users/u` is `/users/u`. Never sent.
-        let dots = request.path.split('/').any(|s| {
+        // The path alone: a caller may have written a query into it.
+        let path = request.path.split(['?', '#']).next().unwrap_or_default();
+        let dots = path.split('/').any(|s| {
             matches!(
                 s.to_ascii_lowercase().as_str(),
                 "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
@@ -367,7 +369,7 @@ impl Transport {
                 .map_or("", |j| &self.inner.base[i + 3 + j..]),
             None => "",
         };
-        if dots || url.path() != format!("{base_path}{}", request.path) {
+        if dots || url.path() != format!("{base_path}{path}") {
             return Err(Error::InvalidInput(format!(
                 "the request path {} has dot segments, which would send it to another path; \
                  not sent",
@@ -736,6 +738,10 @@ mod tests {
             .url_of(&Request::get("/acs/api/v1/groups/a..b/users/u.1"))
             .unwrap();
         assert_eq!(fine.path(), "/acs/api/v1/groups/a..b/users/u.1");
+        let query = t
+            .url_of(&Request::get("/secrets/v1/secret/default/a?list=true"))
+            .unwrap();
+        assert_eq!(query.query(), Some("list=true"));
     }
 
     #[test]

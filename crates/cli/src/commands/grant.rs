@@ -2,14 +2,13 @@
 
 use dcos_iam_client::{Action, GrantOutcome, Principal, RevokeOutcome, Rid};
 use dcos_ops::grants::{self, RevokeAll};
-use dcos_ops::{Failed, Outcome, PrincipalType};
+use dcos_ops::{Outcome, PrincipalType};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{GrantArgs, RevokeArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
-use crate::input;
-use crate::output::{GrantReport, Progress, Ui, count, settle, step_line};
+use crate::output::{GrantReport, Progress, Ui, count, settle};
 
 struct Parsed {
     principal: Principal,
@@ -139,29 +138,31 @@ async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
         dry_run: true,
         confirmed: None,
     };
-    let progress = Progress::new(*ui);
-    let plan = match grants::revoke_all(&session.clients, &job, &progress).await {
-        Ok(plan) => plan,
-        Err(Failed { error, .. }) => return Err(error.into()),
-    };
-    let planned: Vec<String> = plan.steps.iter().map(step_line).collect();
-    if args.dry_run || planned.is_empty() {
-        return print_revoke_all(ui, Ok(plan));
-    }
-    let question = format!(
-        "Revoke {} of {}",
-        count(planned.len(), "grant", "grants"),
-        plan.principal
-    );
-    let job = RevokeAll {
-        dry_run: false,
-        confirmed: input::confirm_steps(args.confirm.yes, &question, &plan.steps)?,
-        ..job
-    };
-    print_revoke_all(
-        ui,
-        grants::revoke_all(&session.clients, &job, &progress).await,
+    let progress = &Progress::new(*ui);
+    let clients = &session.clients;
+    let result = super::confirm_and_execute(
+        (args.dry_run, args.confirm.yes),
+        || grants::revoke_all(clients, &job, progress),
+        |plan| &plan.steps,
+        |plan| {
+            let n = plan.steps.iter().filter(|s| s.changes()).count();
+            format!(
+                "Revoke {} of {}",
+                count(n, "grant", "grants"),
+                plan.principal
+            )
+        },
+        |confirmed| {
+            let job = RevokeAll {
+                dry_run: false,
+                confirmed: confirmed.map(|(_, c)| c),
+                ..job.clone()
+            };
+            async move { grants::revoke_all(clients, &job, progress).await }
+        },
     )
+    .await?;
+    print_revoke_all(ui, result)
 }
 
 fn print_revoke_all(

@@ -122,6 +122,42 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
     }
 }
 
+/// The one way a command that changes the cluster asks first.
+///
+/// With `--yes` (and not a dry run) nothing stands between the plan and the run: `execute`
+/// runs the job at once, planning and executing in one go, with no extra request. Otherwise
+/// `plan` (the job's dry run) goes first, refusing what must be refused before anyone is
+/// asked; a dry run, or a plan that changes nothing, is the result. Else the plan's changing
+/// steps are shown with the `question` it words and confirmed at a prompt, and `execute` runs
+/// the job given the plan and what was confirmed, which it checks against the cluster before
+/// it writes (drift: exit 8, nothing changed).
+pub async fn confirm_and_execute<R, P, E>(
+    (dry_run, yes): (bool, bool),
+    plan: impl FnOnce() -> P,
+    steps: impl Fn(&R) -> &[dcos_ops::Step],
+    question: impl FnOnce(&R) -> String,
+    execute: impl FnOnce(Option<(R, dcos_ops::Confirmed)>) -> E,
+) -> exit::Result<dcos_ops::RunResult<R>>
+where
+    P: Future<Output = dcos_ops::RunResult<R>>,
+    E: Future<Output = dcos_ops::RunResult<R>>,
+{
+    if yes && !dry_run {
+        return Ok(execute(None).await);
+    }
+    let plan = match plan().await {
+        Ok(plan) => plan,
+        Err(failed) => return Ok(Err(failed)),
+    };
+    if dry_run || !steps(&plan).iter().any(dcos_ops::Step::changes) {
+        return Ok(Ok(plan));
+    }
+    let asked = question(&plan);
+    let confirmed = crate::input::confirm_steps(false, &asked, steps(&plan))?
+        .unwrap_or_else(|| dcos_ops::Confirmed::of(steps(&plan)));
+    Ok(execute(Some((plan, confirmed))).await)
+}
+
 /// An optional secret path given by `flag`, checked; an error names the flag.
 pub fn optional_path(
     given: Option<&str>,

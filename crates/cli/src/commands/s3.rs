@@ -18,7 +18,7 @@ use crate::args::{
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{OptionsReport, Progress, Ui, settle, step_line, table};
+use crate::output::{OptionsReport, Progress, Ui, settle, table};
 
 /// The paths of `--service-name`, `--key-id-secret` and `--secret-key-secret`.
 fn paths(args: &S3Paths) -> exit::Result<Paths> {
@@ -328,51 +328,41 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
         only: None,
         dry_run: args.dry_run,
     };
-    let aws = aws(ui).await;
-    let progress = Progress::new(*ui);
-    if !job.dry_run {
-        let plan_job = Retirement {
-            dry_run: true,
-            ..job.clone()
-        };
-        let plan = match s3::retire_aws_keys(&session.clients, &aws, &plan_job, &progress).await {
-            Ok(plan) => plan,
-            Err(failed) => return print(ui, Err(failed), |_| String::new()),
-        };
-        let planned = changes(&plan);
-        if planned.is_empty() {
-            return print(ui, Ok(plan), |_| String::new());
-        }
-        let verb = if job.deactivate {
-            "Deactivate"
-        } else {
-            "Delete"
-        };
-        let question = format!(
-            "{verb} the keys of IAM user `{}` that DC/OS does not hold",
-            job.user
-        );
-        input::confirm(args.confirm.yes, &question, &planned)?;
-        // What was confirmed, and nothing that turns up meanwhile.
-        job.only = Some(
-            plan.steps
-                .iter()
-                .filter(|s| s.changes())
-                .map(|s| s.target.clone())
-                .collect(),
-        );
-    }
-    let result = s3::retire_aws_keys(&session.clients, &aws, &job, &progress).await;
+    let aws = &aws(ui).await;
+    let progress = &Progress::new(*ui);
+    let clients = &session.clients;
+    let plan_job = Retirement {
+        dry_run: true,
+        ..job.clone()
+    };
+    let verb = if job.deactivate {
+        "Deactivate"
+    } else {
+        "Delete"
+    };
+    let question = format!(
+        "{verb} the keys of IAM user `{}` that DC/OS does not hold",
+        job.user
+    );
+    let result = super::confirm_and_execute(
+        (job.dry_run, args.confirm.yes),
+        || s3::retire_aws_keys(clients, aws, &plan_job, progress),
+        |plan| &plan.steps,
+        |_| question,
+        move |confirmed| {
+            // What was confirmed, and nothing that turns up meanwhile.
+            job.only = confirmed.map(|(plan, _)| {
+                plan.steps
+                    .iter()
+                    .filter(|s| s.changes())
+                    .map(|s| s.target.clone())
+                    .collect()
+            });
+            async move { s3::retire_aws_keys(clients, aws, &job, progress).await }
+        },
+    )
+    .await?;
     print(ui, result, |_| String::new())
-}
-
-/// The lines of a plan's steps that change something, for a confirmation.
-fn changes(plan: &S3Report) -> Vec<String> {
-    plan.steps
-        .iter()
-        .filter(|s| s.changes())
-        .map(step_line)
-        .collect()
 }
 
 /// An offboarding's account and paths, checked before the cluster is contacted.
@@ -389,27 +379,32 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
 /// Revokes the account's read permissions (names and values) on both secrets, and deletes
 /// them unless `--keep-secrets`: the plan first, confirmed on a terminal or by `--yes`.
 pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -> exit::Result<()> {
-    let progress = Progress::new(*ui);
-    let mut job = job;
-    if !job.dry_run {
-        let plan_job = Offboarding {
-            dry_run: true,
-            ..job.clone()
-        };
-        let plan = match s3::offboard(&session.clients, &plan_job, &progress).await {
-            Ok(plan) => plan,
-            Err(failed) => return print(ui, Err(failed), |_| String::new()),
-        };
-        if !changes(&plan).is_empty() {
-            let question = format!(
+    let progress = &Progress::new(*ui);
+    let clients = &session.clients;
+    let plan_job = Offboarding {
+        dry_run: true,
+        ..job.clone()
+    };
+    let result = super::confirm_and_execute(
+        (job.dry_run, yes),
+        || s3::offboard(clients, &plan_job, progress),
+        |plan| &plan.steps,
+        |_| {
+            format!(
                 "Offboard `{}` from {}",
                 job.account,
                 job.paths.service.app_id()
-            );
-            job.confirmed = input::confirm_steps(yes, &question, &plan.steps)?;
-        }
-    }
-    let result = s3::offboard(&session.clients, &job, &progress).await;
+            )
+        },
+        |confirmed| {
+            let job = Offboarding {
+                confirmed: confirmed.map(|(_, c)| c),
+                ..job.clone()
+            };
+            async move { s3::offboard(clients, &job, progress).await }
+        },
+    )
+    .await?;
     print(ui, result, |_| String::new())
 }
 

@@ -8,7 +8,6 @@ use dcos_secrets_client::SecretPath;
 use crate::args::{KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
-use crate::input;
 use crate::output::{Progress, Ui, count, settle, table};
 
 pub async fn create(
@@ -108,24 +107,23 @@ pub async fn delete(
         dry_run: true,
         confirmed: None,
     };
-    let progress = Progress::new(*ui);
-    // The plan first: it refuses what must be refused before anyone is asked.
-    let plan = match accounts::delete(&session.clients, &job, &progress).await {
-        Ok(plan) => plan,
-        Err(dcos_ops::Failed { error, .. }) => return Err(error.into()),
-    };
-    let result = match dry_run {
-        true => Ok(plan),
-        false => {
-            let question = format!("Delete the service account `{uid}`");
+    let progress = &Progress::new(*ui);
+    let clients = &session.clients;
+    let result = super::confirm_and_execute(
+        (dry_run, yes),
+        || accounts::delete(clients, &job, progress),
+        |plan| &plan.steps,
+        |_| format!("Delete the service account `{uid}`"),
+        |confirmed| {
             let job = Deletion {
                 dry_run: false,
-                confirmed: input::confirm_steps(yes, &question, &plan.steps)?,
-                ..job
+                confirmed: confirmed.map(|(_, c)| c),
+                ..job.clone()
             };
-            accounts::delete(&session.clients, &job, &progress).await
-        }
-    };
+            async move { accounts::delete(clients, &job, progress).await }
+        },
+    )
+    .await?;
     let (report, failure) = settle(ui, result);
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
@@ -175,29 +173,40 @@ pub async fn rotate_key(
     job: KeyRotation,
     yes: bool,
 ) -> exit::Result<()> {
-    let progress = Progress::new(*ui);
-    let mut job = job;
-    if !job.dry_run {
-        let plan_job = KeyRotation {
-            dry_run: true,
-            ..job.clone()
-        };
-        let plan = match rotate_key::rotate_key(&session.clients, &plan_job, &progress).await {
-            Ok(plan) => plan,
-            Err(failed) => return print_rotation(ui, Err(failed)),
-        };
-        let question = format!(
-            "Delete `{}` and create it again with a new key, putting back its grants, groups and \
-             login secrets",
-            job.uid
-        );
-        job.confirmed = input::confirm_steps(yes, &question, &plan.steps)?;
-    }
-    let spinner = crate::output::spinner(ui, "generating a key and rotating the account");
-    let result = rotate_key::rotate_key(&session.clients, &job, &progress).await;
-    if let Some(spinner) = spinner {
-        spinner.finish_and_clear();
-    }
+    let progress = &Progress::new(*ui);
+    let clients = &session.clients;
+    let plan_job = KeyRotation {
+        dry_run: true,
+        ..job.clone()
+    };
+    let result = super::confirm_and_execute(
+        (job.dry_run, yes),
+        || rotate_key::rotate_key(clients, &plan_job, progress),
+        |plan| &plan.steps,
+        |_| {
+            format!(
+                "Delete `{}` and create it again with a new key, putting back its grants, groups \
+                 and login secrets",
+                job.uid
+            )
+        },
+        |confirmed| {
+            let job = KeyRotation {
+                confirmed: confirmed.map(|(_, c)| c),
+                ..job.clone()
+            };
+            async move {
+                let spinner =
+                    crate::output::spinner(ui, "generating a key and rotating the account");
+                let result = rotate_key::rotate_key(clients, &job, progress).await;
+                if let Some(spinner) = spinner {
+                    spinner.finish_and_clear();
+                }
+                result
+            }
+        },
+    )
+    .await?;
     print_rotation(ui, result)
 }
 

@@ -134,7 +134,7 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
         &app_id,
         None,
         "cannot be told: the secret store keeps no change times; tasks keep the pair they \
-         started with, so after a rotation restart the app (`s3 rotate --restart` does)"
+         started with, so after a rotation restart the app (a rotation with a restart does)"
             .into(),
     ));
     checks.push(match pending {
