@@ -566,4 +566,12 @@ async fn a_saved_plan_runs_as_reviewed_or_not_at_all() {
     std::fs::write(cluster.path("elsewhere.json"), elsewhere).unwrap();
     apply_with(&cluster, DB_PASSWORD, &["--plan", "elsewhere.json"]).expect(2);
     assert_eq!(cluster.emulator.state(), moved);
+    record(
+        "apply --plan: a secret written after --plan-out, another value in the environment \
+         (exit 8), other --prune, another cluster (exit 2): nothing written",
+        4,
+        4,
+        4,
+        0,
+    );
 }

@@ -43,6 +43,14 @@ async fn a_dot_dot_group_never_deletes_a_user() {
         "the user was deleted"
     );
     assert_eq!(after, before, "{}", run.stderr);
+    crate::harness::record(
+        "revoke --all --remove-from-groups with a group `..`: the id refused, the membership \
+         left with a warning, the user kept",
+        1,
+        1,
+        1,
+        0,
+    );
 }
 
 /// `sa2` with its key in sa2.pem and its login secret at sa2/service-account, a production
