@@ -72,18 +72,7 @@ async fn cluster(manifest: &str) -> Cluster {
 }
 
 fn apply(cluster: &Cluster, extra: &[&str]) -> Run {
-    let mut args = vec!["apply", "-f", "cluster.toml"];
-    args.extend_from_slice(extra);
-    cluster.run_with(
-        &args,
-        &[
-            ("DCOS_ACS_TOKEN", &cluster.admin_token),
-            ("DB_PASSWORD", DB_PASSWORD),
-            ("KEY_ID", KEY_ID),
-            ("SECRET_KEY", SECRET_KEY),
-        ],
-        None,
-    )
+    apply_with(cluster, DB_PASSWORD, extra)
 }
 
 fn text(state: &State, path: &str) -> Option<String> {
