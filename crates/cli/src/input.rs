@@ -178,22 +178,21 @@ pub fn aws_key_pair(args: &CredentialArgs, reporter: &dyn Reporter) -> exit::Res
 }
 
 /// The brake on a destructive command. With `--yes` it goes ahead. On a terminal it shows
-/// A plan's `steps`, shown and confirmed as [`confirm`] does. What a person confirmed at the
-/// prompt comes back, for the run to check against the cluster as it is by then (it changes
-/// nothing, exit 8, if the cluster moved); `None` with `--yes`, where nothing stands between
-/// the plan and the run.
+/// A plan's changing `steps`, shown and confirmed at a prompt as [`confirm`] does (a caller
+/// with `--yes` has no prompt to show). What the person confirmed comes back, for the run to
+/// check against the cluster as it is by then (it changes nothing, exit 8, if the cluster
+/// moved).
 pub fn confirm_steps(
-    yes: bool,
     question: &str,
     steps: &[dcos_ops::Step],
-) -> exit::Result<Option<dcos_ops::Confirmed>> {
+) -> exit::Result<dcos_ops::Confirmed> {
     let planned: Vec<String> = steps
         .iter()
         .filter(|s| s.changes())
         .map(crate::output::step_line)
         .collect();
-    confirm(yes, question, &planned)?;
-    Ok((!yes).then(|| dcos_ops::Confirmed::of(steps)))
+    confirm(false, question, &planned)?;
+    Ok(dcos_ops::Confirmed::of(steps))
 }
 
 /// `plan` and asks `question`; anything but `y` or `yes` stops it (exit 1). Without a terminal

@@ -99,10 +99,9 @@ fn exit_now(signal: i32, what: &str) -> ! {
     std::process::exit(code)
 }
 
-/// Settles the run: its limits, the time one attempt of a request may take, and whether a
-/// stop that cannot wait prints JSON. A signal that came before is passed on to the limits.
-pub fn configure(limits: Limits, timeout: Duration, json: bool) {
-    JSON.store(json, Ordering::SeqCst);
+/// Settles the run: its limits and the time one attempt of a request may take. A signal that
+/// came before is passed on to the limits.
+pub fn configure(limits: Limits, timeout: Duration) {
     let _ = TIMEOUT.set(timeout);
     let limits = LIMITS.get_or_init(|| limits);
     if requested().is_some() {

@@ -114,7 +114,6 @@ fn main() -> ExitCode {
     interrupt::configure(
         dcos_transport::Limits::with_deadline(std::time::Duration::from_secs(cli.global.deadline)),
         std::time::Duration::from_secs(cli.global.timeout),
-        ui.json(),
     );
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -26,29 +26,20 @@ use tower::ServiceExt;
 use crate::respond::DropConnection;
 
 /// Why a connection was closed without an answer: a dropped-connection fault, or a request
-/// that took longer than its limits.
+/// (or its body) that took longer than its limits.
 #[derive(Debug)]
-struct Dropped;
+struct Closed(&'static str);
 
-impl std::fmt::Display for Dropped {
+impl std::fmt::Display for Closed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection closed without an answer (a fault, or a limit passed)")
+        f.write_str(self.0)
     }
 }
 
-impl std::error::Error for Dropped {}
+impl std::error::Error for Closed {}
 
-/// A request body that was not sent in time: the connection is closed.
-#[derive(Debug)]
-struct BodyTimedOut;
-
-impl std::fmt::Display for BodyTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request body was not sent within the body timeout")
-    }
-}
-
-impl std::error::Error for BodyTimedOut {}
+/// The connection is closed without an answer.
+const DROPPED: Closed = Closed("connection closed without an answer (a fault, or a limit passed)");
 
 /// The TCP peer of the connection a request came on (the address the client connected from,
 /// which it cannot choose the way it chooses a `Host` header).
@@ -88,7 +79,9 @@ impl hyper::body::Body for TimedBody {
         match self.deadline.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 self.expired.store(true, Ordering::SeqCst);
-                Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+                Poll::Ready(Some(Err(Box::new(Closed(
+                    "the request body was not sent within the body timeout",
+                )))))
             }
             Poll::Pending => Poll::Pending,
         }
@@ -173,14 +166,14 @@ async fn connection<I>(
                 match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
                     Ok(Ok(r)) => r,
                     Ok(Err(never)) => match never {},
-                    Err(_) => return Err(Dropped),
+                    Err(_) => return Err(DROPPED),
                 };
             if response.extensions().get::<DropConnection>().is_some()
                 || expired.load(Ordering::SeqCst)
             {
-                return Err(Dropped);
+                return Err(DROPPED);
             }
-            Ok::<_, Dropped>(response)
+            Ok::<_, Closed>(response)
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()

@@ -33,7 +33,7 @@ pub enum ErrorKind {
     /// The caller asked the run to stop ([`crate::Reporter::stop_requested`]); what it had
     /// changed was taken back.
     Interrupted,
-    /// The cluster changed since the plan the caller confirmed ([`crate::plan::Confirmed`]):
+    /// The cluster changed since the plan the caller confirmed ([`crate::Confirmed`]):
     /// nothing was changed.
     Drift,
 }

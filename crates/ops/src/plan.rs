@@ -439,16 +439,6 @@ impl Confirmed {
         Self(keys)
     }
 
-    /// How many steps change something.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Fails with [`crate::ErrorKind::Drift`] when `planned` (the run's own plan, of the state
     /// now) is not the confirmed one, naming what differs.
     pub fn check<'a>(&self, planned: impl IntoIterator<Item = &'a Step>) -> Result<()> {

@@ -127,7 +127,7 @@ fn cut(text: &str, max: usize) -> String {
 
 /// The shortest run of a sent value's characters that is taken for an echo of it (shorter
 /// values are matched whole).
-pub const ECHO_MIN_CHARS: usize = 12;
+const ECHO_MIN_CHARS: usize = 12;
 
 /// The forms in which a server may echo `value`: as it is; escaped for JSON and for HTML;
 /// encoded as base64 (padded or not), base64url, hex (either case) and percent-encoding; and,
@@ -165,8 +165,9 @@ fn echo_forms(value: &str) -> Vec<String> {
 }
 
 /// `text` with every echo of the `sent` values (values, passwords, keys and tokens a request
-/// carried) replaced by `[redacted]`. An echo is any of a value's [`echo_forms`], found whole
-/// or as any run of at least [`ECHO_MIN_CHARS`] of its characters (a server may cut what it
+/// carried) replaced by `[redacted]`. An echo is any of a value's forms (as sent; escaped for
+/// JSON or HTML; base64, base64url, hex, percent-encoded; each dot-separated segment of a
+/// token), found whole or as any run of at least 12 of its characters (a server may cut what it
 /// echoes, or quote half of it), even with white space put between the characters. Values
 /// under four characters are left alone: they would match everywhere, and no credential is that
 /// short.

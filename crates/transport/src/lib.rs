@@ -38,9 +38,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use url::Url;
 
-pub use error::{
-    ApiError, BODY_EXCERPT_CHARS, ECHO_MIN_CHARS, Error, TlsProblem, redact, terminal_safe,
-};
+pub use error::{ApiError, BODY_EXCERPT_CHARS, Error, TlsProblem, redact, terminal_safe};
 pub use limits::{Call, Cut, Limits};
 pub use request::{Body, JSON, OCTET_STREAM, Request, Response};
 pub use reqwest::{Method, StatusCode};
@@ -338,11 +336,6 @@ impl Transport {
         &self.inner.base
     }
 
-    /// The limits every request of this transport ends by.
-    pub fn limits(&self) -> &Limits {
-        &self.inner.limits
-    }
-
     /// The retry settings.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
@@ -371,8 +364,8 @@ impl Transport {
         };
         if dots || url.path() != format!("{base_path}{path}") {
             return Err(Error::InvalidInput(format!(
-                "the request path {} has dot segments, which would send it to another path; \
-                 not sent",
+                "the request path {} would reach the server as another path (dot segments, or \
+                 characters the URL parser rewrites); not sent",
                 request.path
             )));
         }
@@ -402,6 +395,9 @@ impl Transport {
                 true => Call::Read,
                 false => Call::Write,
             };
+            if let Err(cut) = self.inner.limits.may_start(call) {
+                return Err(self.cut(&request, cut, false, attempts));
+            }
             let bounded = self.inner.limits.bound(call, async {
                 // The semaphore is never closed, so acquiring fails only if it were.
                 let _permit = match &self.inner.in_flight {
@@ -410,9 +406,6 @@ impl Transport {
                 };
                 self.attempt(&request, &url, token.as_ref()).await
             });
-            if let Err(cut) = self.inner.limits.may_start(call) {
-                return Err(self.cut(&request, cut, false, attempts));
-            }
             let outcome = match bounded.await {
                 Ok(outcome) => outcome,
                 // A write cut in flight may have been applied.
@@ -732,7 +725,7 @@ mod tests {
             "/acs/api/v1/users/..",
         ] {
             let err = t.url_of(&Request::delete(path)).unwrap_err();
-            assert!(err.to_string().contains("dot segments"), "{path}: {err}");
+            assert!(err.to_string().contains("another path"), "{path}: {err}");
         }
         let fine = t
             .url_of(&Request::get("/acs/api/v1/groups/a..b/users/u.1"))

@@ -449,3 +449,19 @@ async fn a_change_at_the_prompt_is_drift_and_changes_nothing() {
         0,
     );
 }
+
+/// A destructive command whose plan changes nothing asks nothing (not even without a terminal)
+/// and reports a real run, not its plan: `"dry_run": false`, nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_that_changes_nothing_is_run_without_asking() {
+    let cluster = Cluster::start().await;
+    cluster.service_account("idle").await;
+    let before = cluster.emulator.state();
+    let report = cluster
+        .admin(&["-o", "json", "revoke", "--all", "--user", "idle"])
+        .expect(0)
+        .json();
+    assert_eq!(report["dry_run"], false, "{report}");
+    assert_eq!(report["result"], "unchanged", "{report}");
+    assert_eq!(cluster.emulator.state(), before);
+}

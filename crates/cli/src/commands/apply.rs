@@ -65,7 +65,7 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
                 count(revokes.len(), "grant", "grants")
             );
             let steps: Vec<dcos_ops::Step> = revokes.into_iter().cloned().collect();
-            confirmed = input::confirm_steps(false, &question, &steps)?;
+            confirmed = Some(input::confirm_steps(&question, &steps)?);
         }
     }
     let report = match &confirmed {
@@ -133,9 +133,9 @@ impl SavedPlan {
     /// Reads a saved plan and makes its fingerprint key this process's.
     fn read(file: &std::path::Path) -> exit::Result<Self> {
         let what = format!("--plan {}", file.display());
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Failure::usage(format!("{what}: cannot read it: {e}")))?;
-        let plan: SavedPlan = serde_json::from_str(&text)
+        let bytes =
+            input::read_all(file, dcos_ops::files::CONFIG_LIMIT).map_err(|f| f.context(&what))?;
+        let plan: SavedPlan = serde_json::from_slice(&bytes)
             .ok()
             .filter(|p: &SavedPlan| p.kind == PLAN_KIND)
             .ok_or_else(|| {
@@ -143,16 +143,13 @@ impl SavedPlan {
                     "{what} is not a plan that `apply --plan-out` saved"
                 ))
             })?;
-        let key: Option<[u8; 32]> = (0..32)
-            .map(|i| {
-                plan.fingerprint_key
-                    .get(2 * i..2 * i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .and_then(|bytes| bytes.try_into().ok());
-        let used = key.is_some_and(SecretValue::use_fingerprint_key);
-        if !used || plan.fingerprint_key.len() != 64 {
+        let hex = plan.fingerprint_key.as_bytes();
+        let key: Option<Vec<u8>> = hex
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+            .collect();
+        let key: Option<[u8; 32]> = key.and_then(|k| k.try_into().ok());
+        if !key.is_some_and(SecretValue::use_fingerprint_key) {
             return Err(Failure::usage(format!(
                 "{what}: its fingerprint key is damaged"
             )));

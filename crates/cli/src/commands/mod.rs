@@ -127,10 +127,10 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
 /// With `--yes` (and not a dry run) nothing stands between the plan and the run: `execute`
 /// runs the job at once, planning and executing in one go, with no extra request. Otherwise
 /// `plan` (the job's dry run) goes first, refusing what must be refused before anyone is
-/// asked; a dry run, or a plan that changes nothing, is the result. Else the plan's changing
-/// steps are shown with the `question` it words and confirmed at a prompt, and `execute` runs
-/// the job given the plan and what was confirmed, which it checks against the cluster before
-/// it writes (drift: exit 8, nothing changed).
+/// asked; with `--dry-run` it is the result. A plan that changes something is shown with the
+/// `question` it words and confirmed at a prompt (one that changes nothing is not asked
+/// about). Then `execute` runs the job, given the plan and the steps it may take, which it
+/// checks against the cluster before it writes (drift: exit 8, nothing changed).
 pub async fn confirm_and_execute<R, P, E>(
     (dry_run, yes): (bool, bool),
     plan: impl FnOnce() -> P,
@@ -149,12 +149,13 @@ where
         Ok(plan) => plan,
         Err(failed) => return Ok(Err(failed)),
     };
-    if dry_run || !steps(&plan).iter().any(dcos_ops::Step::changes) {
+    if dry_run {
         return Ok(Ok(plan));
     }
-    let asked = question(&plan);
-    let confirmed = crate::input::confirm_steps(false, &asked, steps(&plan))?
-        .unwrap_or_else(|| dcos_ops::Confirmed::of(steps(&plan)));
+    let confirmed = match steps(&plan).iter().any(dcos_ops::Step::changes) {
+        true => crate::input::confirm_steps(&question(&plan), steps(&plan))?,
+        false => dcos_ops::Confirmed::of(steps(&plan)),
+    };
     Ok(execute(Some((plan, confirmed))).await)
 }
 

@@ -42,9 +42,10 @@ pub async fn offboard(
     let mut report = job
         .paths
         .report(S3Command::Offboard, Some(&job.account), job.dry_run);
-    let result = match (&job.confirmed, job.dry_run) {
-        // A confirmed plan: the plan of the cluster as it is now must be the same.
-        (Some(confirmed), false) => {
+    let result = async {
+        // A confirmed plan: the plan of the cluster as it is now (its warnings said already)
+        // must be the same.
+        if let (Some(confirmed), false) = (&job.confirmed, job.dry_run) {
             let again = Offboarding {
                 dry_run: true,
                 confirmed: None,
@@ -53,17 +54,12 @@ pub async fn offboard(
             let mut now = job
                 .paths
                 .report(S3Command::Offboard, Some(&job.account), true);
-            match steps(clients, &again, reporter, &mut now).await {
-                Ok(()) => confirmed.check(&now.steps),
-                Err(e) => Err(e),
-            }
+            steps(clients, &again, &crate::Silent, &mut now).await?;
+            confirmed.check(&now.steps)?;
         }
-        _ => Ok(()),
-    };
-    let result = match result {
-        Ok(()) => steps(clients, job, reporter, &mut report).await,
-        Err(e) => Err(e),
-    };
+        steps(clients, job, reporter, &mut report).await
+    }
+    .await;
     super::finish(report, result)
 }
 
