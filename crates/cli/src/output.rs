@@ -169,12 +169,22 @@ pub fn write_stdout(bytes: &[u8]) -> exit::Result<()> {
 static PRINTED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
 
 /// The last thing a process that must end at once prints: `document`, unless something was
-/// printed already. Waits for a write under way to finish, then keeps standard output for
-/// itself until the process ends.
+/// printed already. Waits a little for a write under way to finish (a reader that stopped
+/// reading must not keep the process alive: then nothing more is printed), and keeps standard
+/// output for itself until the process ends.
 pub fn last_words(document: Option<String>) {
-    let printed = PRINTED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut waited = 0;
+    let printed = loop {
+        match PRINTED.try_lock() {
+            Ok(printed) => break printed,
+            Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) if waited < 50 => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                waited += 1;
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        }
+    };
     if let (false, Some(document)) = (*printed, document) {
         let mut out = std::io::stdout().lock();
         let _ = out
