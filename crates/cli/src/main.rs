@@ -3,11 +3,9 @@
 mod args;
 mod commands;
 mod connect;
-mod dcos_config;
 mod exit;
 mod input;
 mod interrupt;
-mod keyring_store;
 mod output;
 
 use std::process::ExitCode;
@@ -30,6 +28,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = [
         "dcos_creds",
+        "dcos_connect",
         "dcos_ops",
         "dcos_transport",
         "dcos_iam_client",

@@ -8,7 +8,7 @@ use dcos_secrets_client::SecretValue;
 use serde::{Deserialize, Serialize};
 
 use crate::args::ApplyArgs;
-use crate::connect::Cluster;
+use crate::connect::{self, Cluster};
 use crate::exit::{self, Failure};
 use crate::input;
 use crate::output::{Progress, Ui, count, item_line, step_line};
@@ -24,11 +24,10 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         None => None,
     };
     let manifest = manifest::load(&args.file, &progress)?;
-    let session = cluster
+    let cluster = cluster
         .max_in_flight(args.concurrency)
-        .retries(args.retries)
-        .session()
-        .await?;
+        .retries(args.retries);
+    let session = connect::session(&cluster, false).await?;
     let plan_only = args.dry_run || args.check || args.plan_out.is_some();
     let options = ApplyOptions {
         dry_run: plan_only,

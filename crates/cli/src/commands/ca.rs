@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::args::Global;
-use crate::connect::{Cluster, fingerprint, pem_certificates};
+use crate::connect::{self, fingerprint};
 use crate::exit::{self, Context};
 use crate::output::{CaReport, Ui};
 use dcos_ops::files;
@@ -14,10 +14,10 @@ pub async fn fetch(global: &Global, ui: &Ui, out: Option<&Path>) -> exit::Result
     }
     // With --ca-fingerprint, resolving has already downloaded and checked the bundle; the
     // download below then goes through the pinned CA.
-    let cluster = Cluster::resolve(global, ui).await?;
+    let cluster = connect::resolve(global, ui).await?;
     let verified = cluster.is_pinned();
     let bundle = cluster.fetch_ca(!verified).await?;
-    let certs = pem_certificates(&bundle).context("the cluster's CA bundle")?;
+    let certs = dcos_transport::pem_certificates(&bundle).context("the cluster's CA bundle")?;
     let fingerprints: Vec<String> = certs.iter().map(|der| fingerprint(der)).collect();
     if let Some(out) = out {
         files::write_new(out, &bundle, false)?;
@@ -39,9 +39,9 @@ pub async fn fetch(global: &Global, ui: &Ui, out: Option<&Path>) -> exit::Result
 }
 
 pub async fn cluster_info(global: &Global, ui: &Ui) -> exit::Result<()> {
-    let cluster = Cluster::resolve(global, ui).await?;
+    let cluster = connect::resolve(global, ui).await?;
     // The name needs a token; the rest does not.
-    let (transport, named) = match cluster.session().await {
+    let (transport, named) = match connect::session(&cluster, false).await {
         Ok(session) => (session.clients.iam.transport().clone(), true),
         Err(failure) if failure.code == exit::AUTH => (cluster.transport()?, false),
         Err(failure) => return Err(failure),

@@ -97,7 +97,7 @@ fn split(result: dcos_ops::RunResult<S3Report>) -> (S3Report, Option<Failure>) {
 async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<DemoReport> {
     let url = emulator.url().to_owned();
     let ca_pem = emulator.ca_pem().unwrap_or_default().as_bytes();
-    let ca_fingerprint = connect::pem_certificates(ca_pem)?
+    let ca_fingerprint = dcos_transport::pem_certificates(ca_pem)?
         .first()
         .map(|der| connect::fingerprint(der))
         .unwrap_or_default();
@@ -114,7 +114,7 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
     let superuser = Uid::new(DEFAULT_SUPERUSER)?;
     let credentials =
         Credentials::password(superuser, SecretString::from(DEFAULT_PASSWORD.to_owned()));
-    let session = Session::login(&url, base, credentials).await?;
+    let session = Session::from(dcos_connect::Session::login(base, credentials).await?);
     out.say(format!(
         "2. Logged in as {DEFAULT_SUPERUSER}\n   (on a real cluster: dcos-creds login --username <you>)"
     ))?;

@@ -35,7 +35,8 @@ async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs::Co
     let mut builder = Transport::builder(url)
         .request_timeout(std::time::Duration::from_secs(global.timeout))
         .limits(crate::interrupt::limits());
-    if let Some(ca) = crate::connect::ca_file(global) {
+    if let Some(ca) = crate::connect::options(global).ca_file(&dcos_connect::Environment::process())
+    {
         let pem = crate::input::read_all(&ca, dcos_ops::files::CONFIG_LIMIT)?;
         builder = builder.add_ca_pem(&pem);
     }

@@ -6,10 +6,11 @@ use dcos_iam_client::{Credentials, Token, Uid};
 use secrecy::ExposeSecret;
 
 use crate::args::{Global, LoginArgs};
-use crate::connect::Cluster;
+use crate::connect;
 use crate::exit::{self, Context, Failure};
+use crate::input;
 use crate::output::{LoginReport, LogoutReport, Ui, WhoamiReport, write_stdout};
-use crate::{input, keyring_store};
+use dcos_connect::keyring;
 
 /// An expiry time as RFC 3339, UTC.
 pub(crate) fn expiry(token: &Token) -> Option<String> {
@@ -24,7 +25,7 @@ pub(crate) fn seconds_left(token: &Token) -> Option<i64> {
 }
 
 pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<()> {
-    let cluster = Cluster::resolve(global, ui).await?;
+    let cluster = connect::resolve(global, ui).await?;
     cluster.check_http()?;
     let (credentials, service_account) = match (&args.username, &args.service_account) {
         (Some(uid), _) => {
@@ -65,7 +66,7 @@ pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<(
                 credentials.uid()
             ));
         }
-        keyring_store::save(&cluster.url, token.secret())?;
+        keyring::save(&cluster.url, token.secret())?;
         "keyring"
     };
     let report = LoginReport {
@@ -117,13 +118,13 @@ fn shadowing_variables() -> Vec<(&'static str, &'static str)> {
         ("DCOS_SERVICE_ACCOUNT", "its service account"),
     ]
     .into_iter()
-    .filter(|(variable, _)| crate::connect::env(variable).is_some())
+    .filter(|(variable, _)| std::env::var(variable).is_ok_and(|v| !v.is_empty()))
     .collect()
 }
 
 pub async fn logout(global: &Global, ui: &Ui) -> exit::Result<()> {
-    let cluster = Cluster::resolve(global, ui).await?;
-    let removed = keyring_store::delete(&cluster.url)?;
+    let cluster = connect::resolve(global, ui).await?;
+    let removed = keyring::delete(&cluster.url)?;
     // What the next command would use, now that the keyring's token is gone.
     let still = match (shadowing_variables().first(), cluster.dcos_cli_token()) {
         (Some((variable, _)), _) => Some(variable.to_string()),
@@ -156,8 +157,8 @@ pub async fn logout(global: &Global, ui: &Ui) -> exit::Result<()> {
 }
 
 pub async fn whoami(global: &Global, ui: &Ui) -> exit::Result<()> {
-    let cluster = Cluster::resolve(global, ui).await?;
-    let session = cluster.session().await?;
+    let cluster = connect::resolve(global, ui).await?;
+    let session = connect::session(&cluster, false).await?;
     let token = session.token().await?;
     let uid = token.uid().map(str::to_owned).ok_or_else(|| {
         Failure::new(

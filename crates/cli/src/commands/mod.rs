@@ -20,13 +20,13 @@ use crate::args::Global;
 use crate::args::{
     CaCommand, Cli, ClusterCommand, Command, HdfsCommand, S3Command, ServiceAccountCommand,
 };
-use crate::connect::{Cluster, Session};
+use crate::connect::{self, Session};
 use crate::exit;
 use crate::output::Ui;
 
 /// A token-bearing connection, for the commands that work on the cluster.
 async fn session(global: &Global, ui: &Ui) -> exit::Result<Session> {
-    Cluster::resolve(global, ui).await?.session().await
+    connect::session(&connect::resolve(global, ui).await?, false).await
 }
 
 /// Runs the parsed command line.
@@ -86,7 +86,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
-        Command::Apply(args) => apply::run(Cluster::resolve(global, &ui).await?, &ui, args).await,
+        Command::Apply(args) => apply::run(connect::resolve(global, &ui).await?, &ui, args).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
             service_account::create(&session(global, &ui).await?, &ui, args).await
         }

@@ -8,7 +8,7 @@ use dcos_ops::cluster::ClusterInfo;
 use serde::Serialize;
 
 use crate::args::Global;
-use crate::connect::{Cluster, Setting};
+use crate::connect::{self, Setting};
 use crate::exit::{self, ErrorDoc, Failure};
 use crate::output::{Ui, duration_words};
 
@@ -45,9 +45,9 @@ struct ClusterSetting {
 }
 
 pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
-    let cluster = Cluster::resolve(global, ui).await?;
+    let cluster = connect::resolve(global, ui).await?;
     let mut problems: Vec<Failure> = Vec::new();
-    let session = match cluster.session_probing(true).await {
+    let session = match connect::session(&cluster, true).await {
         Ok(session) => Some(session),
         Err(failure) => {
             problems.push(failure);
@@ -125,7 +125,7 @@ async fn token_status(
     };
     let token = match session.token().await {
         Ok(token) => token,
-        Err(failure) => return Err((status, failure)),
+        Err(failure) => return Err((status, failure.into())),
     };
     status.uid = token.uid().map(str::to_owned);
     status.expires_at = crate::commands::login::expiry(&token);

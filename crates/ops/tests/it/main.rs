@@ -3,6 +3,7 @@
 
 mod accounts;
 mod apply;
+mod connection;
 mod offboard;
 mod onboard;
 mod rotate;
@@ -10,6 +11,7 @@ mod rotate;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use dcos_connect::{Environment, Options};
 use dcos_emulator::state::{Secret, State};
 use dcos_emulator::{Emulator, FaultRule};
 use dcos_iam_client::{KeyPair, KeySize, Uid};
@@ -47,21 +49,44 @@ pub async fn cluster() -> Cluster {
     cluster
 }
 
-/// An emulator with nothing in it but the superuser.
+/// An emulator with nothing in it but the superuser, over TLS, connected to as the command
+/// line's tests connect: the URL, the CA file and the token from the variables, and a `dcos`
+/// CLI folder of its own.
 pub async fn bare() -> Cluster {
     let emulator = Emulator::builder()
+        .tls(true)
         .start()
         .await
         .expect("the emulator starts");
-    let transport = Transport::builder(emulator.url())
-        .token(emulator.issue_token("bootstrapuser").unwrap().into())
-        .backoff(Duration::ZERO, Duration::ZERO)
-        .build()
-        .unwrap();
-    Cluster {
-        emulator,
-        clients: Clients::new(transport),
-    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("cluster-ca.pem");
+    std::fs::write(&ca_file, emulator.ca_pem().expect("TLS is on")).unwrap();
+    let environment = Environment::empty()
+        .var("DCOS_URL", emulator.url())
+        .var("DCOS_TLS_CA_PATH", &ca_file)
+        .var(
+            "DCOS_ACS_TOKEN",
+            emulator.issue_token("bootstrapuser").unwrap(),
+        )
+        .dcos_dir(dir.path().join(".dcos"));
+    let clients = connect(&environment).await;
+    Cluster { emulator, clients }
+}
+
+/// The clients of the cluster that `environment` names, as the command line connects.
+pub async fn connect(environment: &Environment) -> Clients {
+    let options = Options {
+        backoff: Some((Duration::ZERO, Duration::ZERO)),
+        ..Options::default()
+    };
+    let cluster = dcos_connect::Cluster::resolve(&options, environment)
+        .await
+        .expect("the connection resolves");
+    let session = cluster
+        .session(environment)
+        .await
+        .expect("a token is found");
+    Clients::new(session.transport)
 }
 
 /// A key pair made once per test process.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::exit::{self, Failure};
+use crate::error::{Error, Result};
 
 /// What the attached cluster's configuration says.
 #[derive(Debug)]
@@ -46,19 +46,8 @@ struct Core {
     ssl_verify: Option<toml::Value>,
 }
 
-/// The `dcos` CLI's configuration folder: `DCOS_DIR`, else `~/.dcos`.
-fn dcos_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DCOS_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    std::env::home_dir().map(|home| home.join(".dcos"))
-}
-
-/// The attached cluster's configuration, if the `dcos` CLI has one.
-pub fn attached() -> exit::Result<Option<AttachedCluster>> {
-    let Some(dir) = dcos_dir() else {
-        return Ok(None);
-    };
+/// The attached cluster's configuration in the `dcos` CLI's folder `dir`, if it has one.
+pub fn attached(dir: &Path) -> Result<Option<AttachedCluster>> {
     let Ok(clusters) = std::fs::read_dir(dir.join("clusters")) else {
         return Ok(None);
     };
@@ -73,16 +62,15 @@ pub fn attached() -> exit::Result<Option<AttachedCluster>> {
     }
 }
 
-fn read(file: &Path) -> exit::Result<AttachedCluster> {
-    let bad = |why: String| {
-        Failure::usage(format!(
-            "the dcos CLI configuration {}: {why}",
-            file.display()
-        ))
+fn read(file: &Path) -> Result<AttachedCluster> {
+    let bad = |why: String| Error::File {
+        what: "the dcos CLI configuration".to_owned(),
+        file: file.to_owned(),
+        why,
     };
-    let bytes =
-        crate::input::read_all(file, dcos_ops::files::CONFIG_LIMIT).map_err(|f| bad(f.message))?;
+    let bytes = crate::read_file(file).map_err(bad)?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
+    // The parser's message without its excerpt of the file, which may be the token's line.
     let parsed: File = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
     let ssl_verify = match parsed.core.ssl_verify {
         None | Some(toml::Value::Boolean(true)) => SslVerify::Yes,
@@ -111,7 +99,7 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    fn parse(text: &str) -> exit::Result<AttachedCluster> {
+    fn parse(text: &str) -> Result<AttachedCluster> {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("dcos.toml");
         std::fs::write(&file, text).unwrap();
@@ -136,8 +124,9 @@ mod tests {
     #[test]
     fn a_broken_file_is_named_and_never_quoted() {
         let e = parse("[core]\ndcos_acs_token = \"secret-token\ngarbage").unwrap_err();
-        assert_eq!(e.code, exit::USAGE);
-        assert!(e.message.contains("dcos.toml"), "{}", e.message);
-        assert!(!e.message.contains("secret-token"), "{}", e.message);
+        assert!(matches!(e, Error::File { .. }), "{e:?}");
+        let message = e.to_string();
+        assert!(message.contains("dcos.toml"), "{message}");
+        assert!(!message.contains("secret-token"), "{message}");
     }
 }

@@ -1,4 +1,4 @@
-//! Tokens saved by `login`, in the OS keyring: one entry per cluster URL.
+//! Tokens saved by a login, in the OS keyring: one entry per cluster URL.
 //!
 //! On Linux the store is the kernel's keyutils (no desktop session needed). In a login session
 //! (which has its own session keyring) the keyring crate keeps the key there and links it into
@@ -11,7 +11,7 @@
 use keyring::Entry;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::exit::{self, Failure};
+use crate::error::{Error, Result};
 
 /// The keyring service name of every entry.
 const SERVICE: &str = "dcos-creds";
@@ -45,25 +45,16 @@ fn user_session_entry(url: &str) -> Option<Entry> {
     Some(Entry::new_with_credential(Box::new(credential)))
 }
 
-fn unavailable(error: impl std::fmt::Display) -> Failure {
-    Failure::new(
-        exit::FAILURE,
-        format!("no OS keyring could store the token ({error})"),
-    )
-    .hint(
-        "nothing was written to disk; set DCOS_ACS_TOKEN for this shell instead \
-         (`dcos-creds login --print-token` prints it), or DCOS_SERVICE_ACCOUNT with \
-         DCOS_PRIVATE_KEY_FILE for a service account",
-    )
+fn unavailable(error: impl std::fmt::Display) -> Error {
+    Error::Keyring(error.to_string())
 }
 
-/// Saves `token` for `url`.
-pub fn save(url: &str, token: &SecretString) -> exit::Result<()> {
+/// Saves `token` for `url`, and reads it back: some stores accept a write they cannot serve.
+pub fn save(url: &str, token: &SecretString) -> Result<()> {
     let entry = entry(url).map_err(unavailable)?;
     entry
         .set_password(token.expose_secret())
         .map_err(unavailable)?;
-    // Read it back: some stores accept a write they cannot serve.
     match entry.get_password() {
         Ok(saved) if saved == token.expose_secret() => Ok(()),
         _ => Err(unavailable("the saved token could not be read back")),
@@ -83,10 +74,10 @@ pub fn load(url: &str) -> Option<SecretString> {
 }
 
 /// Removes the token saved for `url`; `false` when there was none.
-pub fn delete(url: &str) -> exit::Result<bool> {
+pub fn delete(url: &str) -> Result<bool> {
     match entry(url).and_then(|entry| entry.delete_credential()) {
         Ok(()) => Ok(true),
         Err(keyring::Error::NoEntry) => Ok(false),
-        Err(e) => Err(Failure::new(exit::FAILURE, format!("keyring: {e}"))),
+        Err(e) => Err(unavailable(e)),
     }
 }
