@@ -357,6 +357,7 @@ fn remedy_hint(remedy: &Remedy) -> String {
             "retire the keys DC/OS does not hold with `dcos-creds s3 retire-aws-key \
              --aws-iam-user {user}` (--dry-run shows them first)"
         ),
+        Remedy::MissingIsFine => "--if-exists makes a missing secret no failure".into(),
         // Advice names no command or setting: it reads the same here as anywhere.
         Remedy::Advice(text) => text.clone(),
     }

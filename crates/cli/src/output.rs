@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::args::Output;
 use crate::exit::{self, Failure};
+pub use dcos_ops::text::{count, table};
 
 /// Where output goes, and how it looks.
 #[derive(Debug, Clone, Copy)]
@@ -93,15 +94,6 @@ impl Ui {
             failure.reported = true;
         }
         Err(failure)
-    }
-}
-
-/// `1 item`, `2 items`: a count with its noun, singular or plural (`plural` for the odd noun).
-pub fn count(n: usize, singular: &str, plural: &str) -> String {
-    if n == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{n} {plural}")
     }
 }
 
@@ -193,40 +185,6 @@ pub fn last_words(document: Option<String>) {
     }
     // Held until the process exits.
     std::mem::forget(printed);
-}
-
-/// Lays out rows in aligned columns under a header; `none` when there are no rows.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    // No bare header over nothing.
-    if rows.is_empty() {
-        return "none\n".to_owned();
-    }
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| row.iter().map(|cell| one_line(cell)).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in &rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
 }
 
 /// `login`.

@@ -129,6 +129,8 @@ pub enum Remedy {
     AwsCredentials,
     /// AWS did not accept a new key in time: wait longer.
     KeyPropagation,
+    /// A missing secret was to be deleted: allow that it is missing already.
+    MissingIsFine,
     /// Advice that names no command or setting.
     Advice(String),
 }
@@ -188,6 +190,7 @@ impl fmt::Display for Remedy {
                  create, update and delete the user's access keys",
             ),
             Remedy::KeyPropagation => f.write_str("allow AWS more time to accept a new key"),
+            Remedy::MissingIsFine => f.write_str("allow a missing secret to count as deleted"),
             Remedy::Advice(text) => f.write_str(text),
         }
     }

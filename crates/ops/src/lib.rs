@@ -58,6 +58,8 @@ mod report;
 mod reporter;
 pub mod rotate_key;
 pub mod s3;
+pub mod secrets;
+pub mod text;
 
 use dcos_iam_client::{Action, GrantState, IamClient, Principal, Rid};
 use dcos_secrets_client::{SecretPath, SecretValue, SecretsClient};

@@ -774,8 +774,11 @@ async fn destructive_commands_ask_or_need_yes() {
     let no = on_terminal(&cluster, &["secret", "delete", "team/key"], &[], "n\n");
     assert_eq!(no.code, 1, "{}", no.stdout());
     assert!(no.stdout().contains("[y/N]"), "{}", no.stdout());
+    // The plan, shown as every plan is: each step with what it would do.
     assert!(
-        no.stdout().contains("delete secret team/key"),
+        no.stdout()
+            .lines()
+            .any(|l| l.contains("would delete") && l.ends_with("secret team/key")),
         "{}",
         no.stdout()
     );

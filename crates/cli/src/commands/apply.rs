@@ -2,10 +2,8 @@
 //! this loads the manifest, connects with the options' concurrency and retries, and prints the
 //! report.
 
-use dcos_ops::apply::{self, ApplyOptions, Covers};
-use dcos_ops::{ApplyReport, Confirmed, ItemReport, Status, manifest};
-use dcos_secrets_client::SecretValue;
-use serde::{Deserialize, Serialize};
+use dcos_ops::apply::{self, ApplyOptions, Covers, SavedPlan};
+use dcos_ops::{ApplyReport, ItemReport, Status, manifest};
 
 use crate::args::ApplyArgs;
 use crate::connect::{self, Cluster};
@@ -20,7 +18,7 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
     let progress = Progress::new(*ui);
     // A saved plan's fingerprint key first: the manifest's values are fingerprinted with it.
     let saved = match &args.plan {
-        Some(file) => Some(SavedPlan::read(file)?),
+        Some(file) => Some(read_plan(file)?),
         None => None,
     };
     let manifest = manifest::load(&args.file, &progress)?;
@@ -43,39 +41,38 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
         return print(ui, &report, false);
     }
     // Pruning revokes grants nobody declared: the revokes are shown and confirmed first, and
-    // what runs is what was confirmed.
-    let mut confirmed = None;
-    if args.prune && !plan_only && !args.confirm.yes {
-        let plan = apply::run(
-            &session.clients,
-            &manifest,
-            ApplyOptions {
+    // what runs is what was confirmed. Without pruning (or planning only) nothing is asked.
+    let clients = &session.clients;
+    let asks = args.prune && !plan_only;
+    let report = super::confirm_and_execute(
+        (false, args.confirm.yes || !asks),
+        || {
+            let dry_run = ApplyOptions {
                 dry_run: true,
                 ..options
-            },
-            &dcos_ops::Silent,
-        )
-        .await?;
-        let revokes: Vec<&dcos_ops::Step> =
-            apply::prune_steps(&plan).filter(|s| s.changes()).collect();
-        if !revokes.is_empty() {
-            let question = format!(
-                "Apply, revoking {}",
-                count(revokes.len(), "grant", "grants")
-            );
-            let steps: Vec<dcos_ops::Step> = revokes.into_iter().cloned().collect();
-            confirmed = Some(input::confirm_steps(&question, &steps)?);
-        }
-    }
-    let report = match &confirmed {
-        Some(confirmed) => {
-            let confirmed = (confirmed, Covers::Prune);
-            apply::run_confirmed(&session.clients, &manifest, options, confirmed, &progress).await?
-        }
-        None => apply::run(&session.clients, &manifest, options, &progress).await?,
-    };
+            };
+            apply::run(clients, &manifest, dry_run, &dcos_ops::Silent)
+        },
+        |plan| apply::prune_steps(plan).cloned().collect(),
+        |plan| {
+            let revokes = apply::prune_steps(plan).filter(|s| s.changes()).count();
+            format!("Apply, revoking {}", count(revokes, "grant", "grants"))
+        },
+        |confirmed| async {
+            match confirmed {
+                Some((_, confirmed)) => {
+                    let confirmed = (&confirmed, Covers::Prune);
+                    apply::run_confirmed(clients, &manifest, options, confirmed, &progress).await
+                }
+                None => apply::run(clients, &manifest, options, &progress).await,
+            }
+        },
+    )
+    .await??;
     if let Some(file) = &args.plan_out {
-        SavedPlan::of(&report, &session.url, args.prune).write(file)?;
+        let plan = SavedPlan::of(&report, &session.url, args.prune).to_json();
+        dcos_ops::files::write_new(file, plan.as_bytes(), true)
+            .map_err(|e| Failure::from(e).context(format!("--plan-out {}", file.display())))?;
         if !ui.json() {
             ui.info(format!(
                 "saved the plan to {}; `dcos-creds apply -f {} --plan {}` executes it",
@@ -88,90 +85,12 @@ pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()
     print(ui, &report, args.check)
 }
 
-/// A plan saved by `apply --plan-out`, for `apply --plan` to execute after review.
-#[derive(Debug, Serialize, Deserialize)]
-struct SavedPlan {
-    /// What the file is.
-    kind: String,
-    /// The cluster it was made for.
-    cluster: String,
-    /// Whether it revokes undeclared grants.
-    prune: bool,
-    /// The key of its fingerprints (hex): whoever holds it can test guesses of a value, so
-    /// the file is written 0600.
-    fingerprint_key: String,
-    /// Every step that changes something.
-    steps: Confirmed,
-}
-
-/// The `kind` of a saved plan.
-const PLAN_KIND: &str = "dcos-creds apply plan, version 1";
-
-impl SavedPlan {
-    fn of(report: &ApplyReport, cluster: &str, prune: bool) -> Self {
-        let key: String = SecretValue::fingerprint_key()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Self {
-            kind: PLAN_KIND.to_owned(),
-            cluster: cluster.to_owned(),
-            prune,
-            fingerprint_key: key,
-            steps: Confirmed::of(apply::all_steps(report)),
-        }
-    }
-
-    fn write(&self, file: &std::path::Path) -> exit::Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Failure::new(exit::FAILURE, format!("cannot write the plan: {e}")))?;
-        dcos_ops::files::write_new(file, text.as_bytes(), true)
-            .map_err(|e| Failure::from(e).context(format!("--plan-out {}", file.display())))
-    }
-
-    /// Reads a saved plan and makes its fingerprint key this process's.
-    fn read(file: &std::path::Path) -> exit::Result<Self> {
-        let what = format!("--plan {}", file.display());
-        let bytes =
-            input::read_all(file, dcos_ops::files::CONFIG_LIMIT).map_err(|f| f.context(&what))?;
-        let plan: SavedPlan = serde_json::from_slice(&bytes)
-            .ok()
-            .filter(|p: &SavedPlan| p.kind == PLAN_KIND)
-            .ok_or_else(|| {
-                Failure::usage(format!(
-                    "{what} is not a plan that `apply --plan-out` saved"
-                ))
-            })?;
-        let hex = plan.fingerprint_key.as_bytes();
-        let key: Option<Vec<u8>> = hex
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-            .collect();
-        let key: Option<[u8; 32]> = key.and_then(|k| k.try_into().ok());
-        if !key.is_some_and(SecretValue::use_fingerprint_key) {
-            return Err(Failure::usage(format!(
-                "{what}: its fingerprint key is damaged"
-            )));
-        }
-        Ok(plan)
-    }
-
-    /// Refuses to run the plan against another cluster, or with another `--prune`.
-    fn fits(&self, cluster: &str, prune: bool) -> exit::Result<()> {
-        if self.cluster != cluster {
-            return Err(Failure::usage(format!(
-                "the plan was made for {}, not {cluster}; nothing was changed",
-                self.cluster
-            )));
-        }
-        if self.prune != prune {
-            return Err(Failure::usage(format!(
-                "the plan was made {} --prune; give the same options; nothing was changed",
-                if self.prune { "with" } else { "without" }
-            )));
-        }
-        Ok(())
-    }
+/// Reads a plan `apply --plan-out` saved.
+fn read_plan(file: &std::path::Path) -> exit::Result<SavedPlan> {
+    let what = format!("--plan {}", file.display());
+    let bytes =
+        input::read_all(file, dcos_ops::files::CONFIG_LIMIT).map_err(|f| f.context(&what))?;
+    SavedPlan::from_json(&bytes).map_err(|e| Failure::from(e).context(&what))
 }
 
 /// Prints the results and the summary; exit 7 if any item failed, and with `check`, 8 if any

@@ -143,7 +143,7 @@ async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
     let result = super::confirm_and_execute(
         (args.dry_run, args.confirm.yes),
         || grants::revoke_all(clients, &job, progress),
-        |plan| &plan.steps,
+        |plan| plan.steps.clone(),
         |plan| {
             let n = plan.steps.iter().filter(|s| s.changes()).count();
             format!(

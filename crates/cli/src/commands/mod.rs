@@ -131,16 +131,16 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
 /// `question` it words and confirmed at a prompt (one that changes nothing is not asked
 /// about). Then `execute` runs the job, given the plan and the steps it may take, which it
 /// checks against the cluster before it writes (drift: exit 8, nothing changed).
-pub async fn confirm_and_execute<R, P, E>(
+pub async fn confirm_and_execute<R, X, P, E>(
     (dry_run, yes): (bool, bool),
     plan: impl FnOnce() -> P,
-    steps: impl Fn(&R) -> &[dcos_ops::Step],
+    steps: impl Fn(&R) -> Vec<dcos_ops::Step>,
     question: impl FnOnce(&R) -> String,
     execute: impl FnOnce(Option<(R, dcos_ops::Confirmed)>) -> E,
-) -> exit::Result<dcos_ops::RunResult<R>>
+) -> exit::Result<Result<R, X>>
 where
-    P: Future<Output = dcos_ops::RunResult<R>>,
-    E: Future<Output = dcos_ops::RunResult<R>>,
+    P: Future<Output = Result<R, X>>,
+    E: Future<Output = Result<R, X>>,
 {
     if yes && !dry_run {
         return Ok(execute(None).await);
@@ -152,9 +152,10 @@ where
     if dry_run {
         return Ok(Ok(plan));
     }
-    let confirmed = match steps(&plan).iter().any(dcos_ops::Step::changes) {
-        true => crate::input::confirm_steps(&question(&plan), steps(&plan))?,
-        false => dcos_ops::Confirmed::of(steps(&plan)),
+    let planned = steps(&plan);
+    let confirmed = match planned.iter().any(dcos_ops::Step::changes) {
+        true => crate::input::confirm_steps(&question(&plan), &planned)?,
+        false => dcos_ops::Confirmed::of(&planned),
     };
     Ok(execute(Some((plan, confirmed))).await)
 }

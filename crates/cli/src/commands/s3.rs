@@ -347,7 +347,7 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
     let result = super::confirm_and_execute(
         (job.dry_run, args.confirm.yes),
         || s3::retire_aws_keys(clients, aws, &plan_job, progress),
-        |plan| &plan.steps,
+        |plan| plan.steps.clone(),
         |_| question,
         move |confirmed| {
             // What was confirmed, and nothing that turns up meanwhile.
@@ -388,7 +388,7 @@ pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -
     let result = super::confirm_and_execute(
         (job.dry_run, yes),
         || s3::offboard(clients, &plan_job, progress),
-        |plan| &plan.steps,
+        |plan| plan.steps.clone(),
         |_| {
             format!(
                 "Offboard `{}` from {}",

@@ -1,6 +1,8 @@
 //! `secret create|update|put|get|list|delete`.
 
 use base64::Engine;
+use dcos_ops::Status;
+use dcos_ops::secrets::{self, Deletion};
 use dcos_secrets_client::{Overwrite, PutOutcome, SecretPath};
 
 use crate::args::{SecretCommand, ValueArgs};
@@ -124,50 +126,47 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             if_exists,
             confirm,
         } => {
-            let path = path(p)?;
-            let secret = session.clients.secrets.secret(&path);
-            let absent = |ui: &Ui| match if_exists {
-                true => report(ui, &path, "absent", None),
-                false => Err(Failure::new(
-                    exit::NOT_FOUND,
-                    format!("secret `{path}` does not exist; nothing was deleted"),
-                )
-                .hint("--if-exists makes a missing secret no failure")),
+            let clients = &session.clients;
+            let job = Deletion {
+                path: path(p)?,
+                if_exists: *if_exists,
+                dry_run: false,
+                confirmed: None,
             };
-            // Read first: a missing secret needs no confirmation, and the plan says what goes.
-            let Some(value) = secret.get_opt().await.context(format!("read `{path}`"))? else {
-                return absent(ui);
+            // Read first: a missing secret needs no confirmation, and the plan says what goes;
+            // what a person confirmed is what goes (a value changed at the prompt is not).
+            let plan_job = Deletion {
+                dry_run: true,
+                ..job.clone()
             };
-            let kind = match value {
-                dcos_secrets_client::SecretValue::Binary(_) => "binary secret",
-                dcos_secrets_client::SecretValue::Text(_) => "secret",
+            let result = super::confirm_and_execute(
+                (false, confirm.yes),
+                || secrets::delete(clients, &plan_job),
+                |plan| plan.steps.clone(),
+                |plan| match plan.binary {
+                    Some(true) => format!("Delete the binary secret `{}`", plan.path),
+                    _ => format!("Delete the secret `{}`", plan.path),
+                },
+                |confirmed| {
+                    let job = Deletion {
+                        confirmed: confirmed.map(|(_, c)| c),
+                        ..job
+                    };
+                    async move { secrets::delete(clients, &job).await }
+                },
+            )
+            .await?;
+            let report = result.map_err(|failed| Failure::from(failed.error))?;
+            let outcome = match report.result {
+                Status::Changed => "deleted",
+                _ => "absent",
             };
-            input::confirm(
-                confirm.yes,
-                &format!("Delete the {kind} `{path}`"),
-                &[format!("delete {kind} {path}")],
-            )?;
-            // What a person confirmed is what goes: a value changed at the prompt is not.
-            if !confirm.yes {
-                let now = secret.get_opt().await.context(format!("read `{path}`"))?;
-                if now.as_ref().is_some_and(|now| *now != value) {
-                    return Err(Failure::new(
-                        exit::DRIFT,
-                        format!(
-                            "`{path}` was given another value since the plan was confirmed; \
-                             nothing was deleted"
-                        ),
-                    )
-                    .hint("look at the new value, then run the command again"));
-                }
-            }
-            drop(value);
-            match secret.delete().await {
-                Ok(()) => report(ui, &path, "deleted", None),
-                // Deleted meanwhile: gone, as asked.
-                Err(e) if e.is_not_found() => absent(ui),
-                Err(e) => Err(Failure::from(e).context(format!("delete `{path}`"))),
-            }
+            let out = SecretReport {
+                path: report.path,
+                outcome,
+                binary: None,
+            };
+            ui.emit(&out, || format!("{outcome} {}", out.path))
         }
     }
 }

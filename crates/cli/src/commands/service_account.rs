@@ -112,7 +112,7 @@ pub async fn delete(
     let result = super::confirm_and_execute(
         (dry_run, yes),
         || accounts::delete(clients, &job, progress),
-        |plan| &plan.steps,
+        |plan| plan.steps.clone(),
         |_| format!("Delete the service account `{uid}`"),
         |confirmed| {
             let job = Deletion {
@@ -182,7 +182,7 @@ pub async fn rotate_key(
     let result = super::confirm_and_execute(
         (job.dry_run, yes),
         || rotate_key::rotate_key(clients, &plan_job, progress),
-        |plan| &plan.steps,
+        |plan| plan.steps.clone(),
         |_| {
             format!(
                 "Delete `{}` and create it again with a new key, putting back its grants, groups \

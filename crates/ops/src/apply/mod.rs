@@ -9,6 +9,7 @@
 //! or is undone on its own; one failure never stops the others.
 
 mod items;
+mod saved;
 mod state;
 
 use std::collections::{HashMap, HashSet};
@@ -24,6 +25,7 @@ use crate::manifest::{AccountKey, Manifest};
 use crate::report::{ApplyReport, ItemReport, Status};
 use crate::reporter::{Reporter, Warning};
 use items::{Item, Work};
+pub use saved::SavedPlan;
 
 /// How an `apply` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,8 @@ use dcos_iam_client::{Gid, Rid};
 use dcos_secrets_client::SecretPath;
 use serde::Serialize;
 
+pub mod render;
+
 use crate::access::{self, AccessReport, AclRead, Directory, SUPERUSER_RID};
 use crate::error::{Context, Result};
 use crate::{Clients, PrincipalType};
