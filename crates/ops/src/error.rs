@@ -48,6 +48,13 @@ pub struct Undo {
 }
 
 impl Undo {
+    /// Both accounts of what was taken back, this one's first.
+    pub(crate) fn merge(mut self, other: Undo) -> Undo {
+        self.undone.extend(other.undone);
+        self.left.extend(other.left);
+        self
+    }
+
     /// Whether everything the run changed was taken back.
     pub fn is_complete(&self) -> bool {
         self.left.is_empty()

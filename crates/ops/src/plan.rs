@@ -366,6 +366,14 @@ pub(crate) async fn run_or_undo(
     Err(error.with_undo(undone))
 }
 
+/// Every change the tasks made, in order: their journals as one.
+pub(crate) fn journal_of(tasks: &[Task]) -> Vec<Change> {
+    tasks
+        .iter()
+        .flat_map(|t| t.journal.iter().cloned())
+        .collect()
+}
+
 /// The steps of the tasks, in order.
 pub(crate) fn steps(tasks: Vec<Task>) -> Vec<Step> {
     tasks.into_iter().map(|t| t.step).collect()

@@ -5,23 +5,24 @@
 //! private key. Then the new key must log in.
 //!
 //! Before the delete, the new private key is written (0600, never over a file) and, beside it,
-//! a recovery file with the plan (public data only). A run that finds the recovery file
-//! finishes the rotation, whatever point the last one reached, even after a SIGKILL. A failure
-//! after the delete re-creates the account with its old public key and puts everything back,
-//! so the old key works again.
+//! a recovery file: the run's [journal record](crate::journal) (public data only). A run that
+//! finds the recovery file finishes the rotation, whatever point the last one reached, even
+//! after a SIGKILL, once the file and its content pass the record's rules. A failure after the
+//! delete takes back the journal's changes: the account is created again with its old public
+//! key and everything put back, so the old key works again.
 
 use std::path::{Path, PathBuf};
 
 use dcos_iam_client::{
-    Action, Credentials, Gid, GrantOutcome, KeyPair, KeySize, Principal, Rid, ServiceAccountSecret,
-    Uid, User,
+    Action, Credentials, Gid, KeyPair, KeySize, Principal, Rid, ServiceAccountSecret, Uid,
 };
 use dcos_secrets_client::{SecretPath, SecretValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::accounts::{login_secret_value, same_public_key};
-use crate::error::{Context, Error, Failed, Remedy, Result, RunResult, Undo};
+use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
+use crate::journal::{self, Change, Entry, Record, Rekey, Workflow};
 use crate::marathon::{self, Users};
 use crate::report::{Outcome, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
@@ -59,20 +60,6 @@ pub struct KeyRotationReport {
     /// Marathon apps that mount a login secret that changed: they hold the old key until they
     /// restart.
     pub restart: Vec<String>,
-}
-
-/// The plan a run writes before it deletes the account: enough for the next run to finish.
-/// Public data only (the private key is in its own 0600 file).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Plan {
-    uid: String,
-    description: String,
-    old_public_key: String,
-    new_public_key: String,
-    /// `(rid, action)`.
-    grants: Vec<(String, String)>,
-    groups: Vec<String>,
-    secrets: Vec<String>,
 }
 
 /// The recovery file of a key file: `<key>.rotate-key.json` beside it.
@@ -200,23 +187,38 @@ async fn run(
         true,
     )?;
     report.steps[0].outcome = Outcome::Written;
-    let plan = Plan {
+    let rekey = Rekey {
         uid: uid.to_string(),
         description: account.description.clone(),
         old_public_key,
         new_public_key: keys.public_key_pem.clone(),
         grants,
         groups,
-        secrets: job.secrets.iter().map(ToString::to_string).collect(),
     };
-    let plan_json = serde_json::to_vec_pretty(&plan)
-        .map_err(|e| Error::failed(format!("cannot write the recovery file: {e}")))?;
-    if let Err(e) = files::write_new(&recovery, &plan_json, true) {
+    let entries = std::iter::once(Entry::Rekeyed(rekey.clone()))
+        .chain(job.secrets.iter().map(|p| Entry::LoginSecret {
+            path: p.to_string(),
+        }))
+        .collect();
+    let record = Record::new(Workflow::RotateKey, entries).to_bytes();
+    if let Err(e) = files::write_new(&recovery, &record, true) {
         let _ = std::fs::remove_file(&job.private_key_out);
         return Err(e);
     }
     // From here on, the account changes.
-    let forward = apply(clients, &plan, &keys, &endpoints, report).await;
+    let mut changes = Vec::new();
+    let login_secrets: Vec<LoginSecret> = job
+        .secrets
+        .iter()
+        .zip(endpoints)
+        .zip(values)
+        .map(|((path, endpoint), before)| LoginSecret {
+            path: path.clone(),
+            endpoint,
+            before,
+        })
+        .collect();
+    let forward = apply(clients, &rekey, &keys, &login_secrets, report, &mut changes).await;
     match forward {
         Ok(()) => {
             let _ = std::fs::remove_file(&recovery);
@@ -224,7 +226,7 @@ async fn run(
             Ok(())
         }
         Err(error) => {
-            let undo = roll_back(clients, &plan, &values, report).await;
+            let undo = journal::take_back(clients, None, &changes, &mut report.steps).await;
             if undo.is_complete() {
                 let _ = std::fs::remove_file(&recovery);
                 let _ = std::fs::remove_file(&job.private_key_out);
@@ -266,35 +268,45 @@ async fn apps_using(
     }
 }
 
+/// A login secret the rotation writes: where, the login endpoint it keeps, and its value
+/// before the run (for the journal).
+struct LoginSecret {
+    path: SecretPath,
+    endpoint: String,
+    before: Option<SecretValue>,
+}
+
 /// The account with the new key and everything put back, the login secrets updated, and the
 /// new key logged in. Each step is safe to repeat, so that a run after a crash can redo them.
+/// Every change is journaled in `changes` before it is sent.
 async fn apply(
     clients: &Clients,
-    plan: &Plan,
+    rekey: &Rekey,
     keys: &KeyPair,
-    endpoints: &[String],
+    login_secrets: &[LoginSecret],
     report: &mut KeyRotationReport,
+    changes: &mut Vec<Change>,
 ) -> Result<()> {
-    let uid = Uid::new(&plan.uid)?;
+    let uid = Uid::new(&rekey.uid)?;
     let user = clients.iam.user(&uid);
     // Delete, unless an earlier run did; create with the new key, unless an earlier run did.
-    match user.get_opt().await.context("read the account")? {
-        Some(account)
-            if same_public_key(
-                account.public_key.as_deref().unwrap_or(""),
-                &keys.public_key_pem,
-            ) => {}
-        Some(_) => {
+    let account = user.get_opt().await.context("read the account")?;
+    let has_new = |key: Option<&str>| same_public_key(key.unwrap_or(""), &keys.public_key_pem);
+    if !account
+        .as_ref()
+        .is_some_and(|a| has_new(a.public_key.as_deref()))
+    {
+        changes.push(Change::Rekeyed(Box::new(rekey.clone())));
+        if account.is_some() {
             user.delete()
                 .await
                 .context(format!("delete the account `{uid}`"))?;
-            create(clients, &uid, &plan.description, &keys.public_key_pem).await?;
         }
-        None => create(clients, &uid, &plan.description, &keys.public_key_pem).await?,
+        create(clients, &uid, &rekey.description, &keys.public_key_pem).await?;
     }
-    set(report, StepKind::Account, &plan.uid, Outcome::Updated);
+    set(report, StepKind::Account, &rekey.uid, Outcome::Updated);
     let principal = Principal::User(uid.clone());
-    for (rid, action) in &plan.grants {
+    for (rid, action) in &rekey.grants {
         let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
             continue;
         };
@@ -306,7 +318,7 @@ async fn apply(
             .context(format!("grant {action} on {rid} again"))?;
         set_grant(report, rid.as_str(), Outcome::Granted);
     }
-    for gid in &plan.groups {
+    for gid in &rekey.groups {
         let gid = Gid::new(gid)?;
         match clients.iam.group(&gid).add_member(&uid).await {
             Err(e) if !e.is_conflict() => {
@@ -316,12 +328,17 @@ async fn apply(
         }
         set(report, StepKind::Membership, gid.as_str(), Outcome::Granted);
     }
-    for (path, endpoint) in plan.secrets.iter().zip(endpoints) {
-        let path = SecretPath::new(path)?;
-        let value = login_secret_value(&uid, keys, endpoint);
+    for login in login_secrets {
+        let path = &login.path;
+        let value = login_secret_value(&uid, keys, &login.endpoint);
+        changes.push(Change::Secret {
+            path: path.clone(),
+            before: login.before.clone(),
+            written: value.clone(),
+        });
         clients
             .secrets
-            .secret(&path)
+            .secret(path)
             .update(&value)
             .await
             .context(format!("update the login secret `{path}`"))?;
@@ -369,100 +386,6 @@ fn set_grant(report: &mut KeyRotationReport, rid: &str, outcome: Outcome) {
     }
 }
 
-/// After a failure: the account with its old key, its grants and groups, and the login
-/// secrets as they were. Says what it did and what it could not.
-async fn roll_back(
-    clients: &Clients,
-    plan: &Plan,
-    old_values: &[Option<SecretValue>],
-    report: &mut KeyRotationReport,
-) -> Undo {
-    let mut undo = Undo::default();
-    let Ok(uid) = Uid::new(&plan.uid) else {
-        return undo;
-    };
-    let user = clients.iam.user(&uid);
-    let account = match user.get_opt().await {
-        Ok(account) => account,
-        Err(e) => {
-            undo.left.push(format!("the account {uid} ({e})"));
-            return undo;
-        }
-    };
-    let has_old =
-        |a: &User| same_public_key(a.public_key.as_deref().unwrap_or(""), &plan.old_public_key);
-    if !account.as_ref().is_some_and(has_old) {
-        if account.is_some()
-            && let Err(e) = user.delete().await
-        {
-            undo.left
-                .push(format!("the account {uid} holds the new key ({e})"));
-            return undo;
-        }
-        match user
-            .create_service_account(&plan.description, &plan.old_public_key)
-            .await
-        {
-            Ok(()) => undo
-                .undone
-                .push(format!("created the account {uid} again with its old key")),
-            Err(e) if e.is_conflict() => {}
-            Err(e) => {
-                undo.left
-                    .push(format!("the account {uid} is missing ({e})"));
-                return undo;
-            }
-        }
-    }
-    let principal = Principal::User(uid.clone());
-    for (rid, action) in &plan.grants {
-        let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
-            continue;
-        };
-        match clients
-            .iam
-            .acl(&rid)
-            .grant_if_absent(&principal, action)
-            .await
-        {
-            Ok(GrantOutcome::Granted) => {
-                undo.undone.push(format!("granted {action} on {rid} again"))
-            }
-            Ok(_) => {}
-            Err(e) => undo
-                .left
-                .push(format!("{action} on {rid} is not granted ({e})")),
-        }
-    }
-    for gid in &plan.groups {
-        let Ok(gid) = Gid::new(gid) else { continue };
-        match clients.iam.group(&gid).add_member(&uid).await {
-            Ok(()) => undo.undone.push(format!("added to {gid} again")),
-            Err(e) if e.is_conflict() => {}
-            Err(e) => undo.left.push(format!("not a member of {gid} ({e})")),
-        }
-    }
-    for (path, value) in plan.secrets.iter().zip(old_values) {
-        let (Ok(path), Some(value)) = (SecretPath::new(path), value) else {
-            continue;
-        };
-        let secret = clients.secrets.secret(&path);
-        match secret.get_opt().await {
-            Ok(Some(now)) if &now == value => {}
-            Ok(_) => match secret.update(value).await {
-                Ok(()) => {
-                    undo.undone
-                        .push(format!("restored the login secret {path}"));
-                    set(report, StepKind::Secret, path.as_str(), Outcome::Undone);
-                }
-                Err(e) => undo.left.push(format!("the login secret {path} ({e})")),
-            },
-            Err(e) => undo.left.push(format!("the login secret {path} ({e})")),
-        }
-    }
-    undo
-}
-
 /// What the account holds directly: its grants as `(rid, action)`, and its groups.
 type Held = (Vec<(String, String)>, Vec<String>);
 
@@ -489,16 +412,16 @@ fn held_by(
     Ok((grants, groups))
 }
 
-/// Checks a recovery file's plan against the live cluster before anything is resumed: the
-/// account, if it exists, has the plan's old or new public key (and, with the old one, holds
-/// every grant and group the plan would put back); every secret the plan would write is among
-/// the login secrets given and is this account's login secret. A plan that does not match is
-/// refused ([`crate::ErrorKind::Conflict`]) and left in place.
+/// Checks a recovery file's record against the live cluster before anything is resumed: the
+/// account, if it exists, has the record's old or new public key (and, with the old one, holds
+/// every grant and group the record would put back); every secret the record would write is
+/// among the login secrets given and is this account's login secret. A record that does not
+/// match is refused ([`crate::ErrorKind::Conflict`]) and left in place.
 async fn check_against_cluster(
     clients: &Clients,
     job: &KeyRotation,
     recovery: &Path,
-    plan: &Plan,
+    (rekey, secrets): (&Rekey, &[SecretPath]),
 ) -> Result<()> {
     let forged = |why: String| {
         Error::conflict(format!(
@@ -513,35 +436,35 @@ async fn check_against_cluster(
         tokio::join!(user.get_opt(), user.permissions(), user.groups());
     if let Some(account) = account.context(format!("read the account `{uid}`"))? {
         let live = account.public_key.as_deref().unwrap_or_default();
-        let before = same_public_key(live, &plan.old_public_key);
-        if !before && !same_public_key(live, &plan.new_public_key) {
+        let before = same_public_key(live, &rekey.old_public_key);
+        if !before && !same_public_key(live, &rekey.new_public_key) {
             return Err(forged(format!(
                 "the public key of `{uid}` is neither the file's old key nor its new one"
             )));
         }
         if before {
-            // Nothing was deleted yet: what the plan puts back is what the account holds.
+            // Nothing was deleted yet: what the record puts back is what the account holds.
             let (grants, groups) = held_by(uid, permissions, groups)?;
-            if let Some((rid, action)) = plan.grants.iter().find(|g| !grants.contains(g)) {
+            if let Some((rid, action)) = rekey.grants.iter().find(|g| !grants.contains(g)) {
                 return Err(forged(format!(
                     "it would grant `{action}` on `{rid}`, which `{uid}` does not hold"
                 )));
             }
-            if let Some(gid) = plan.groups.iter().find(|g| !groups.contains(g)) {
+            if let Some(gid) = rekey.groups.iter().find(|g| !groups.contains(g)) {
                 return Err(forged(format!(
                     "it would add `{uid}` to group `{gid}`, which it is not in"
                 )));
             }
         }
     }
-    for path in &plan.secrets {
-        if !job.secrets.iter().any(|given| given.as_str() == path) {
+    for path in secrets {
+        if !job.secrets.contains(path) {
             return Err(forged(format!(
                 "it would write `{path}`, which is not among the login secrets given"
             )));
         }
         let value = clients
-            .secret_value(&SecretPath::new(path)?)
+            .secret_value(path)
             .await
             .context("read the login secrets")?;
         if value
@@ -555,6 +478,28 @@ async fn check_against_cluster(
     Ok(())
 }
 
+/// The key replacement and the login secrets of a rotate-key record: one replacement, then
+/// login secrets only.
+fn rotation_of(record: Record, recovery: &Path) -> Result<(Rekey, Vec<SecretPath>)> {
+    let mut rekey = None;
+    let mut secrets = Vec::new();
+    let odd = || {
+        Error::conflict(format!(
+            "{} is not the record of one key rotation; it is left in place and nothing was \
+             changed",
+            recovery.display()
+        ))
+    };
+    for entry in record.entries {
+        match entry {
+            Entry::Rekeyed(r) if rekey.is_none() => rekey = Some(r),
+            Entry::LoginSecret { path } => secrets.push(SecretPath::new(&path)?),
+            _ => return Err(odd()),
+        }
+    }
+    Ok((rekey.ok_or_else(odd)?, secrets))
+}
+
 /// A run that found the recovery file: finish what the last run began, with the key file it
 /// wrote.
 async fn finish(
@@ -566,20 +511,14 @@ async fn finish(
 ) -> Result<()> {
     report.recovered = true;
     // A file someone else could have put there is never acted on.
-    files::check_own_file(recovery, "the recovery file")?;
     files::check_own_file(&job.private_key_out, "the key file")?;
-    let text = files::read_text(recovery, "the recovery file", files::CONFIG_LIMIT)?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        Error::invalid(format!(
-            "{} is not a recovery file of rotate-key ({e})",
-            recovery.display()
-        ))
-    })?;
-    if plan.uid != job.uid.as_str() {
+    let record = Record::read_file(recovery, Workflow::RotateKey)?;
+    let (rekey, secrets) = rotation_of(record, recovery)?;
+    if rekey.uid != job.uid.as_str() {
         return Err(Error::conflict(format!(
             "{} is the recovery file of the rotation of `{}`, not of `{}`",
             recovery.display(),
-            plan.uid,
+            rekey.uid,
             job.uid
         )));
     }
@@ -587,35 +526,33 @@ async fn finish(
     let keys = KeyPair::from_private_pem(&pem).map_err(|e| {
         Error::from(e).context(format!("the key file {}", job.private_key_out.display()))
     })?;
-    if !same_public_key(&keys.public_key_pem, &plan.new_public_key) {
+    if !same_public_key(&keys.public_key_pem, &rekey.new_public_key) {
         return Err(Error::conflict(format!(
             "{} does not hold the key the recovery file names",
             job.private_key_out.display()
         )));
     }
-    check_against_cluster(clients, job, recovery, &plan).await?;
+    check_against_cluster(clients, job, recovery, (&rekey, &secrets)).await?;
     reporter.warn(&Warning::KeyRotationResumed {
-        uid: plan.uid.clone(),
+        uid: rekey.uid.clone(),
     });
-    let mut endpoints = Vec::new();
-    for path in &plan.secrets {
-        let path = SecretPath::new(path)?;
-        let value = clients
-            .secret_value(&path)
+    let mut login_secrets = Vec::new();
+    for path in &secrets {
+        let before = clients
+            .secret_value(path)
             .await
             .context("read the login secrets")?;
-        let endpoint = value
+        let endpoint = before
             .as_ref()
             .and_then(login_secret)
             .map(|l| l.login_endpoint)
             .unwrap_or_else(|| dcos_iam_client::DEFAULT_LOGIN_ENDPOINT.to_owned());
-        endpoints.push(endpoint);
+        login_secrets.push(LoginSecret {
+            path: path.clone(),
+            endpoint,
+            before,
+        });
     }
-    let secrets: Vec<SecretPath> = plan
-        .secrets
-        .iter()
-        .filter_map(|p| SecretPath::new(p).ok())
-        .collect();
     report.restart = apps_using(clients, &secrets, reporter).await;
     let mut steps = vec![
         Step::new(
@@ -623,16 +560,17 @@ async fn finish(
             job.private_key_out.display(),
             Outcome::Unchanged,
         ),
-        Step::new(StepKind::Account, &plan.uid, Outcome::NotRun),
+        Step::new(StepKind::Account, &rekey.uid, Outcome::NotRun),
     ];
     steps.extend(
-        plan.grants
+        rekey
+            .grants
             .iter()
-            .map(|(rid, action)| Step::grant(rid, action, &plan.uid)),
+            .map(|(rid, action)| Step::grant(rid, action, &rekey.uid)),
     );
-    steps.extend(plan.groups.iter().map(|gid| {
+    steps.extend(rekey.groups.iter().map(|gid| {
         let mut step = Step::new(StepKind::Membership, gid, Outcome::NotRun);
-        step.principal = Some(plan.uid.clone());
+        step.principal = Some(rekey.uid.clone());
         step
     }));
     steps.extend(secrets.iter().map(|p| Step::secret(p, Outcome::NotRun)));
@@ -647,7 +585,9 @@ async fn finish(
         return Ok(());
     }
     report.steps = steps;
-    apply(clients, &plan, &keys, &endpoints, report).await?;
+    // Forward only: the record stays until the rotation is complete, for the next run.
+    let mut changes = Vec::new();
+    apply(clients, &rekey, &keys, &login_secrets, report, &mut changes).await?;
     report.verified = true;
     let _ = std::fs::remove_file(recovery);
     Ok(())

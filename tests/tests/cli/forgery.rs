@@ -98,14 +98,25 @@ fn plant(cluster: &Cluster, secrets: &[&str], grants: bool) {
     let record = shared.join("sa2-new.pem.rotate-key.json");
     use secrecy::ExposeSecret;
     std::fs::write(&key, keys.private_key_pem.expose_secret()).unwrap();
-    let plan = serde_json::json!({
+    // The journal record of a rotation, as the tool writes it.
+    let mut entries = vec![serde_json::json!({
+        "change": "rekeyed",
         "uid": "sa2",
         "description": "sa2",
         "old_public_key": live,
         "new_public_key": keys.public_key_pem,
         "grants": if grants { serde_json::json!([["dcos:superuser", "full"]]) } else { serde_json::json!([]) },
         "groups": if grants { serde_json::json!(["superusers"]) } else { serde_json::json!([]) },
-        "secrets": secrets,
+    })];
+    entries.extend(
+        secrets
+            .iter()
+            .map(|path| serde_json::json!({"change": "login_secret", "path": path})),
+    );
+    let plan = serde_json::json!({
+        "format": "dcos-creds journal, version 1",
+        "workflow": "rotate-key",
+        "entries": entries,
     });
     std::fs::write(&record, plan.to_string()).unwrap();
     for file in [&key, &record] {

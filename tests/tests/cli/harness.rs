@@ -326,3 +326,14 @@ pub fn assert_clean_failure(run: &Run, label: &str) {
     );
     assert!(!run.stderr.contains("panicked"), "{label}: {}", run.stderr);
 }
+
+/// The journal record an AWS key rotation keeps beside the pair, as the tool writes it: IAM
+/// user `user`'s new pair `new` replacing `old`.
+pub fn aws_rotation_record(user: &str, old: (&str, &str), new: (&str, &str)) -> serde_json::Value {
+    let pair = |(id, secret): (&str, &str)| serde_json::json!({"aws_access_key_id": id, "aws_secret_access_key": secret});
+    serde_json::json!({
+        "format": "dcos-creds journal, version 1",
+        "workflow": "aws-rotation",
+        "entries": [{"change": "aws_key", "user": user, "old": pair(old), "new": pair(new)}],
+    })
+}

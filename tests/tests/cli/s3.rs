@@ -729,11 +729,7 @@ async fn offboarding_deletes_the_record_of_an_unfinished_aws_rotation() {
     let cluster = cluster().await;
     onboard(&cluster, &[], PAIR_A).expect(0);
     let record = format!("{KEY_ID}.rotation");
-    let pairs = json!({
-        "aws_iam_user": "dse-s3",
-        "old": {"aws_access_key_id": PAIR_A.0, "aws_secret_access_key": PAIR_A.1},
-        "new": {"aws_access_key_id": PAIR_B.0, "aws_secret_access_key": PAIR_B.1},
-    });
+    let pairs = crate::harness::aws_rotation_record("dse-s3", PAIR_A, PAIR_B);
     let mut state = cluster.emulator.state();
     state
         .secrets

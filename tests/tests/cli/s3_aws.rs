@@ -374,11 +374,7 @@ async fn a_record_whose_new_key_is_gone_is_taken_back_first() {
         "gone-secret-gone-secret-gone-secret-0000",
     );
     let leave_record = |old: (&str, &str)| {
-        let pairs = json!({
-            "aws_iam_user": user,
-            "old": {"aws_access_key_id": old.0, "aws_secret_access_key": old.1},
-            "new": {"aws_access_key_id": gone.0, "aws_secret_access_key": gone.1},
-        });
+        let pairs = crate::harness::aws_rotation_record(&user, old, gone);
         let mut state = cluster.emulator.state();
         for (path, value) in [
             (PENDING, pairs.to_string()),
@@ -932,11 +928,14 @@ async fn a_signal_during_a_stalled_aws_call_stops_within_five_seconds() {
 async fn a_forged_rotation_record_never_rewrites_the_stored_pair() {
     let aws = Aws::start();
     let (cluster, user, id) = onboarded(&aws, "forged").await;
-    let forged = json!({
-        "aws_iam_user": user,
-        "old": {"aws_access_key_id": id, "aws_secret_access_key": "forged-secret-forged-secret-forged-0000"},
-        "new": {"aws_access_key_id": "AKIAGONEGONEGONEGONE", "aws_secret_access_key": "gone-secret-gone-secret-gone-secret-0000"},
-    });
+    let forged = crate::harness::aws_rotation_record(
+        &user,
+        (&id, "forged-secret-forged-secret-forged-0000"),
+        (
+            "AKIAGONEGONEGONEGONE",
+            "gone-secret-gone-secret-gone-secret-0000",
+        ),
+    );
     let mut state = cluster.emulator.state();
     state
         .secrets

@@ -3,26 +3,28 @@
 //! until it runs on it, then retire the old key.
 //!
 //! While it runs, both pairs are kept in one more secret beside the key id's
-//! ([`Paths::pending`]), written right after the key is created and deleted last. A run that
+//! ([`Paths::pending`]): the run's [journal record](crate::journal), written right after the
+//! key is created and deleted last. A run that
 //! finds it finishes the rotation it describes, so a rotation killed at any point is finished
 //! by the next run: nothing of the new key is lost with the process. (Killed between
 //! `CreateAccessKey` and that write, the new key's secret is lost; the next run finds a second
 //! key DC/OS does not hold and names the command that retires it.)
 //!
-//! Every failure before the service runs on the new key takes the new key back, so that the
-//! user is left with the old key only, stored and running.
+//! Every failure before the service runs on the new key takes the run's journal back (the
+//! pair, the new key, then the record), so that the user is left with the old key only,
+//! stored and running.
 
 use std::time::Duration;
 
 use dcos_secrets_client::{SecretPath, SecretValue};
-use serde::{Deserialize, Serialize};
 
 use super::Paths;
-use super::rotate::{self, existing, put_back, read_pair};
+use super::rotate::{self, existing, read_pair};
 use crate::Clients;
 use crate::access_keys::{AccessKey, Aws};
 use crate::aws::{self, KeyPair};
 use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult, Undo};
+use crate::journal::{self, AwsPair, Change, Entry, Record, Workflow};
 use crate::marathon::{self, Restart};
 use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
@@ -73,58 +75,48 @@ struct Pending {
     new: KeyPair,
 }
 
-#[derive(Serialize, Deserialize)]
-struct PairDoc {
-    aws_access_key_id: String,
-    aws_secret_access_key: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PendingDoc {
-    aws_iam_user: String,
-    old: PairDoc,
-    new: PairDoc,
-}
-
-impl PairDoc {
-    fn of(pair: &KeyPair) -> Self {
-        let (id, secret) = pair.expose();
-        Self {
-            aws_access_key_id: id.to_owned(),
-            aws_secret_access_key: secret.to_owned(),
-        }
-    }
-
-    fn pair(self, what: &str) -> Result<KeyPair> {
-        KeyPair::new(self.aws_access_key_id, self.aws_secret_access_key, what)
+fn pair_doc(pair: &KeyPair) -> AwsPair {
+    let (id, secret) = pair.expose();
+    AwsPair {
+        aws_access_key_id: id.to_owned(),
+        aws_secret_access_key: secret.to_owned(),
     }
 }
 
 impl Pending {
+    /// The record, as the secret keeps it.
     fn value(&self) -> SecretValue {
-        let doc = PendingDoc {
-            aws_iam_user: self.user.clone(),
-            old: PairDoc::of(&self.old),
-            new: PairDoc::of(&self.new),
+        let entry = Entry::AwsKey {
+            user: self.user.clone(),
+            old: pair_doc(&self.old),
+            new: pair_doc(&self.new),
         };
-        // Only strings: serializing cannot fail.
-        SecretValue::text(serde_json::to_string(&doc).unwrap_or_default())
+        let record = Record::new(Workflow::AwsRotation, vec![entry]).to_bytes();
+        SecretValue::text(String::from_utf8_lossy(&record).into_owned())
     }
 
     fn parse(value: &SecretValue, path: &SecretPath) -> Result<Self> {
-        let doc: PendingDoc = serde_json::from_slice(value.expose_bytes()).map_err(|_| {
-            Error::invalid(format!(
-                "`{path}` does not hold a rotation of this tool (both pairs as JSON)"
-            ))
-            .with_remedy(Remedy::Advice(format!(
+        let not_ours = |e: Error| {
+            e.with_remedy(Remedy::Advice(format!(
                 "move the secret `{path}` aside; this path is where a rotation keeps its pairs"
             )))
-        })?;
+        };
+        let what = format!("`{path}`");
+        let record =
+            Record::parse(value.expose_bytes(), &what, Workflow::AwsRotation).map_err(not_ours)?;
+        let mut entries = record.entries.into_iter();
+        let (Some(Entry::AwsKey { user, old, new }), None) = (entries.next(), entries.next())
+        else {
+            return Err(not_ours(Error::invalid(format!(
+                "{what} is not the record of one AWS key rotation"
+            ))));
+        };
         let what = format!("the rotation kept in `{path}`");
+        let pair = |p: AwsPair| KeyPair::new(p.aws_access_key_id, p.aws_secret_access_key, &what);
         Ok(Self {
-            user: doc.aws_iam_user,
-            old: doc.old.pair(&what)?,
-            new: doc.new.pair(&what)?,
+            user,
+            old: pair(old)?,
+            new: pair(new)?,
         })
     }
 }
@@ -326,7 +318,7 @@ async fn cycle(
                 path: &pending_path,
                 arn: &arn,
             };
-            forget_dead_rotation(clients, aws, job, &observed, dead, report).await?;
+            forget_dead_rotation(clients, aws, job, &observed, dead, (reporter, report)).await?;
             if !job.dry_run {
                 // Read again: the old pair is now the stored one.
                 return Box::pin(cycle(clients, aws, job, reporter, report)).await;
@@ -350,7 +342,8 @@ async fn cycle(
         return Err(Error::interrupted().context("nothing was changed"));
     }
 
-    // Create, and keep both pairs until the end.
+    // Create, and keep both pairs until the end. Every change is journaled.
+    let mut changes = Vec::new();
     let new = match resumed {
         Some(new) => new,
         None => {
@@ -360,6 +353,10 @@ async fn cycle(
                 "the stored pair",
             )?;
             let pair = aws.create_key(user).await?;
+            changes.push(Change::AwsKey {
+                user: user.to_owned(),
+                id: pair.id().to_owned(),
+            });
             let id = pair.key_id_shown();
             report.steps.push(key_step(&id, Outcome::Created));
             let pending = Pending {
@@ -377,16 +374,12 @@ async fn cycle(
                 let cause = Error::from(e).context(format!("keep both pairs in `{pending_path}`"));
                 keep.fail(&cause);
                 report.steps.push(keep);
-                return Err(Rollback {
-                    clients,
-                    aws,
-                    user,
-                    new: &pair,
-                    pending: None,
-                }
-                .run(report, cause, Undo::default())
-                .await);
+                let undo = journal::take_back(clients, Some(aws), &changes, &mut report.steps);
+                return Err(cause.with_undo(undo.await));
             }
+            changes.push(Change::Record {
+                path: pending_path.clone(),
+            });
             report.steps.push(keep);
             NewKey {
                 pair,
@@ -400,12 +393,19 @@ async fn cycle(
     // key is gone, keeps the new key on a failure: the next run finishes with it.
     let old_exists = observed.holds(new.old.id());
     let may_take_back = old_exists && (new.created_now || observed.stored == new.old.values());
-    let rollback = Rollback {
-        clients,
-        aws,
-        user,
-        new: &new.pair,
-        pending: Some(&pending_path),
+    if !new.created_now {
+        // A resumed rotation's key and record, taken back as this run's own if it fails.
+        changes.push(Change::AwsKey {
+            user: user.to_owned(),
+            id: new.pair.id().to_owned(),
+        });
+        changes.push(Change::Record {
+            path: pending_path.clone(),
+        });
+    }
+    let take_back = async |changes: &[Change], report: &mut S3Report, undo: Undo| {
+        let more = journal::take_back(clients, Some(aws), changes, &mut report.steps).await;
+        undo.merge(more)
     };
 
     // Verify: the new key must sign in as the user.
@@ -419,7 +419,7 @@ async fn cycle(
         if !may_take_back {
             return Err(e.with_remedy(Remedy::RunAgain));
         }
-        return Err(rollback.run(report, e, Undo::default()).await);
+        return Err(e.with_undo(take_back(&changes, report, Undo::default()).await));
     }
     report.steps.push(verified);
 
@@ -432,17 +432,20 @@ async fn cycle(
     };
     let mut stored = job.paths.report(S3Command::Rotate, None, false);
     let result = rotate::steps(clients, &store, reporter, &mut stored).await;
-    let first_secret_step = report.steps.len();
     report.steps.append(&mut stored.steps);
-    if let Err(e) = result {
-        let complete = e.undo().is_none_or(Undo::is_complete);
-        let undo = e.undo().cloned().unwrap_or_default();
-        if !complete || !may_take_back {
-            // The stored pair may name the new key: keep it, and the record, for the next run.
-            return Err(e.with_remedy(Remedy::RunAgain));
+    let pair_changes = match result {
+        Ok(pair_changes) => pair_changes,
+        Err(e) => {
+            let complete = e.undo().is_none_or(Undo::is_complete);
+            let undo = e.undo().cloned().unwrap_or_default();
+            if !complete || !may_take_back {
+                // The stored pair may name the new key: keep it, and the record, for the next
+                // run.
+                return Err(e.with_remedy(Remedy::RunAgain));
+            }
+            return Err(e.with_undo(take_back(&changes, report, undo).await));
         }
-        return Err(rollback.run(report, e, undo).await);
-    }
+    };
 
     // Restart, and wait until the service runs on the new pair.
     if let Some(restart) = &job.restart {
@@ -453,16 +456,9 @@ async fn cycle(
             if failure.kind() == ErrorKind::Interrupted || !old_exists {
                 return Err(failure.with_remedy(Remedy::RunAgain));
             }
-            // The old key is still valid: store it again and run the service on it.
-            let mut undo = Undo::default();
-            put_back(
-                clients,
-                &job.paths,
-                &new.old.values(),
-                &mut report.steps[first_secret_step..],
-                &mut undo,
-            )
-            .await;
+            // The old key is still valid: take the pair back and run the service on it; the
+            // new key and the record go only once it does.
+            let mut undo = take_back(&pair_changes, report, Undo::default()).await;
             if !undo.is_complete() {
                 return Err(failure.with_undo(undo));
             }
@@ -478,7 +474,7 @@ async fn cycle(
             }
             undo.undone
                 .push(format!("restarted {} on the previous pair", restart.app_id));
-            return Err(rollback.run(report, failure, undo).await);
+            return Err(failure.with_undo(take_back(&changes, report, undo).await));
         }
         report.steps.push(step);
     } else if new.created_now {
@@ -590,7 +586,7 @@ async fn forget_dead_rotation(
     job: &AwsRotation,
     observed: &Observed,
     dead: DeadRotation<'_>,
-    report: &mut S3Report,
+    (reporter, report): (&dyn Reporter, &mut S3Report),
 ) -> Result<()> {
     let (pending, pending_path) = (dead.pending, dead.path);
     let user = job.user.as_str();
@@ -631,22 +627,20 @@ async fn forget_dead_rotation(
             Err(e) => return Err(e),
         }
         if !job.dry_run {
-            let mut undo = Undo::default();
-            put_back(
-                clients,
-                &job.paths,
-                &pending.old.values(),
-                &mut [],
-                &mut undo,
-            )
-            .await;
-            if !undo.is_complete() {
-                return Err(Error::failed(format!(
-                    "storing the pair of the unfinished rotation's old key again failed: {}",
-                    undo.left.join("; ")
-                ))
-                .with_remedy(Remedy::RunAgain));
-            }
+            // Stored pair-safe, as any rotation to a given pair.
+            let store = rotate::Rotation {
+                paths: job.paths.clone(),
+                keys: pending.old.clone(),
+                dry_run: false,
+                restart: None,
+            };
+            let mut stored = job.paths.report(S3Command::Rotate, None, false);
+            rotate::steps(clients, &store, reporter, &mut stored)
+                .await
+                .map_err(|e| {
+                    e.context("storing the pair of the unfinished rotation's old key again")
+                        .with_remedy(Remedy::RunAgain)
+                })?;
         }
     }
     if !job.dry_run {
@@ -660,61 +654,6 @@ async fn forget_dead_rotation(
     }
     report.steps.push(step);
     Ok(())
-}
-
-/// What taking a new key back needs: where it is, and where its record is (if written).
-struct Rollback<'a> {
-    clients: &'a Clients,
-    aws: &'a Aws,
-    user: &'a str,
-    new: &'a KeyPair,
-    pending: Option<&'a SecretPath>,
-}
-
-impl Rollback<'_> {
-    /// Deletes the new key (and the record of both pairs, if written), after `cause`: the user
-    /// is left with the old key. Adds to `undo` what was taken back and what was not.
-    async fn run(&self, report: &mut S3Report, cause: Error, mut undo: Undo) -> Error {
-        let id = self.new.id().to_owned();
-        match self.aws.delete_key(self.user, &id).await {
-            Ok(()) => {
-                mark(report, StepKind::AwsKey, &id, Outcome::Undone);
-                undo.undone.push(format!("deleted the new access key {id}"));
-            }
-            Err(e) => {
-                mark(report, StepKind::AwsKey, &id, Outcome::UndoFailed);
-                undo.left
-                    .push(format!("the new access key {id} ({})", e.full_message()));
-            }
-        }
-        if let Some(path) = self.pending {
-            if undo.is_complete() {
-                match self.clients.secrets.secret(path).delete().await {
-                    Ok(()) => {
-                        mark(report, StepKind::Secret, path.as_str(), Outcome::Undone);
-                        undo.undone.push(format!("deleted `{path}`"));
-                    }
-                    Err(e) => undo.left.push(format!("`{path}` ({e})")),
-                }
-            } else {
-                undo.left.push(format!(
-                    "`{path}`, which keeps both pairs for the next run to finish with"
-                ));
-            }
-        }
-        cause.with_undo(undo)
-    }
-}
-
-/// Marks the first `created` step on `target` as `outcome`.
-fn mark(report: &mut S3Report, kind: StepKind, target: &str, outcome: Outcome) {
-    if let Some(step) = report
-        .steps
-        .iter_mut()
-        .find(|s| s.kind == kind && s.target == target && s.outcome == Outcome::Created)
-    {
-        step.outcome = outcome;
-    }
 }
 
 /// The dry run's plan.

@@ -9,7 +9,8 @@ use dcos_secrets_client::SecretValue;
 use super::Paths;
 use crate::Clients;
 use crate::aws::{self, KeyPair};
-use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult, Undo};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult};
+use crate::journal::{self, Change};
 use crate::marathon;
 pub use crate::marathon::Restart;
 use crate::plan::{self, Task, Write};
@@ -39,7 +40,7 @@ pub async fn rotate(
         .report(S3Command::Rotate, None, rotation.dry_run);
     report.new_key_id = Some(rotation.keys.key_id_shown());
     let result = steps(clients, rotation, reporter, &mut report).await;
-    super::finish(report, result)
+    super::finish(report, result.map(drop))
 }
 
 /// Both secrets' values, or a failure naming the one that is missing.
@@ -71,38 +72,14 @@ pub(super) fn existing(pair: [Option<SecretValue>; 2], paths: &Paths) -> Result<
     }
 }
 
-/// Stores `values` (the previous pair) at the two paths again, key id first, marking the
-/// first two `steps` (the secrets' steps) undone; what could not be stored is left in `undo`.
-pub(super) async fn put_back(
-    clients: &Clients,
-    paths: &Paths,
-    values: &[SecretValue; 2],
-    steps: &mut [Step],
-    undo: &mut Undo,
-) {
-    for (i, path) in paths.both().into_iter().enumerate() {
-        match clients.secrets.secret(path).update(&values[i]).await {
-            Ok(()) => {
-                if let Some(step) = steps.get_mut(i).filter(|s| s.outcome == Outcome::Updated) {
-                    step.outcome = Outcome::Undone;
-                }
-                undo.undone
-                    .push(format!("stored the previous value of {path} again"));
-            }
-            Err(e) => undo
-                .left
-                .push(format!("secret {path} holds the new value ({e})")),
-        }
-    }
-}
-
-/// Reads, writes the difference pair-safe, reads back, and (with a restart) restarts.
+/// Reads, writes the difference pair-safe, reads back, and (with a restart) restarts. The
+/// journal of what it wrote, for a caller that may have to take it back.
 pub(super) async fn steps(
     clients: &Clients,
     rotation: &Rotation,
     reporter: &dyn Reporter,
     report: &mut S3Report,
-) -> Result<()> {
+) -> Result<Vec<Change>> {
     let values = rotation.keys.values();
     let both = rotation.paths.both();
     let current = existing(
@@ -158,7 +135,7 @@ pub(super) async fn steps(
                 restarted?;
             }
         }
-        return Ok(());
+        return Ok(Vec::new());
     }
     let result = plan::run(clients, &mut tasks, reporter).await;
     if let Err(cause) = result {
@@ -171,6 +148,7 @@ pub(super) async fn steps(
         };
         return Err(cause.with_undo(undone));
     }
+    let changes = plan::journal_of(&tasks);
     report.steps = plan::steps(tasks);
 
     // Read both back: the service must find exactly the new pair.
@@ -190,14 +168,14 @@ pub(super) async fn steps(
         }
     }
     let Some(restart) = &rotation.restart else {
-        return Ok(());
+        return Ok(changes);
     };
     report.steps.push(restart_step(Outcome::NotRun));
     let last = report.steps.len() - 1;
     match marathon::restart_and_wait(clients, restart, reporter).await {
         Ok(()) => {
             report.steps[last].outcome = Outcome::Restarted;
-            Ok(())
+            Ok(changes)
         }
         // Asked to stop while the deployment ran: the new pair is stored and the restart sent;
         // running the same command again waits for it.
@@ -206,17 +184,9 @@ pub(super) async fn steps(
             Err(failure.with_remedy(Remedy::RunAgain))
         }
         Err(failure) => {
-            // The old key is still valid: store it again and run the service on it.
+            // The old key is still valid: take the pair back and run the service on it.
             report.steps[last].fail(&failure);
-            let mut undo = Undo::default();
-            put_back(
-                clients,
-                &rotation.paths,
-                &current,
-                &mut report.steps,
-                &mut undo,
-            )
-            .await;
+            let mut undo = journal::take_back(clients, None, &changes, &mut report.steps).await;
             if undo.left.is_empty() {
                 match marathon::restart_and_wait(clients, restart, reporter).await {
                     Ok(()) => undo
