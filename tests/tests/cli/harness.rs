@@ -25,7 +25,14 @@ pub fn binary() -> PathBuf {
         .unwrap_or_else(|_| panic!("{} is missing: {build}", binary.display()));
     // `cargo test -p dcos-creds-e2e` alone does not rebuild the binary; never test a stale one.
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
-    for krate in ["cli", "ops", "transport", "iam-client", "secrets-client"] {
+    for krate in [
+        "cli",
+        "connect",
+        "ops",
+        "transport",
+        "iam-client",
+        "secrets-client",
+    ] {
         let newest = newest_change(&crates.join(krate).join("src"));
         assert!(
             newest <= built,

@@ -259,3 +259,109 @@ async fn a_sigkill_between_the_delete_and_the_creation_is_finished_by_the_next_r
         0,
     );
 }
+
+/// Requirement (issue 27, the one journal): a rotation killed at a random (seeded) moment of
+/// the time a whole one takes is finished by the next run of the same command: the new key
+/// logs in, the old one does not, the grant, group and login secret are back, and no recovery
+/// file is left. Killed between writing the new key file and its record (nothing on the
+/// cluster changed), the next run refuses to write over the key file and the trial removes
+/// that unused file, as a person would, before running again. `RELIABILITY_KILLS` trials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_at_any_point_is_finished_by_the_next_run() {
+    let trials = crate::harness::scale("RELIABILITY_KILLS", 4);
+    let seed = crate::harness::scale("RELIABILITY_KILL_SEED", 7);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let (mut recovered, mut orphans) = (0, 0);
+    for trial in 0..trials {
+        let cluster = cluster().await;
+        cluster.emulator.set_faults(FaultConfig {
+            latency_ms: 15,
+            jitter_ms: 10,
+            ..FaultConfig::default()
+        });
+        let start = cluster.emulator.state();
+        let command = |out: &str| {
+            let mut command = cluster.command();
+            command.env("DCOS_ACS_TOKEN", &cluster.admin_token).args([
+                "-o",
+                "json",
+                "service-account",
+                "rotate-key",
+                "ci-bot",
+                "--private-key-out",
+                out,
+                "--secret",
+                "ci/sa",
+                "--yes",
+            ]);
+            command
+        };
+        // How long a whole rotation takes here, then a kill somewhere inside that span.
+        let started = Instant::now();
+        let probe = command("probe.pem").output().unwrap();
+        assert!(probe.status.success(), "the probe rotation");
+        let span = started.elapsed();
+        std::fs::remove_file(cluster.path("probe.pem")).unwrap();
+        cluster.emulator.load_state(start.clone());
+        let delay = span.mul_f64(rng.f64());
+        let mut child = command("new.pem")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        // A request the killed run had sent still lands, as on a real cluster.
+        std::thread::sleep(Duration::from_millis(100));
+        let label =
+            format!("trial {trial} (seed {seed}, killed after {delay:?} of {span:?}, {status})");
+        let record_left = cluster.path("new.pem.rotate-key.json").exists();
+
+        let mut rerun = command("new.pem").output().unwrap();
+        let finished_before =
+            rerun.status.code() == Some(3) && !record_left && cluster.path("new.pem").exists();
+        if finished_before && cluster.emulator.state() == start {
+            // Killed after the key file and before its record: nothing changed on the cluster.
+            assert!(
+                logs_in(&cluster, "ci.pem").await,
+                "{label}: the old key must still work"
+            );
+            std::fs::remove_file(cluster.path("new.pem")).unwrap();
+            orphans += 1;
+            rerun = command("new.pem").output().unwrap();
+        }
+        let stderr = String::from_utf8_lossy(&rerun.stderr);
+        if rerun.status.success() {
+            let report: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
+            assert_eq!(report["recovered"], record_left, "{label}: {report}");
+            recovered += usize::from(record_left);
+        } else {
+            // Killed after it had finished: the key file is the rotation's output.
+            assert_eq!(rerun.status.code(), Some(3), "{label}: {stderr}");
+            assert!(!record_left, "{label}: {stderr}");
+        }
+        assert!(logs_in(&cluster, "new.pem").await, "{label}: the new key");
+        assert!(!logs_in(&cluster, "ci.pem").await, "{label}: the old key");
+        assert_eq!(
+            ties(&cluster.emulator.state()),
+            (true, true, "ci-bot".to_owned()),
+            "{label}"
+        );
+        assert!(!cluster.path("new.pem.rotate-key.json").exists(), "{label}");
+        eprintln!("{label}: converged (record left: {record_left})");
+    }
+    eprintln!(
+        "{recovered} of {trials} kills left a record the next run finished from; {orphans} an unused key file"
+    );
+    record(
+        &format!(
+            "service-account rotate-key: SIGKILL at a random moment, then the same command \
+             ({recovered} finished from the record, {orphans} after removing an unused key file)"
+        ),
+        trials,
+        trials,
+        trials,
+        0,
+    );
+}

@@ -1032,3 +1032,69 @@ async fn ctrl_c_while_waiting_for_the_restart_leaves_a_command_that_finishes() {
     rotate(&cluster, &["--restart"], PAIR_B).expect(0);
     assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0));
 }
+
+/// Requirement (issue 27, the one journal): `s3 rotate --restart` killed at a random (seeded)
+/// moment of the time a whole one takes (the pair written, the restart sent, the deployment
+/// waited for) is finished by the same command run again: the new pair stored, whole, and the
+/// app's task running on it. `RELIABILITY_KILLS` trials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_with_restart_killed_anywhere_is_finished_by_the_next_run() {
+    let trials = crate::harness::scale("RELIABILITY_KILLS", 4);
+    let seed = crate::harness::scale("RELIABILITY_KILL_SEED", 7);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let slow = dcos_emulator::FaultConfig {
+        latency_ms: 15,
+        jitter_ms: 10,
+        ..dcos_emulator::FaultConfig::default()
+    };
+    let command = |cluster: &Cluster| {
+        let mut command = cluster.command();
+        command
+            .args(["-o", "json", "s3", "rotate", "--from-env", "--restart"])
+            .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+            .env("AWS_ACCESS_KEY_ID", PAIR_B.0)
+            .env("AWS_SECRET_ACCESS_KEY", PAIR_B.1)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    // How long a whole rotation with its restart takes here.
+    let probe = deployed().await;
+    probe.emulator.set_faults(slow.clone());
+    let started = std::time::Instant::now();
+    assert!(command(&probe).status().unwrap().success(), "the probe");
+    let span = started.elapsed();
+    let mut mixed = 0;
+    for trial in 0..trials {
+        let cluster = deployed().await;
+        cluster.emulator.set_faults(slow.clone());
+        let delay = span.mul_f64(rng.f64());
+        let mut child = command(&cluster).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (id, key) = pair_of(&cluster.emulator.state());
+        if (id.as_deref() == Some(PAIR_B.0)) != (key.as_deref() == Some(PAIR_B.1)) {
+            mixed += 1;
+        }
+        let label =
+            format!("trial {trial} (seed {seed}, killed after {delay:?} of {span:?}, {status})");
+        let rerun = command(&cluster).status().unwrap();
+        assert!(rerun.success(), "{label}: the rerun exited {rerun}");
+        assert_eq!(pair_of(&cluster.emulator.state()), held(PAIR_B), "{label}");
+        settle(&cluster).await;
+        assert_eq!(running_key_id(&cluster), sha256_hex(PAIR_B.0), "{label}");
+        eprintln!("{label}: converged");
+    }
+    crate::harness::record(
+        &format!(
+            "s3 rotate --restart: SIGKILL at a random moment, then the same command ({mixed} \
+             kills left a mixed pair; every rerun stored the new pair and ran the app on it)"
+        ),
+        trials,
+        trials,
+        trials,
+        0,
+    );
+}
