@@ -189,7 +189,7 @@ pub fn confirm_steps(
     let planned: Vec<String> = steps
         .iter()
         .filter(|s| s.changes())
-        .map(crate::output::step_line)
+        .map(ToString::to_string)
         .collect();
     confirm(false, question, &planned)?;
     Ok(dcos_ops::Confirmed::of(steps))

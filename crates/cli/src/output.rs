@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 
 use dcos_ops::hdfs::ConfCheck;
-use dcos_ops::{ItemReport, Reporter, Step, StepKind, Warning};
+use dcos_ops::{ItemReport, Reporter, Step, Warning};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -315,50 +315,10 @@ pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option
     };
     if !ui.json() {
         for step in report.steps() {
-            ui.info(step_line(step));
+            ui.info(step.to_string());
         }
     }
     (report, failure)
-}
-
-/// One line for people: `created          secret team/key (hmac:...)`.
-pub fn step_line(step: &Step) -> String {
-    let what = match step.kind {
-        StepKind::Grant => format!(
-            "{} on {} to {}",
-            step.action.as_deref().unwrap_or_default(),
-            step.target,
-            step.principal.as_deref().unwrap_or_default()
-        ),
-        kind => format!("{} {}", kind.as_str(), step.target),
-    };
-    let mut line = format!("{:<16} {what}", step.outcome.as_str().replace('_', " "));
-    match (&step.previous_fingerprint, &step.fingerprint) {
-        (Some(old), Some(new)) => line.push_str(&format!(" ({old} -> {new})")),
-        (None, Some(new)) => line.push_str(&format!(" ({new})")),
-        _ => {}
-    }
-    for note in &step.notes {
-        line.push_str(&format!("; {note}"));
-    }
-    if let Some(error) = &step.error {
-        line.push_str(&format!(": {error}"));
-    }
-    line
-}
-
-/// `changed          s3 data-science-engine`, and the reason when it failed.
-pub fn item_line(item: &ItemReport) -> String {
-    let mut line = format!(
-        "{:<16} {} {}",
-        item.result.as_str().replace('_', " "),
-        item.kind.as_str(),
-        item.name
-    );
-    if let Some(error) = &item.error {
-        line.push_str(&format!(": {error}"));
-    }
-    line
 }
 
 /// A warning in this tool's words (naming its flags where the workflow names a setting).
@@ -444,12 +404,12 @@ impl Reporter for Progress {
         self.with_bar(|bar| {
             bar.inc(1);
             if show {
-                bar.suspend(|| self.ui.info(item_line(item)));
+                bar.suspend(|| self.ui.info(item.to_string()));
                 shown = true;
             }
         });
         if show && !shown {
-            self.ui.info(item_line(item));
+            self.ui.info(item.to_string());
         }
     }
 

@@ -2,6 +2,8 @@
 //! to the JSON the command-line tool prints (`snake_case` words). No report holds a secret
 //! value; secrets are named by path and, where values are compared, by fingerprint.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// What kind of principal an id names, in every report that names one.
@@ -505,5 +507,51 @@ mod tests {
         assert_eq!(json["kind"], "grant");
         assert_eq!(json["outcome"], "not_run");
         assert!(json.get("fingerprint").is_none());
+    }
+}
+
+/// One line for people: `created          secret team/key (hmac:...)`.
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = self;
+        let what = match step.kind {
+            StepKind::Grant => format!(
+                "{} on {} to {}",
+                step.action.as_deref().unwrap_or_default(),
+                step.target,
+                step.principal.as_deref().unwrap_or_default()
+            ),
+            kind => format!("{} {}", kind.as_str(), step.target),
+        };
+        let mut line = format!("{:<16} {what}", step.outcome.as_str().replace('_', " "));
+        match (&step.previous_fingerprint, &step.fingerprint) {
+            (Some(old), Some(new)) => line.push_str(&format!(" ({old} -> {new})")),
+            (None, Some(new)) => line.push_str(&format!(" ({new})")),
+            _ => {}
+        }
+        for note in &step.notes {
+            line.push_str(&format!("; {note}"));
+        }
+        if let Some(error) = &step.error {
+            line.push_str(&format!(": {error}"));
+        }
+        f.write_str(&line)
+    }
+}
+
+/// `changed          s3 data-science-engine`, and the reason when it failed.
+impl fmt::Display for ItemReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let item = self;
+        let mut line = format!(
+            "{:<16} {} {}",
+            item.result.as_str().replace('_', " "),
+            item.kind.as_str(),
+            item.name
+        );
+        if let Some(error) = &item.error {
+            line.push_str(&format!(": {error}"));
+        }
+        f.write_str(&line)
     }
 }

@@ -9,7 +9,7 @@ use crate::args::ApplyArgs;
 use crate::connect::{self, Cluster};
 use crate::exit::{self, Failure};
 use crate::input;
-use crate::output::{Progress, Ui, count, item_line, step_line};
+use crate::output::{Progress, Ui, count};
 
 pub async fn run(cluster: Cluster, ui: &Ui, args: &ApplyArgs) -> exit::Result<()> {
     if args.concurrency == 0 {
@@ -103,9 +103,9 @@ fn print(ui: &Ui, report: &ApplyReport, check: bool) -> exit::Result<()> {
             (dry_run && i.result != Status::Unchanged) || i.result == Status::Failed
         };
         for item in report.items.iter().filter(shown) {
-            ui.info(item_line(item));
+            ui.info(item.to_string());
             for step in item.steps.iter().filter(|s| s.changes()) {
-                ui.info(format!("  {}", step_line(step)));
+                ui.info(format!("  {step}"));
             }
         }
     }

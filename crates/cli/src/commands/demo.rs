@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use crate::commands::access;
 use crate::connect::{self, Session};
 use crate::exit::{self, Context, Failure};
-use crate::output::{Progress, Ui, step_line, write_stdout};
+use crate::output::{Progress, Ui, write_stdout};
 
 /// AWS's documented example key pair: well known, and it opens nothing.
 const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -56,11 +56,7 @@ impl Narrator {
     }
 
     fn steps(&self, report: &S3Report) -> exit::Result<()> {
-        let lines: String = report
-            .steps
-            .iter()
-            .map(|s| format!("     {}\n", step_line(s)))
-            .collect();
+        let lines: String = report.steps.iter().map(|s| format!("     {s}\n")).collect();
         self.say(lines.trim_end())
     }
 }
