@@ -274,7 +274,7 @@ impl From<ApiError> for Failure {
 }
 
 /// Words a workflow's remedy for people at this command line, naming its flags and commands.
-fn remedy_hint(remedy: &Remedy) -> String {
+pub fn remedy_hint(remedy: &Remedy) -> String {
     match remedy {
         Remedy::CreateServiceAccount { uid, login_secret } => format!(
             "create it with `dcos-creds service-account create {uid} --private-key-out {uid}.pem --secret {login_secret}`"

@@ -456,7 +456,13 @@ pub async fn status(session: &Session, ui: &Ui, args: &S3StatusArgs) -> exit::Re
         account: Uid::new(&args.service_account).context("--service-account")?,
         paths: paths(&args.paths)?,
     };
-    let report = s3::status(&session.clients, &job).await?;
+    let mut report = s3::status(&session.clients, &job).await?;
+    // What would make a failed check hold, in this command line's words.
+    for check in &mut report.checks {
+        if let Some(remedy) = &check.remedy {
+            check.detail = format!("{}; {}", check.detail, exit::remedy_hint(remedy));
+        }
+    }
     let render = || {
         let rows: Vec<Vec<String>> = report
             .checks

@@ -29,6 +29,9 @@ pub struct Check {
     pub target: String,
     pub ok: Option<bool>,
     pub detail: String,
+    /// What would make a failed check hold, for the caller to word.
+    #[serde(skip)]
+    pub remedy: Option<crate::Remedy>,
 }
 
 /// The checks of one onboarding.
@@ -68,6 +71,7 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
         target: target.to_string(),
         ok,
         detail,
+        remedy: None,
     };
     checks.push(match &account {
         None => check("account", uid, Some(false), "does not exist".into()),
@@ -144,16 +148,18 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
             None,
             format!("cannot be told: {e}"),
         ),
-        Ok(Some((user, key))) => check(
-            "rotation",
-            &pending_path,
-            Some(false),
-            format!(
-                "a rotation of IAM user `{user}` to the new access key {key} has not finished; \
-                 the same `dcos-creds s3 rotate --create-aws-key --aws-iam-user {user}` run \
-                 again finishes it"
-            ),
-        ),
+        Ok(Some((user, key))) => Check {
+            remedy: Some(crate::Remedy::FinishRotation { user: user.clone() }),
+            ..check(
+                "rotation",
+                &pending_path,
+                Some(false),
+                format!(
+                    "a rotation of IAM user `{user}` to the new access key {key} has not \
+                     finished"
+                ),
+            )
+        },
         Ok(None) => check(
             "rotation",
             &pending_path,
@@ -196,5 +202,6 @@ fn app_check(users: &Users, both: &[&SecretPath], app_id: &str) -> Check {
         target: app_id.to_owned(),
         ok,
         detail,
+        remedy: None,
     }
 }
