@@ -465,51 +465,6 @@ pub struct ApplyReport {
     pub items: Vec<ItemReport>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_match_their_json() {
-        for outcome in [
-            Outcome::AlreadyGranted,
-            Outcome::UndoFailed,
-            Outcome::WouldWrite,
-            Outcome::NotRun,
-        ] {
-            let json = serde_json::to_value(outcome).unwrap();
-            assert_eq!(json, outcome.as_str());
-        }
-        assert_eq!(
-            serde_json::to_value(StepKind::KeyFile).unwrap(),
-            StepKind::KeyFile.as_str()
-        );
-        assert_eq!(
-            serde_json::to_value(ItemKind::ServiceAccount).unwrap(),
-            ItemKind::ServiceAccount.as_str()
-        );
-        assert_eq!(
-            serde_json::to_value(Status::WouldChange).unwrap(),
-            Status::WouldChange.as_str()
-        );
-    }
-
-    #[test]
-    fn status_follows_the_steps() {
-        let unchanged = [Step::secret("a", Outcome::Unchanged)];
-        let created = [Step::secret("a", Outcome::Created)];
-        assert_eq!(Status::of(&unchanged, false, false), Status::Unchanged);
-        assert_eq!(Status::of(&created, false, false), Status::Changed);
-        assert_eq!(Status::of(&created, false, true), Status::WouldChange);
-        assert_eq!(Status::of(&unchanged, true, false), Status::Failed);
-        let step = Step::grant("dcos:x", "read", "alice");
-        let json = serde_json::to_value(&step).unwrap();
-        assert_eq!(json["kind"], "grant");
-        assert_eq!(json["outcome"], "not_run");
-        assert!(json.get("fingerprint").is_none());
-    }
-}
-
 /// One line for people: `created          secret team/key (hmac:...)`.
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -553,5 +508,50 @@ impl fmt::Display for ItemReport {
             line.push_str(&format!(": {error}"));
         }
         f.write_str(&line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_their_json() {
+        for outcome in [
+            Outcome::AlreadyGranted,
+            Outcome::UndoFailed,
+            Outcome::WouldWrite,
+            Outcome::NotRun,
+        ] {
+            let json = serde_json::to_value(outcome).unwrap();
+            assert_eq!(json, outcome.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(StepKind::KeyFile).unwrap(),
+            StepKind::KeyFile.as_str()
+        );
+        assert_eq!(
+            serde_json::to_value(ItemKind::ServiceAccount).unwrap(),
+            ItemKind::ServiceAccount.as_str()
+        );
+        assert_eq!(
+            serde_json::to_value(Status::WouldChange).unwrap(),
+            Status::WouldChange.as_str()
+        );
+    }
+
+    #[test]
+    fn status_follows_the_steps() {
+        let unchanged = [Step::secret("a", Outcome::Unchanged)];
+        let created = [Step::secret("a", Outcome::Created)];
+        assert_eq!(Status::of(&unchanged, false, false), Status::Unchanged);
+        assert_eq!(Status::of(&created, false, false), Status::Changed);
+        assert_eq!(Status::of(&created, false, true), Status::WouldChange);
+        assert_eq!(Status::of(&unchanged, true, false), Status::Failed);
+        let step = Step::grant("dcos:x", "read", "alice");
+        let json = serde_json::to_value(&step).unwrap();
+        assert_eq!(json["kind"], "grant");
+        assert_eq!(json["outcome"], "not_run");
+        assert!(json.get("fingerprint").is_none());
     }
 }
