@@ -35,6 +35,32 @@ pub struct Identity {
     pub name: String,
     /// The address of its one master.
     pub ip: String,
+    /// Its security mode, as its bootstrap configuration says.
+    pub security: SecurityMode,
+}
+
+/// A cluster's security mode: the secret store works in permissive and strict mode only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum SecurityMode {
+    /// No secret store; no permission is checked.
+    Disabled,
+    /// Permissions are checked on the API; tasks may run without them.
+    Permissive,
+    /// Everything is checked, Mesos included: services need their Mesos permissions.
+    #[default]
+    Strict,
+}
+
+impl SecurityMode {
+    /// As the bootstrap configuration's `security` field has it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityMode::Disabled => "disabled",
+            SecurityMode::Permissive => "permissive",
+            SecurityMode::Strict => "strict",
+        }
+    }
 }
 
 /// A shared handle on the app.

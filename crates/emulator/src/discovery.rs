@@ -20,6 +20,10 @@ pub fn routes() -> Router<Shared> {
         .route("/", get(ui))
         .route("/metadata", get(metadata))
         .route("/dcos-metadata/dcos-version.json", get(version))
+        .route(
+            "/dcos-metadata/bootstrap-config.json",
+            get(bootstrap_config),
+        )
         .route("/pkgpanda/active.buildinfo.full.json", get(build_info))
         .route("/mesos/master/state-summary", get(state_summary))
         .route("/system/health/v1/nodes", get(nodes))
@@ -48,6 +52,17 @@ async fn version() -> Response {
         "dcos-image-commit": "0000000000000000000000000000000000000000",
         "bootstrap-id": "dcos-emulator",
     }))
+}
+
+/// With a token: the bootstrap configuration's security mode, where the SDK's tooling reads it.
+async fn bootstrap_config(
+    AxState(app): AxState<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    authenticate(&app, &headers)?;
+    Ok(json_ok(
+        &json!({"security": app.identity.security.as_str()}),
+    ))
 }
 
 /// A token check: 401 `acsjwt` without a valid token, else 200.

@@ -49,6 +49,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use app::SecurityMode;
 pub use faults::{Counters, FaultConfig, FaultRule, Phase};
 pub use marathon::{DEFAULT_DEPLOY_MS, Task};
 pub use state::State;
@@ -92,6 +93,7 @@ pub struct EmulatorBuilder {
     state: Option<State>,
     cluster_id: Option<String>,
     cluster_name: String,
+    security: app::SecurityMode,
     limits: server::Limits,
     control_token: Option<control::ControlToken>,
     deploy_ms: u64,
@@ -119,6 +121,7 @@ impl Default for EmulatorBuilder {
             state: None,
             cluster_id: None,
             cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
+            security: app::SecurityMode::default(),
             limits: server::Limits {
                 header_timeout: DEFAULT_HEADER_TIMEOUT,
                 body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -228,6 +231,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The security mode `/dcos-metadata/bootstrap-config.json` tells (default strict).
+    pub fn security_mode(mut self, mode: SecurityMode) -> Self {
+        self.security = mode;
+        self
+    }
+
     /// How long a Marathon deployment takes before its tasks launch (default 100 ms).
     pub fn deploy_ms(mut self, ms: u64) -> Self {
         self.deploy_ms = ms;
@@ -266,6 +275,7 @@ impl EmulatorBuilder {
             id: self.cluster_id.unwrap_or_else(new_uuid),
             name: self.cluster_name,
             ip: addr.ip().to_string(),
+            security: self.security,
         };
         let app = Arc::new(app::App::new(
             state,

@@ -47,6 +47,10 @@ struct Args {
     /// The cluster's name, as the Mesos state summary gives it.
     #[arg(long, default_value = dcos_emulator::DEFAULT_CLUSTER_NAME)]
     cluster_name: String,
+    /// The security mode /dcos-metadata/bootstrap-config.json tells (the APIs answer the same
+    /// in each)
+    #[arg(long, value_enum, default_value_t = dcos_emulator::SecurityMode::Strict)]
+    security_mode: dcos_emulator::SecurityMode,
     /// The bootstrap superuser as UID:PASSWORD.
     #[arg(long, env = "DCOS_EMULATOR_SUPERUSER", hide_env_values = true,
           default_value_t = format!("{DEFAULT_SUPERUSER}:{DEFAULT_PASSWORD}"))]
@@ -152,7 +156,8 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         .request_timeout(Duration::from_secs(args.request_timeout))
         .deploy_ms(args.deploy_ms)
         .max_connections(args.max_connections)
-        .cluster_name(&args.cluster_name);
+        .cluster_name(&args.cluster_name)
+        .security_mode(args.security_mode);
     if let Some(token) = &args.control_token {
         if !args.control_api {
             return Ok(usage("--control-token needs --control-api"));

@@ -2,4 +2,5 @@
 //! Rust clients.
 
 mod dcos_deploy;
+mod keytab;
 mod python;

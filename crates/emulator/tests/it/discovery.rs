@@ -202,3 +202,23 @@ async fn the_discovery_endpoints_answer_as_a_cluster() {
     assert_eq!(dns[0]["host"], "master.mesos.");
     emulator.shutdown().await;
 }
+
+/// The security mode, where the SDK's tooling reads it: with a token only, strict unless the
+/// emulator was started in another mode.
+#[tokio::test]
+async fn the_bootstrap_configuration_tells_the_security_mode() {
+    const PATH: &str = "/dcos-metadata/bootstrap-config.json";
+    let (emulator, root) = start(Emulator::builder()).await;
+    Caller::new(emulator.url())
+        .get(PATH)
+        .await
+        .expect(401, None);
+    assert_eq!(root.get(PATH).await.json()["security"], "strict");
+    for mode in [
+        dcos_emulator::SecurityMode::Permissive,
+        dcos_emulator::SecurityMode::Disabled,
+    ] {
+        let (_emulator, root) = start(Emulator::builder().security_mode(mode)).await;
+        assert_eq!(root.get(PATH).await.json()["security"], mode.as_str());
+    }
+}

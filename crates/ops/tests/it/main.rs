@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod connection;
+mod dse;
 mod offboard;
 mod onboard;
 mod rotate;

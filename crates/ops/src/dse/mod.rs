@@ -14,6 +14,9 @@ use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::files::{Temporary, folder, shareable};
 use crate::reporter::{Reporter, Warning};
 
+pub mod keytab;
+pub mod security;
+
 /// The package's default service name, and so its default app id `/data-science-engine`.
 pub const DEFAULT_SERVICE_NAME: &str = "data-science-engine";
 /// The credentials provider that makes Spark read the key pair from the environment, where the
