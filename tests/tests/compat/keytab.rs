@@ -7,47 +7,9 @@ use std::process::{Command, Stdio};
 
 use dcos_ops::dse::keytab::{Entry, Keytab, Principal};
 
-/// The path of MIT Kerberos's `tool`. Where the tools are missing and this runs as root on
-/// Debian (CI, a fresh machine of this project's kind), Debian's krb5-user is installed first,
-/// once; otherwise the test fails and names the package.
+/// The path of MIT Kerberos's `tool` (Debian: krb5-user).
 fn mit(tool: &str) -> String {
-    static INSTALLED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let find = || {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .expect("sh runs");
-        found
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&found.stdout).trim().to_owned())
-    };
-    if let Some(path) = find() {
-        return path;
-    }
-    let installed = INSTALLED.get_or_init(|| {
-        let root = Command::new("id").arg("-u").output().ok();
-        let root = root.is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        if !root {
-            return Err("not root, so krb5-user cannot be installed here".into());
-        }
-        let install = "export DEBIAN_FRONTEND=noninteractive; \
-            apt-get install -y -q krb5-user || { apt-get update -q && apt-get install -y -q krb5-user; }";
-        let done = Command::new("sh").args(["-c", install]).output();
-        match done {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
-            Err(e) => Err(e.to_string()),
-        }
-    });
-    match (installed, find()) {
-        (_, Some(path)) => path,
-        (Err(why), None) => panic!(
-            "`{tool}` is not installed: the keytab cross-check needs MIT Kerberos's tools \
-             (Debian: apt-get install krb5-user); {why}"
-        ),
-        (Ok(()), None) => panic!("`{tool}` is still missing after installing krb5-user"),
-    }
+    crate::debian_tool(tool, "krb5-user", "the keytab cross-check")
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::reporter::{Reporter, Warning};
 
 pub mod keytab;
 pub mod security;
+pub mod stores;
 
 /// The package's default service name, and so its default app id `/data-science-engine`.
 pub const DEFAULT_SERVICE_NAME: &str = "data-science-engine";
