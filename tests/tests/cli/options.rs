@@ -175,6 +175,68 @@ async fn options_validate_against_every_published_package_schema() {
     eprintln!("validated against {} package schemas", schemas.len());
 }
 
+/// The engine's security options (issue 28's groundwork): its account for the service and for
+/// Spark's Mesos framework, Kerberos, TLS, the Hadoop configuration URL and OIDC's client
+/// secret are every one a property of each published schema, and valid there.
+#[test]
+fn the_engines_security_options_validate_against_every_published_schema() {
+    use dcos_iam_client::Uid;
+    use dcos_ops::dse::engine::{Account, EngineOptions, Kerberos, Tls};
+    use dcos_secrets_client::SecretPath;
+    let path = |p: &str| SecretPath::new(p).unwrap();
+    let engine = EngineOptions {
+        account: Some(Account {
+            uid: Uid::new("dse").unwrap(),
+            login_secret: path("dse/service-account"),
+            role: "dse".into(),
+        }),
+        kerberos: Some(Kerberos {
+            realm: "EXAMPLE.COM".into(),
+            kdc_host: "kdc.example.com".into(),
+            kdc_port: 88,
+            primary: "jupyter".into(),
+            keytab_secret: path("dse/keytab"),
+        }),
+        tls: Some(Tls {
+            keystore_secret: path("dse/keystore"),
+            keystore_password_secret: path("dse/keystore_password"),
+            key_password_secret: Some(path("dse/key_password")),
+            truststore: Some((path("dse/truststore"), path("dse/truststore_password"))),
+            ca_bundle_secret: Some(path("dse/ca_bundle")),
+        }),
+        hadoop_conf_url: Some(
+            "http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints".into(),
+        ),
+        oidc_client_secret: Some("b874f6e9-client-secret".to_owned().into()),
+    };
+    assert!(engine.holds_plaintext_secret());
+    assert_eq!(engine.secret_paths().len(), 8);
+    let options = engine.to_json();
+    assert_eq!(options["spark"]["spark_mesos_principal"], "dse");
+    assert_eq!(options["security"]["kerberos"]["kdc"]["port"], 88);
+    let Some(schemas) = schemas() else {
+        return;
+    };
+    for (file, schema) in &schemas {
+        let name = file.file_name().unwrap().to_string_lossy();
+        let validator = jsonschema::draft4::new(schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&with_defaults(schema, &options))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        assert_eq!(
+            unknown_keys(schema, &options, ""),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        // A port as text would be refused: the check is real.
+        let mut wrong = with_defaults(schema, &options);
+        wrong["security"]["kerberos"]["kdc"]["port"] = json!("88");
+        assert!(!validator.is_valid(&wrong), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merging_keeps_every_other_key_and_files_are_never_clobbered() {
     let cluster = Cluster::start().await;

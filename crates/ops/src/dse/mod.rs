@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::files::{Temporary, folder, shareable};
 use crate::reporter::{Reporter, Warning};
 
+pub mod engine;
 pub mod keytab;
 pub mod security;
 pub mod stores;
