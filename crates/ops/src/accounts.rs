@@ -171,12 +171,18 @@ async fn confirm_existing(
     Ok(report(account, result))
 }
 
+/// The login secret `value` is, by its content (the JSON of `uid` and `private_key`, with
+/// `login_endpoint` and `scheme`), or `None`: the one way the workflows recognise one.
+pub fn login_secret(value: &SecretValue) -> Option<ServiceAccountSecret> {
+    let SecretValue::Text(text) = value else {
+        return None;
+    };
+    ServiceAccountSecret::from_json(text).ok()
+}
+
 /// Whether a login secret names `uid` and holds the private key of `keys`.
 fn login_secret_matches(value: &SecretValue, uid: &Uid, keys: &KeyPair) -> bool {
-    let SecretValue::Text(text) = value else {
-        return false;
-    };
-    let Ok(secret) = ServiceAccountSecret::from_json(text) else {
+    let Some(secret) = login_secret(value) else {
         return false;
     };
     &secret.uid == uid
@@ -319,14 +325,10 @@ pub async fn find_login_secrets(
         std::result::Result<Option<Uid>, dcos_transport::Error>,
     )> = stream::iter(paths)
         .map(|path| async move {
-            let owner = clients.secret_value(&path).await.map(|value| {
-                value.as_ref().and_then(|v| match v {
-                    SecretValue::Text(text) => {
-                        ServiceAccountSecret::from_json(text).ok().map(|s| s.uid)
-                    }
-                    SecretValue::Binary(_) => None,
-                })
-            });
+            let owner = clients
+                .secret_value(&path)
+                .await
+                .map(|value| value.as_ref().and_then(login_secret).map(|s| s.uid));
             (path, owner)
         })
         .buffer_unordered(crate::access::READ_CONCURRENCY)

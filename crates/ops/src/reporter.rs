@@ -38,6 +38,9 @@ pub enum Warning {
     LoginEndpointNotHttps,
     /// A key rotation that an earlier run began (its recovery file was found) is being finished.
     KeyRotationResumed { uid: String },
+    /// Secrets this token cannot read, among which a login secret of `uid` would keep its old
+    /// key: the rotation gives the new key to the login secrets it found.
+    LoginSecretsUnread { uid: String, count: usize },
     /// A rotation with a new AWS key that an earlier run began is being finished.
     RotationResumed { key_id: String },
     /// The new pair is stored but the service was not restarted: it runs on the old key.
@@ -93,6 +96,12 @@ impl fmt::Display for Warning {
             Warning::TemporaryKey => f.write_str(
                 "the access key id starts with ASIA: temporary credentials need a session token, \
                  which the Data Science Engine has no option for; use a long-term key (AKIA...)",
+            ),
+            Warning::LoginSecretsUnread { uid, count } => write!(
+                f,
+                "{count} secret{} could not be read with this token: a login secret of `{uid}` \
+                 among them would keep the old key",
+                if *count == 1 { "" } else { "s" }
             ),
             Warning::KeyRotationResumed { uid } => write!(
                 f,

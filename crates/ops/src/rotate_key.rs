@@ -13,14 +13,12 @@
 
 use std::path::{Path, PathBuf};
 
-use dcos_iam_client::{
-    Action, Credentials, Gid, KeyPair, KeySize, Principal, Rid, ServiceAccountSecret, Uid,
-};
+use dcos_iam_client::{Action, Credentials, Gid, KeyPair, KeySize, Principal, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::accounts::{login_secret_value, same_public_key};
+use crate::accounts::{find_login_secrets, login_secret, login_secret_value, same_public_key};
 use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
 use crate::journal::{self, Change, Entry, Record, Rekey, Workflow};
 use crate::marathon::{self, Users};
@@ -105,12 +103,13 @@ async fn run(
         return finish(clients, job, &recovery, reporter, report).await;
     }
     files::ensure_absent(&job.private_key_out)?;
+    let secrets = &login_secrets_of(clients, job, reporter).await?;
     let user = clients.iam.user(uid);
     let (account, permissions, groups, values) = tokio::join!(
         user.get_opt(),
         user.permissions(),
         user.groups(),
-        futures::future::try_join_all(job.secrets.iter().map(|p| clients.secret_value(p))),
+        futures::future::try_join_all(secrets.iter().map(|p| clients.secret_value(p))),
     );
     let account = account.context(format!("read the account `{uid}`"))?;
     let Some(account) = account.filter(|a| a.is_service) else {
@@ -124,7 +123,7 @@ async fn run(
     let values = values.context("read the login secrets")?;
     // Every --secret must be this account's login secret, checked before anything changes.
     let mut endpoints = Vec::new();
-    for (path, value) in job.secrets.iter().zip(&values) {
+    for (path, value) in secrets.iter().zip(&values) {
         let Some(login) = value.as_ref().and_then(login_secret) else {
             return Err(Error::invalid(format!(
                 "`{path}` is not a login secret (a JSON with `uid` and `private_key`); nothing \
@@ -139,7 +138,7 @@ async fn run(
         }
         endpoints.push(login.login_endpoint);
     }
-    report.restart = apps_using(clients, &job.secrets, reporter).await;
+    report.restart = apps_using(clients, secrets, reporter).await;
 
     let mut steps = vec![
         Step::new(
@@ -160,7 +159,7 @@ async fn run(
         step
     }));
     steps.extend(
-        job.secrets
+        secrets
             .iter()
             .map(|p| Step::secret(p, Outcome::WouldUpdate)),
     );
@@ -196,7 +195,7 @@ async fn run(
         groups,
     };
     let entries = std::iter::once(Entry::Rekeyed(rekey.clone()))
-        .chain(job.secrets.iter().map(|p| Entry::LoginSecret {
+        .chain(secrets.iter().map(|p| Entry::LoginSecret {
             path: p.to_string(),
         }))
         .collect();
@@ -207,8 +206,7 @@ async fn run(
     }
     // From here on, the account changes.
     let mut changes = Vec::new();
-    let login_secrets: Vec<LoginSecret> = job
-        .secrets
+    let login_secrets: Vec<LoginSecret> = secrets
         .iter()
         .zip(endpoints)
         .zip(values)
@@ -236,12 +234,26 @@ async fn run(
     }
 }
 
-/// The account's login secret, if `value` is one.
-fn login_secret(value: &SecretValue) -> Option<ServiceAccountSecret> {
-    let SecretValue::Text(text) = value else {
-        return None;
-    };
-    ServiceAccountSecret::from_json(text).ok()
+/// The login secrets to give the new key: those the job names or, when it names none, every
+/// login secret of the account this token can read (found by content); the secrets it cannot
+/// read are warned about, since one of them may hold the account's old key.
+async fn login_secrets_of(
+    clients: &Clients,
+    job: &KeyRotation,
+    reporter: &dyn Reporter,
+) -> Result<Vec<SecretPath>> {
+    if !job.secrets.is_empty() {
+        return Ok(job.secrets.clone());
+    }
+    let (owners, unreadable) = find_login_secrets(clients).await?;
+    if unreadable > 0 {
+        reporter.warn(&Warning::LoginSecretsUnread {
+            uid: job.uid.to_string(),
+            count: unreadable,
+        });
+    }
+    let found = owners.get(job.uid.as_str()).into_iter().flatten();
+    found.map(|p| Ok(SecretPath::new(p)?)).collect()
 }
 
 /// The Marathon apps that mount any of `secrets`.
@@ -458,7 +470,9 @@ async fn check_against_cluster(
         }
     }
     for path in secrets {
-        if !job.secrets.contains(path) {
+        // Without --secret the run updates the account's login secrets found by content,
+        // which the check below is.
+        if !job.secrets.is_empty() && !job.secrets.contains(path) {
             return Err(forged(format!(
                 "it would write `{path}`, which is not among the login secrets given"
             )));

@@ -365,3 +365,93 @@ async fn a_rotation_killed_at_any_point_is_finished_by_the_next_run() {
         0,
     );
 }
+
+/// Whether the login secret at `path` logs in as its account.
+async fn secret_logs_in(cluster: &Cluster, path: &str) -> bool {
+    let dcos_emulator::state::Secret::Text(text) = &cluster.emulator.state().secrets[path] else {
+        panic!("{path} is a text secret");
+    };
+    let login: serde_json::Value = serde_json::from_str(text).unwrap();
+    let transport = dcos_transport::Transport::builder(cluster.url())
+        .pin_ca_pem(cluster.emulator.ca_pem().unwrap().as_bytes())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let credentials = Credentials::service_account(
+        Uid::new(login["uid"].as_str().unwrap()).unwrap(),
+        SecretString::from(login["private_key"].as_str().unwrap().to_owned()),
+    )
+    .unwrap();
+    dcos_iam_client::login(&transport, &credentials)
+        .await
+        .is_ok()
+}
+
+/// Requirement (issue 29's groundwork): without `--secret`, every login secret of the account
+/// is found by its content and given the new key (the plan names each); another account's
+/// login secret is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_secret_every_login_secret_of_the_account_gets_the_new_key() {
+    let cluster = cluster().await;
+    // A copy of ci-bot's login secret elsewhere, and another account's.
+    let dcos_emulator::state::Secret::Text(login) = &cluster.emulator.state().secrets["ci/sa"]
+    else {
+        panic!("the login secret is text");
+    };
+    std::fs::write(cluster.path("copy.json"), login).unwrap();
+    cluster
+        .admin(&[
+            "secret",
+            "create",
+            "team/ci-bot-copy",
+            "--value-file",
+            "copy.json",
+        ])
+        .expect(0);
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "other-bot",
+            "--private-key-out",
+            "other.pem",
+            "--secret",
+            "other/sa",
+        ])
+        .expect(0);
+    let other_before = cluster.emulator.state().secrets["other/sa"].clone();
+
+    let args = [
+        "-o",
+        "json",
+        "service-account",
+        "rotate-key",
+        "ci-bot",
+        "--private-key-out",
+        "new.pem",
+    ];
+    let plan = cluster
+        .admin(&[&args[..], &["--dry-run"]].concat())
+        .expect(0)
+        .json();
+    let planned: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "secret")
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned, ["ci/sa", "team/ci-bot-copy"], "{plan}");
+
+    cluster.admin(&[&args[..], &["--yes"]].concat()).expect(0);
+    assert!(logs_in(&cluster, "new.pem").await);
+    assert!(!logs_in(&cluster, "ci.pem").await);
+    for path in ["ci/sa", "team/ci-bot-copy"] {
+        assert!(
+            secret_logs_in(&cluster, path).await,
+            "{path} holds the new key"
+        );
+    }
+    assert_eq!(cluster.emulator.state().secrets["other/sa"], other_before);
+    assert!(secret_logs_in(&cluster, "other/sa").await);
+}

@@ -254,10 +254,11 @@ pub enum ServiceAccountCommand {
     #[command(
         long_about = "A new key pair for an existing service account, keeping its uid.\n\n\
         The IAM API cannot change an account's public key, so the account is deleted and \
-        created again with the new key, and its direct grants, group memberships and each \
-        --secret login secret (updated to the new private key) are put back; then the new key \
-        must log in. Everything is read and checked first: each --secret must be this \
-        account's login secret. The new private key is written (0600, never over a file) \
+        created again with the new key, and its direct grants, group memberships and login \
+        secrets (updated to the new private key) are put back; then the new key must log in. \
+        The login secrets are those given with --secret (each must be this account's, checked \
+        first) or, without --secret, every secret this token can read whose content is a login \
+        secret of the account (a warning names how many could not be read). The new private key is written (0600, never over a file) \
         before anything changes, and beside it a recovery file with the plan: a run that \
         finds it (after a crash or a SIGKILL) finishes the rotation. If a step fails, the \
         account is created again with its old key and everything is put back, so the old key \
@@ -276,7 +277,8 @@ pub enum ServiceAccountCommand {
         #[arg(long, value_name = "FILE")]
         private_key_out: PathBuf,
 
-        /// A login secret of the account to give the new key (repeat for several)
+        /// A login secret of the account to give the new key (repeat for several) [default:
+        /// every login secret of the account, found by its content]
         #[arg(long, value_name = "PATH")]
         secret: Vec<String>,
 

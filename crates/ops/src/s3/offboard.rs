@@ -7,7 +7,7 @@
 //! misspelt id deletes nothing), a secret that is another account's login secret is refused,
 //! and the plan names the Marathon apps that use a secret it deletes.
 
-use dcos_iam_client::{Action, GrantState, Principal, ServiceAccountSecret, Uid};
+use dcos_iam_client::{Action, GrantState, Principal, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use futures::future::try_join_all;
 
@@ -249,10 +249,5 @@ fn values_or_kept(values: &[Option<SecretValue>], both: &[&SecretPath]) -> Vec<b
 
 /// The account whose login secret `value` is, if it is one.
 fn login_secret_owner(value: &SecretValue) -> Option<Uid> {
-    let SecretValue::Text(text) = value else {
-        return None;
-    };
-    ServiceAccountSecret::from_json(text)
-        .ok()
-        .map(|secret| secret.uid)
+    crate::accounts::login_secret(value).map(|secret| secret.uid)
 }
