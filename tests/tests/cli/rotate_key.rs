@@ -44,13 +44,18 @@ async fn cluster() -> Cluster {
 /// Whether the key in `file` logs in as ci-bot.
 async fn logs_in(cluster: &Cluster, file: &str) -> bool {
     let pem = std::fs::read_to_string(cluster.path(file)).unwrap();
+    logs_in_as(cluster, "ci-bot", pem).await
+}
+
+/// Whether the private key `pem` logs in as `uid`.
+async fn logs_in_as(cluster: &Cluster, uid: &str, pem: String) -> bool {
     let transport = dcos_transport::Transport::builder(cluster.url())
         .pin_ca_pem(cluster.emulator.ca_pem().unwrap().as_bytes())
         .max_retries(0)
         .build()
         .unwrap();
     let credentials =
-        Credentials::service_account(Uid::new("ci-bot").unwrap(), SecretString::from(pem)).unwrap();
+        Credentials::service_account(Uid::new(uid).unwrap(), SecretString::from(pem)).unwrap();
     dcos_iam_client::login(&transport, &credentials)
         .await
         .is_ok()
@@ -372,19 +377,13 @@ async fn secret_logs_in(cluster: &Cluster, path: &str) -> bool {
         panic!("{path} is a text secret");
     };
     let login: serde_json::Value = serde_json::from_str(text).unwrap();
-    let transport = dcos_transport::Transport::builder(cluster.url())
-        .pin_ca_pem(cluster.emulator.ca_pem().unwrap().as_bytes())
-        .max_retries(0)
-        .build()
-        .unwrap();
-    let credentials = Credentials::service_account(
-        Uid::new(login["uid"].as_str().unwrap()).unwrap(),
-        SecretString::from(login["private_key"].as_str().unwrap().to_owned()),
+    let uid = login["uid"].as_str().unwrap();
+    logs_in_as(
+        cluster,
+        uid,
+        login["private_key"].as_str().unwrap().to_owned(),
     )
-    .unwrap();
-    dcos_iam_client::login(&transport, &credentials)
-        .await
-        .is_ok()
+    .await
 }
 
 /// Requirement (issue 29's groundwork): without `--secret`, every login secret of the account
