@@ -83,18 +83,16 @@ const LOG_IN: &str = "run `dcos-creds login`, or set DCOS_ACS_TOKEN, or DCOS_SER
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        let error = match error {
-            Error::Api { what, source } => return Failure::from(source).context(what),
-            other => other,
-        };
+        let message = error.to_string();
         let usage = |hint: Option<String>| {
-            let failure = Failure::usage(error.to_string());
+            let failure = Failure::usage(message.clone());
             match hint {
                 Some(hint) => failure.hint(hint),
                 None => failure,
             }
         };
-        match &error {
+        match error {
+            Error::Api { what, source } => Failure::from(source).context(what),
             Error::NoUrl => usage(Some(
                 "pass --url https://<cluster>, set DCOS_URL, or attach a cluster with the dcos CLI"
                     .into(),
@@ -116,18 +114,18 @@ impl From<Error> for Failure {
             Error::BadFlag { name, .. } => usage(Some(format!(
                 "unset {name}, or set it to one of those words"
             ))),
-            Error::PinMismatch { .. } => Failure::new(exit::AUTH, error.to_string()).hint(
+            Error::PinMismatch { .. } => Failure::new(exit::AUTH, message).hint(
                 "if the cluster's CA really changed, confirm the new fingerprint out of band \
                  (`dcos-creds ca fetch`)",
             ),
-            Error::NotLoggedIn { .. } => Failure::new(exit::AUTH, error.to_string()).hint(LOG_IN),
-            Error::Expired { origin, at } => expired(*origin, *at),
-            Error::Keyring(_) => Failure::new(exit::FAILURE, error.to_string()).hint(
+            Error::NotLoggedIn { .. } => Failure::new(exit::AUTH, message).hint(LOG_IN),
+            Error::Expired { origin, at } => expired(origin, at),
+            Error::Keyring(_) => Failure::new(exit::FAILURE, message).hint(
                 "nothing was written to disk; set DCOS_ACS_TOKEN for this shell instead \
                  (`dcos-creds login --print-token` prints it), or DCOS_SERVICE_ACCOUNT with \
                  DCOS_PRIVATE_KEY_FILE for a service account",
             ),
-            _ => usage(None),
+            Error::HalfPair { .. } | Error::File { .. } | Error::Variable { .. } => usage(None),
         }
     }
 }

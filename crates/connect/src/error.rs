@@ -8,9 +8,9 @@ use std::time::SystemTime;
 
 use crate::Origin;
 
-/// Why the URL, the trust or the token could not be settled.
+/// Why the URL, the trust or the token could not be settled. Exhaustive on purpose: a caller
+/// that words each one learns of a new one when it compiles.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// No source names a cluster.
     #[error("no cluster URL")]

@@ -92,6 +92,48 @@ pub(crate) struct Rekey {
     pub groups: Vec<String>,
 }
 
+/// What hangs on an account and goes with it when it is deleted: its grants and groups.
+pub(crate) struct Ties {
+    pub uid: Uid,
+    pub grants: Vec<(Rid, Action)>,
+    pub groups: Vec<Gid>,
+}
+
+impl Rekey {
+    /// The account, its grants and its groups as ids. Each must parse: a grant that could not
+    /// be sent again would be lost with the account, so the rotation refuses it before any
+    /// change ([`crate::ErrorKind::Conflict`]).
+    pub(crate) fn ties(&self) -> Result<Ties> {
+        let lost = |what: String| {
+            Error::conflict(format!(
+                "`{}` holds {what}, which could not be given back once the account is created \
+                 again; nothing was changed",
+                self.uid
+            ))
+        };
+        let grants = self
+            .grants
+            .iter()
+            .map(
+                |(rid, action)| match (Rid::new(rid), action.parse::<Action>()) {
+                    (Ok(rid), Ok(action)) => Ok((rid, action)),
+                    _ => Err(lost(format!("`{action}` on `{rid}`"))),
+                },
+            )
+            .collect::<Result<_>>()?;
+        let groups = self
+            .groups
+            .iter()
+            .map(|gid| Gid::new(gid).map_err(|_| lost(format!("membership of `{gid}`"))))
+            .collect::<Result<_>>()?;
+        Ok(Ties {
+            uid: Uid::new(&self.uid)?,
+            grants,
+            groups,
+        })
+    }
+}
+
 impl Change {
     /// Takes the change back if it is still as this run left it. Says what it did, or `None`
     /// when there was nothing to take back. `aws` takes back AWS keys.
@@ -107,7 +149,10 @@ impl Change {
                     aws.delete_key(user, id).await?;
                     Ok(Some(format!("deleted the new access key {id}")))
                 }
-                None => Err(Error::failed(format!("the access key {id} of `{user}`"))),
+                None => Err(Error::failed(format!(
+                    "no AWS client to delete the access key {} of `{user}` with",
+                    crate::aws::shown(id)
+                ))),
             },
             Change::Record { path } => match clients.secrets.secret(path).delete().await {
                 Err(e) if !e.is_not_found() => Err(e.into()),
@@ -342,7 +387,21 @@ impl Change {
             Change::Rekeyed(rekey) => format!("the account {} holds the new key", rekey.uid),
             Change::AwsKey { id, .. } => format!("the new access key {}", crate::aws::shown(id)),
             Change::Record { path } => format!("`{path}`"),
-            other => format!("{other:?}"),
+            Change::Acl { rid } => format!("the ACL {rid}"),
+            Change::Grant {
+                rid,
+                principal,
+                action,
+            } => format!("{action} on {rid} granted to {principal}"),
+            Change::Revoked {
+                rid,
+                principal,
+                action,
+            } => format!("{action} on {rid} revoked from {principal}"),
+            Change::Account { uid } => format!("the account {uid}"),
+            Change::AccountDeleted { uid, .. } => format!("the deleted account {uid}"),
+            Change::File { path } => path.display().to_string(),
+            Change::SecretDeleted { path, .. } => format!("the deleted secret {path}"),
         }
     }
 }
@@ -350,7 +409,11 @@ impl Change {
 /// The account with its old key again, its grants and groups put back; nothing when it still
 /// has its old key. An account with a third key was changed by someone else: left alone.
 async fn undo_rekey(clients: &Clients, rekey: &Rekey) -> Result<Option<String>> {
-    let uid = Uid::new(&rekey.uid)?;
+    let Ties {
+        uid,
+        grants,
+        groups,
+    } = rekey.ties()?;
     let user = clients.iam.user(&uid);
     let account = user.get_opt().await?;
     let live = account.as_ref().and_then(|a| a.public_key.as_deref());
@@ -373,18 +436,15 @@ async fn undo_rekey(clients: &Clients, rekey: &Rekey) -> Result<Option<String>> 
         _ => {}
     }
     let principal = Principal::User(uid.clone());
-    for (rid, action) in &rekey.grants {
-        let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
-            continue;
-        };
+    for (rid, action) in grants {
         clients
             .iam
             .acl(&rid)
             .grant_if_absent(&principal, action)
             .await?;
     }
-    for gid in &rekey.groups {
-        match clients.iam.group(&Gid::new(gid)?).add_member(&uid).await {
+    for gid in &groups {
+        match clients.iam.group(gid).add_member(&uid).await {
             Err(e) if !e.is_conflict() => return Err(e.into()),
             _ => {}
         }

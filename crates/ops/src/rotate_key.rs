@@ -13,14 +13,14 @@
 
 use std::path::{Path, PathBuf};
 
-use dcos_iam_client::{Action, Credentials, Gid, KeyPair, KeySize, Principal, Rid, Uid};
+use dcos_iam_client::{Credentials, KeyPair, KeySize, Principal, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::accounts::{find_login_secrets, login_secret, login_secret_value, same_public_key};
 use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
-use crate::journal::{self, Change, Entry, Record, Rekey, Workflow};
+use crate::journal::{self, Change, Entry, Record, Rekey, Ties, Workflow};
 use crate::marathon::{self, Users};
 use crate::report::{Outcome, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
@@ -120,6 +120,16 @@ async fn run(
     };
     let old_public_key = account.public_key.clone().unwrap_or_default();
     let (grants, groups) = held_by(uid, permissions, groups)?;
+    let mut rekey = Rekey {
+        uid: uid.to_string(),
+        description: account.description.clone(),
+        old_public_key,
+        new_public_key: String::new(),
+        grants,
+        groups,
+    };
+    // Every grant and group must be one that can be given back after the re-creation.
+    rekey.ties()?;
     let values = values.context("read the login secrets")?;
     // Every --secret must be this account's login secret, checked before anything changes.
     let mut endpoints = Vec::new();
@@ -148,12 +158,12 @@ async fn run(
         ),
         Step::new(StepKind::Account, uid, Outcome::WouldUpdate),
     ];
-    steps.extend(grants.iter().map(|(rid, action)| {
+    steps.extend(rekey.grants.iter().map(|(rid, action)| {
         let mut step = Step::grant(rid, action, uid);
         step.outcome = Outcome::WouldGrant;
         step
     }));
-    steps.extend(groups.iter().map(|gid| {
+    steps.extend(rekey.groups.iter().map(|gid| {
         let mut step = Step::new(StepKind::Membership, gid, Outcome::WouldGrant);
         step.principal = Some(uid.to_string());
         step
@@ -186,14 +196,7 @@ async fn run(
         true,
     )?;
     report.steps[0].outcome = Outcome::Written;
-    let rekey = Rekey {
-        uid: uid.to_string(),
-        description: account.description.clone(),
-        old_public_key,
-        new_public_key: keys.public_key_pem.clone(),
-        grants,
-        groups,
-    };
+    rekey.new_public_key = keys.public_key_pem.clone();
     let entries = std::iter::once(Entry::Rekeyed(rekey.clone()))
         .chain(secrets.iter().map(|p| Entry::LoginSecret {
             path: p.to_string(),
@@ -299,7 +302,11 @@ async fn apply(
     report: &mut KeyRotationReport,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
-    let uid = Uid::new(&rekey.uid)?;
+    let Ties {
+        uid,
+        grants,
+        groups,
+    } = rekey.ties()?;
     let user = clients.iam.user(&uid);
     // Delete, unless an earlier run did; create with the new key, unless an earlier run did.
     let account = user.get_opt().await.context("read the account")?;
@@ -318,10 +325,7 @@ async fn apply(
     }
     set(report, StepKind::Account, &rekey.uid, Outcome::Updated);
     let principal = Principal::User(uid.clone());
-    for (rid, action) in &rekey.grants {
-        let (Ok(rid), Ok(action)) = (Rid::new(rid), action.parse::<Action>()) else {
-            continue;
-        };
+    for (rid, action) in grants {
         clients
             .iam
             .acl(&rid)
@@ -330,8 +334,7 @@ async fn apply(
             .context(format!("grant {action} on {rid} again"))?;
         set_grant(report, rid.as_str(), Outcome::Granted);
     }
-    for gid in &rekey.groups {
-        let gid = Gid::new(gid)?;
+    for gid in groups {
         match clients.iam.group(&gid).add_member(&uid).await {
             Err(e) if !e.is_conflict() => {
                 return Err(Error::from(e).context(format!("add `{uid}` to group `{gid}` again")));

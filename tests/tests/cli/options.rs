@@ -75,6 +75,24 @@ fn unknown_keys(schema: &Value, options: &Value, at: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `options`, over the schema's defaults as Cosmos puts them, is valid and uses
+/// only the schema's properties; the validator and those full options, for more checks.
+fn assert_valid(name: &str, schema: &Value, options: &Value) -> (jsonschema::Validator, Value) {
+    let validator = jsonschema::draft4::new(schema).unwrap();
+    let full = with_defaults(schema, options);
+    let errors: Vec<String> = validator
+        .iter_errors(&full)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}");
+    assert_eq!(
+        unknown_keys(schema, options, ""),
+        Vec::<String>::new(),
+        "{name}"
+    );
+    (validator, full)
+}
+
 fn s3_options(cluster: &Cluster, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec![
         "s3",
@@ -151,18 +169,7 @@ async fn options_validate_against_every_published_package_schema() {
     };
     for (file, schema) in &schemas {
         let name = file.file_name().unwrap().to_string_lossy();
-        let validator = jsonschema::draft4::new(schema).unwrap();
-        let full = with_defaults(schema, &options);
-        let errors: Vec<String> = validator
-            .iter_errors(&full)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{name}: {errors:?}");
-        assert_eq!(
-            unknown_keys(schema, &options, ""),
-            Vec::<String>::new(),
-            "{name}"
-        );
+        let (validator, full) = assert_valid(&name, schema, &options);
         // The documentation's block is accepted (the root allows unknown keys) but is no
         // property of the package: it is ignored.
         assert!(validator.is_valid(&with_defaults(schema, &docs)), "{name}");
@@ -219,19 +226,8 @@ fn the_engines_security_options_validate_against_every_published_schema() {
     };
     for (file, schema) in &schemas {
         let name = file.file_name().unwrap().to_string_lossy();
-        let validator = jsonschema::draft4::new(schema).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&with_defaults(schema, &options))
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{name}: {errors:?}");
-        assert_eq!(
-            unknown_keys(schema, &options, ""),
-            Vec::<String>::new(),
-            "{name}"
-        );
+        let (validator, mut wrong) = assert_valid(&name, schema, &options);
         // A port as text would be refused: the check is real.
-        let mut wrong = with_defaults(schema, &options);
         wrong["security"]["kerberos"]["kdc"]["port"] = json!("88");
         assert!(!validator.is_valid(&wrong), "{name}");
     }

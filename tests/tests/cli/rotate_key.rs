@@ -61,7 +61,8 @@ async fn logs_in_as(cluster: &Cluster, uid: &str, pem: String) -> bool {
         .is_ok()
 }
 
-fn rotate(cluster: &Cluster, extra: &[&str]) -> Run {
+/// `-o json service-account rotate-key ci-bot --private-key-out OUT [--secret SECRET]`.
+fn rotate_args<'a>(out: &'a str, secret: Option<&'a str>) -> Vec<&'a str> {
     let mut args = vec![
         "-o",
         "json",
@@ -69,10 +70,16 @@ fn rotate(cluster: &Cluster, extra: &[&str]) -> Run {
         "rotate-key",
         "ci-bot",
         "--private-key-out",
-        "new.pem",
-        "--secret",
-        "ci/sa",
+        out,
     ];
+    if let Some(secret) = secret {
+        args.extend(["--secret", secret]);
+    }
+    args
+}
+
+fn rotate(cluster: &Cluster, extra: &[&str]) -> Run {
+    let mut args = rotate_args("new.pem", Some("ci/sa"));
     args.extend_from_slice(extra);
     cluster.admin(&args)
 }
@@ -287,18 +294,10 @@ async fn a_rotation_killed_at_any_point_is_finished_by_the_next_run() {
         let start = cluster.emulator.state();
         let command = |out: &str| {
             let mut command = cluster.command();
-            command.env("DCOS_ACS_TOKEN", &cluster.admin_token).args([
-                "-o",
-                "json",
-                "service-account",
-                "rotate-key",
-                "ci-bot",
-                "--private-key-out",
-                out,
-                "--secret",
-                "ci/sa",
-                "--yes",
-            ]);
+            command
+                .env("DCOS_ACS_TOKEN", &cluster.admin_token)
+                .args(rotate_args(out, Some("ci/sa")))
+                .arg("--yes");
             command
         };
         // How long a whole rotation takes here, then a kill somewhere inside that span.
@@ -420,15 +419,7 @@ async fn without_secret_every_login_secret_of_the_account_gets_the_new_key() {
         .expect(0);
     let other_before = cluster.emulator.state().secrets["other/sa"].clone();
 
-    let args = [
-        "-o",
-        "json",
-        "service-account",
-        "rotate-key",
-        "ci-bot",
-        "--private-key-out",
-        "new.pem",
-    ];
+    let args = rotate_args("new.pem", None);
     let plan = cluster
         .admin(&[&args[..], &["--dry-run"]].concat())
         .expect(0)
@@ -453,4 +444,30 @@ async fn without_secret_every_login_secret_of_the_account_gets_the_new_key() {
     }
     assert_eq!(cluster.emulator.state().secrets["other/sa"], other_before);
     assert!(secret_logs_in(&cluster, "other/sa").await);
+}
+
+/// A grant that could not be sent again once the account is re-created (its resource id is
+/// not one the client may send, here with an encoded `/`) is refused before anything changes:
+/// deleting the account would otherwise lose it silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_that_could_not_be_given_back_is_refused_first() {
+    let cluster = cluster().await;
+    let mut state = cluster.emulator.state();
+    let mut acl = dcos_emulator::state::Acl::default();
+    acl.users
+        .insert("ci-bot".into(), ["read".to_owned()].into_iter().collect());
+    state.acls.insert("dcos:service:team%2Fapp".into(), acl);
+    cluster.emulator.load_state(state);
+    let before = cluster.emulator.state();
+    for extra in [&["--dry-run"][..], &["--yes"][..]] {
+        let run = rotate(&cluster, extra).expect(3);
+        assert!(
+            run.stderr.contains("`read` on `dcos:service:team%2Fapp`"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(cluster.emulator.state(), before);
+    assert!(logs_in(&cluster, "ci.pem").await);
+    assert!(!cluster.path("new.pem").exists());
 }

@@ -395,15 +395,27 @@ async fn a_record_whose_new_key_is_gone_is_taken_back_first() {
         &["--restart", "--dry-run", "-o", "json"],
     )
     .expect(0);
-    assert_eq!(plan.json()["steps"][0]["target"], PENDING);
+    // First the old pair stored again (both halves differ), then the record deleted, then the
+    // fresh rotation's plan.
+    let targets: Vec<String> = plan.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|s| s["target"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(targets, [KEY_ID, SECRET_KEY, PENDING]);
     let steps = outcomes(&plan.json());
     assert_eq!(
-        (steps[0].as_str(), &steps[1..]),
-        ("would_delete", &FRESH_PLAN.map(String::from)[..])
+        (&steps[..3], &steps[3..]),
+        (
+            &["would_update", "would_update", "would_delete"].map(String::from)[..],
+            &FRESH_PLAN.map(String::from)[..]
+        )
     );
     // The plan goes on from the old pair, which the run stores again first.
     assert_eq!(plan.json()["old_key_id"], old.as_str());
-    assert_eq!(plan.json()["steps"][6]["target"], old.as_str());
+    assert_eq!(plan.json()["steps"][8]["target"], old.as_str());
     assert_eq!(
         cluster.emulator.state(),
         before,
@@ -411,8 +423,20 @@ async fn a_record_whose_new_key_is_gone_is_taken_back_first() {
     );
 
     let run = rotate(&cluster, &aws, &user, &["--restart", "-o", "json"]).expect(0);
-    assert_eq!(run.json()["steps"][0]["target"], PENDING);
-    assert_eq!(outcomes(&run.json())[0], "deleted");
+    // As planned: the old pair stored again, then the record deleted.
+    let steps = run.json()["steps"].clone();
+    assert_eq!(
+        [
+            &steps[0]["target"],
+            &steps[1]["target"],
+            &steps[2]["target"]
+        ],
+        [KEY_ID, SECRET_KEY, PENDING]
+    );
+    assert_eq!(
+        outcomes(&run.json())[..3],
+        ["updated", "updated", "deleted"].map(String::from)
+    );
     let new = pair_of(&cluster.emulator.state()).0.unwrap();
     assert!(new != old && new != gone.0, "{new}");
     left_with(&cluster, &aws, &user, &new, "new key gone").await;

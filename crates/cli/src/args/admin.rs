@@ -259,8 +259,10 @@ pub enum ServiceAccountCommand {
         The login secrets are those given with --secret (each must be this account's, checked \
         first) or, without --secret, every secret this token can read whose content is a login \
         secret of the account (a warning names how many could not be read). The new private key is written (0600, never over a file) \
-        before anything changes, and beside it a recovery file with the plan: a run that \
-        finds it (after a crash or a SIGKILL) finishes the rotation. If a step fails, the \
+        before anything changes, and beside it a recovery file (the run's record, public data \
+        only): a run that finds it (after a crash or a SIGKILL) finishes the rotation, once the \
+        file is yours (0600, in a folder only you may write to) and its content matches the \
+        account and the login secrets; anything else is refused (exit 3). If a step fails, the \
         account is created again with its old key and everything is put back, so the old key \
         still works. Services that hold the old key must restart; the report names the \
         Marathon apps that mount a login secret it changed.",

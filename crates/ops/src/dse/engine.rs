@@ -8,7 +8,7 @@
 use dcos_iam_client::Uid;
 use dcos_secrets_client::SecretPath;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The service account the engine runs as, and its login secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,67 +65,60 @@ impl EngineOptions {
     /// The options, only the keys set. Every published package version (1.0.1 to 2.1.0) has
     /// each of these keys; the TLS stores' sandbox paths of 2.x keep their defaults.
     pub fn to_json(&self) -> Value {
-        let mut root = Map::new();
-        let mut put = |path: &[&str], value: Value| {
-            let (last, parents) = path.split_last().expect("a key path");
-            let mut node = &mut root;
-            for key in parents {
-                node = node
-                    .entry(key.to_string())
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut()
-                    .expect("options are objects");
-            }
-            node.insert(last.to_string(), value);
-        };
+        let mut options = json!({});
         if let Some(account) = &self.account {
-            let uid = account.uid.to_string();
-            let secret = account.login_secret.to_string();
-            put(&["service", "service_account"], json!(uid));
-            put(&["service", "service_account_secret"], json!(secret));
-            put(&["spark", "spark_mesos_principal"], json!(uid));
-            put(&["spark", "spark_mesos_secret"], json!(secret));
-            put(&["spark", "spark_mesos_role"], json!(account.role));
+            let (uid, secret) = (account.uid.as_str(), account.login_secret.as_str());
+            super::merge(
+                &mut options,
+                &json!({
+                    "service": {"service_account": uid, "service_account_secret": secret},
+                    "spark": {
+                        "spark_mesos_principal": uid,
+                        "spark_mesos_secret": secret,
+                        "spark_mesos_role": account.role,
+                    },
+                }),
+            );
         }
         if let Some(k) = &self.kerberos {
-            put(&["security", "kerberos", "enabled"], json!(true));
-            put(
-                &["security", "kerberos", "kdc", "hostname"],
-                json!(k.kdc_host),
-            );
-            put(&["security", "kerberos", "kdc", "port"], json!(k.kdc_port));
-            put(&["security", "kerberos", "primary"], json!(k.primary));
-            put(&["security", "kerberos", "realm"], json!(k.realm));
-            let keytab = k.keytab_secret.to_string();
-            put(&["security", "kerberos", "keytab_secret"], json!(keytab));
+            let kerberos = json!({
+                "enabled": true,
+                "kdc": {"hostname": k.kdc_host, "port": k.kdc_port},
+                "primary": k.primary,
+                "realm": k.realm,
+                "keytab_secret": k.keytab_secret.as_str(),
+            });
+            super::merge(&mut options, &json!({"security": {"kerberos": kerberos}}));
         }
         if let Some(t) = &self.tls {
-            let path = |p: &SecretPath| json!(p.to_string());
-            put(&["security", "tls", "enabled"], json!(true));
-            put(
-                &["security", "tls", "keystore_secret"],
-                path(&t.keystore_secret),
-            );
-            let password = path(&t.keystore_password_secret);
-            put(&["security", "tls", "keystore_password"], password);
+            let mut tls = json!({
+                "enabled": true,
+                "keystore_secret": t.keystore_secret.as_str(),
+                "keystore_password": t.keystore_password_secret.as_str(),
+            });
             if let Some(key) = &t.key_password_secret {
-                put(&["security", "tls", "key_password"], path(key));
+                tls["key_password"] = json!(key.as_str());
             }
             if let Some((store, password)) = &t.truststore {
-                put(&["security", "tls", "truststore_secret"], path(store));
-                put(&["security", "tls", "truststore_password"], path(password));
+                tls["truststore_secret"] = json!(store.as_str());
+                tls["truststore_password"] = json!(password.as_str());
             }
             if let Some(bundle) = &t.ca_bundle_secret {
-                put(&["security", "tls", "ca_bundle_secret"], path(bundle));
+                tls["ca_bundle_secret"] = json!(bundle.as_str());
             }
+            super::merge(&mut options, &json!({"security": {"tls": tls}}));
         }
         if let Some(url) = &self.hadoop_conf_url {
-            put(&["service", "jupyter_conf_urls"], json!(url));
+            super::merge(
+                &mut options,
+                &json!({"service": {"jupyter_conf_urls": url}}),
+            );
         }
         if let Some(secret) = &self.oidc_client_secret {
-            put(&["oidc", "client_secret"], json!(secret.expose_secret()));
+            let secret = secret.expose_secret();
+            super::merge(&mut options, &json!({"oidc": {"client_secret": secret}}));
         }
-        Value::Object(root)
+        options
     }
 
     /// Every secret path the options name, for grants and the spaces rule.

@@ -424,15 +424,8 @@ async fn cycle(
     report.steps.push(verified);
 
     // Store, pair-safe.
-    let store = rotate::Rotation {
-        paths: job.paths.clone(),
-        keys: new.pair.clone(),
-        dry_run: false,
-        restart: None,
-    };
-    let mut stored = job.paths.report(S3Command::Rotate, None, false);
-    let result = rotate::steps(clients, &store, reporter, &mut stored).await;
-    report.steps.append(&mut stored.steps);
+    let (mut stored, result) = rotate::store(clients, &job.paths, &new.pair, reporter).await;
+    report.steps.append(&mut stored);
     let pair_changes = match result {
         Ok(pair_changes) => pair_changes,
         Err(e) => {
@@ -626,21 +619,29 @@ async fn forget_dead_rotation(
             }
             Err(e) => return Err(e),
         }
-        if !job.dry_run {
-            // Stored pair-safe, as any rotation to a given pair.
-            let store = rotate::Rotation {
-                paths: job.paths.clone(),
-                keys: pending.old.clone(),
-                dry_run: false,
-                restart: None,
-            };
-            let mut stored = job.paths.report(S3Command::Rotate, None, false);
-            rotate::steps(clients, &store, reporter, &mut stored)
-                .await
-                .map_err(|e| {
-                    e.context("storing the pair of the unfinished rotation's old key again")
-                        .with_remedy(Remedy::RunAgain)
-                })?;
+        if job.dry_run {
+            // The plan shows the pair it would store again, as the run reports it.
+            let old = pending.old.values();
+            let both = job
+                .paths
+                .both()
+                .into_iter()
+                .zip(observed.stored.iter().zip(&old));
+            for (path, (now, old)) in both.filter(|(_, (now, old))| now != old) {
+                let mut store = Step::secret(path, Outcome::WouldUpdate);
+                store.previous_fingerprint = Some(now.fingerprint());
+                store.fingerprint = Some(old.fingerprint());
+                report.steps.push(store);
+            }
+        } else {
+            // Stored pair-safe, as any rotation to a given pair; its steps are reported.
+            let (mut stored, result) =
+                rotate::store(clients, &job.paths, &pending.old, reporter).await;
+            report.steps.append(&mut stored);
+            result.map_err(|e| {
+                e.context("storing the pair of the unfinished rotation's old key again")
+                    .with_remedy(Remedy::RunAgain)
+            })?;
         }
     }
     if !job.dry_run {

@@ -72,6 +72,25 @@ pub(super) fn existing(pair: [Option<SecretValue>; 2], paths: &Paths) -> Result<
     }
 }
 
+/// Stores `keys` at `paths`, pair-safe, with no restart: the steps it took, and the journal
+/// of what it wrote (or the failure, its own writes taken back).
+pub(super) async fn store(
+    clients: &Clients,
+    paths: &Paths,
+    keys: &KeyPair,
+    reporter: &dyn Reporter,
+) -> (Vec<Step>, Result<Vec<Change>>) {
+    let rotation = Rotation {
+        paths: paths.clone(),
+        keys: keys.clone(),
+        dry_run: false,
+        restart: None,
+    };
+    let mut report = paths.report(S3Command::Rotate, None, false);
+    let result = steps(clients, &rotation, reporter, &mut report).await;
+    (report.steps, result)
+}
+
 /// Reads, writes the difference pair-safe, reads back, and (with a restart) restarts. The
 /// journal of what it wrote, for a caller that may have to take it back.
 pub(super) async fn steps(
