@@ -16,25 +16,14 @@ fn after_help() -> String {
         .iter()
         .map(|(code, meaning)| format!("  {code}  {meaning}"))
         .collect();
-    format!("{CONNECTION}\n\nExit codes:\n{}", codes.join("\n"))
+    format!(
+        "{}\n\nExit codes:\n{}",
+        CONNECTION.trim_end(),
+        codes.join("\n")
+    )
 }
 
-const CONNECTION: &str = "\
-Connection: the cluster is --url, else DCOS_URL, else the login endpoint of
-DCOS_SERVICE_ACCOUNT_CREDENTIAL, else the `dcos` CLI's attached cluster. TLS trust is
---ca-cert, --ca-fingerprint or --insecure, else DCOS_TLS_CA_PATH, else DCOS_TLS_INSECURE, else
-the `dcos` CLI's ssl_verify, else the system's roots. DCOS_TLS_INSECURE takes 1/true/yes/on or
-0/false/no/off in any case; anything else is refused. A flag always wins over a variable; an
-empty variable counts as unset. `dcos-creds status` shows what came from where.
-Token, first found wins: DCOS_ACS_TOKEN; DCOS_SERVICE_ACCOUNT_CREDENTIAL (the login secret jobs
-inside a cluster receive); DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE (both log in per run
-and again when the token is refused); the keyring entry `dcos-creds login` saved for the
-cluster; the `dcos` CLI's attached cluster (DCOS_DIR, default ~/.dcos). With service-account
-credentials in the environment, an expired DCOS_ACS_TOKEN is renewed with them.
-As a `dcos` CLI plugin (`dcos creds ...`) it also honours DCOS_TLS_INSECURE and DCOS_VERBOSITY.
-
-Secret values are never taken as arguments: they come from a file, from standard input
-(`--value-file -`) or from a hidden prompt.";
+const CONNECTION: &str = include_str!("../help/connection.txt");
 
 /// One line on what the tool does.
 pub const ABOUT: &str =
@@ -152,9 +141,7 @@ pub enum Output {
 pub enum Command {
     /// Log in and keep the token in the OS keyring
     #[command(
-        after_help = "Examples:\n  dcos-creds --url https://dcos.example.com login --username alice\n  \
-        printf '%s' \"$PASSWORD\" | dcos-creds login --username alice --password-stdin\n  \
-        dcos-creds login --service-account ci-bot --private-key ci-bot.pem"
+        after_help = include_str!("../help/login.examples.txt").trim_end()
     )]
     Login(LoginArgs),
     /// Forget the token saved for the cluster
@@ -164,12 +151,8 @@ pub enum Command {
     /// Where the cluster, the TLS trust and the token come from, and whether they work
     #[command(
         visible_alias = "doctor",
-        long_about = "Where the cluster URL, the TLS trust and the token each come from, and which \
-        other sources each one shadows; the token's account and expiry; the cluster's id, DC/OS \
-        version and variant; and whether this machine's clock is off against the cluster's. \
-        Changes nothing. Exits 0 when everything works, else with the code of the first problem \
-        (the report lists them all).",
-        after_help = "Examples:\n  dcos-creds status\n  dcos-creds -o json doctor"
+        long_about = include_str!("../help/status.about.txt").trim_end(),
+        after_help = include_str!("../help/status.examples.txt").trim_end()
     )]
     Status,
     /// The cluster's certificate authority
@@ -183,45 +166,24 @@ pub enum Command {
     Secret(SecretCommand),
     /// Grant an action on a resource to a user, service account or group
     #[command(
-        after_help = "Examples:\n  dcos-creds grant --user ci-bot dcos:secrets:list:default:team/aws_key read\n  \
-        dcos-creds grant --group data dcos:secrets:default:team/* read"
+        after_help = include_str!("../help/grant.examples.txt").trim_end()
     )]
     Grant(GrantArgs),
     /// Take back an action granted with `grant`, or every grant of a principal
     #[command(
-        after_help = "Examples:\n  dcos-creds revoke --user ci-bot dcos:secrets:default:team/db_password read\n  \
-        dcos-creds revoke --all --user ci-bot --under team --dry-run\n  \
-        dcos-creds revoke --all --user ci-bot --remove-from-groups --yes"
+        after_help = include_str!("../help/revoke.examples.txt").trim_end()
     )]
     Revoke(RevokeArgs),
     /// Who can read a secret's value and see its name, or what one principal can read and see
     #[command(
-        long_about = "Who can read a secret's value, and who can see its name; or, with --user \
-        or --group, every secret a principal can read and every one whose name it can see.\n\n\
-        Lists users, service accounts and groups (with their members) that hold `read` or `full` \
-        on the secret, directly or through a group: by its exact resource id, by a `/*` wildcard \
-        over it, by list permission on the secret or an ancestor folder, and every superuser. \
-        Each entry says how (VIA, REACH, PERMISSION), in the same words both ways round. Needs \
-        permission to read the IAM API.",
-        after_help = "Examples:\n  dcos-creds access team/db_password\n  \
-        dcos-creds access --user ci-bot\n  dcos-creds -o json access --group data --under team"
+        long_about = include_str!("../help/access.about.txt").trim_end(),
+        after_help = include_str!("../help/access.examples.txt").trim_end()
     )]
     Access(AccessArgs),
     /// Every secret's access from one read of the cluster, with findings; text, JSON, CSV, HTML
     #[command(
-        long_about = "Every secret's access, from one consistent read of the cluster: for each \
-        secret the document `access PATH` prints (who reads the value, who sees the name, and \
-        how), and the findings an auditor looks for: secrets only superusers can read, values \
-        readable through a wildcard, principals holding `full` on secrets, grants on resource \
-        ids that name no existing secret, and service accounts with no login secret under \
-        their name. One listing, every ACL with its holders, every user, group and membership, \
-        read at most 16 requests at a time; no secret value is ever read.\n\n\
-        `-o json` prints {\"secrets\": [...], \"findings\": [...]}; `-o csv` one row per \
-        secret, principal and way; --html FILE writes one self-contained page (no external \
-        asset) with the matrix of secrets by principals, sortable and filterable, the \
-        findings, and the cluster and time of the read.",
-        after_help = "Examples:\n  dcos-creds audit\n  dcos-creds -o json audit --under team > audit.json\n  \
-        dcos-creds -o csv audit > audit.csv\n  dcos-creds audit --html audit.html"
+        long_about = include_str!("../help/audit.about.txt").trim_end(),
+        after_help = include_str!("../help/audit.examples.txt").trim_end()
     )]
     Audit(AuditArgs),
     /// Service accounts
@@ -235,53 +197,19 @@ pub enum Command {
     Hdfs(HdfsCommand),
     /// Converge the cluster to a manifest of accounts, secrets, grants and S3 onboardings
     #[command(
-        long_about = "Converge the cluster to a manifest (TOML, or JSON for a .json file) of \
-        service accounts, secrets, grants and S3 onboardings.\n\n\
-        Reads the current state first and shows the plan, without values: secrets are compared \
-        by fingerprint, grants as the IAM API lists them. --dry-run stops there. Then every \
-        item is applied at once, at most --concurrency requests in flight; an item that needs \
-        an account the manifest creates waits for it. Each item stands alone: a failing item is undone and reported, the \
-        others go on, and the exit code is 7. Applying the same manifest again changes nothing.\n\n\
-        Values never appear in a manifest: a secret names a file (from_file), an environment \
-        variable (from_env) or an AWS profile (aws_profile with aws_key). Relative file names \
-        are relative to the manifest's folder.",
-        after_help = "Manifest:\n  \
-        [[service_account]]\n  \
-        uid = \"dse\"\n  \
-        private_key_out = \"dse.pem\"     # read if it exists, else generated (0600)\n  \
-        login_secret = \"data-science-engine/sa\"\n\n  \
-        [[secret]]\n  \
-        path = \"team/db-password\"\n  \
-        from_env = \"DB_PASSWORD\"         # or from_file = \"db.txt\"\n\n  \
-        [[grant]]\n  \
-        group = \"data-team\"              # or user = \"alice\"\n  \
-        rid = \"dcos:secrets:default:team/db-password\"\n  \
-        action = \"read\"\n\n  \
-        [[s3]]\n  \
-        service_account = \"dse\"\n  \
-        service_account_secret = \"data-science-engine/sa\"\n  \
-        credentials = { aws_profile = \"dse\" }\n  \
-        out = \"dse-options.json\"\n\n\
-        Examples:\n  \
-        dcos-creds apply -f cluster.toml --dry-run\n  \
-        dcos-creds apply -f cluster.toml --concurrency 32 -o json > report.json\n  \
-        dcos-creds apply -f cluster.toml --prune"
+        long_about = include_str!("../help/apply.about.txt").trim_end(),
+        after_help = include_str!("../help/apply.examples.txt").trim_end()
     )]
     Apply(ApplyArgs),
     /// Run the whole onboarding against an emulated cluster on this machine
     #[cfg(feature = "demo")]
     #[command(
-        long_about = "Run the whole onboarding against an emulated cluster on this machine.\n\n\
-        Starts the emulator in this process (HTTPS, its CA pinned by fingerprint), logs in as the \
-        bootstrap superuser, creates a service account and its login secret, onboards sample AWS \
-        keys (AWS's documented example pair, which opens nothing), runs the onboarding again to \
-        show it changes nothing, shows who can read one of the secrets, and prints the service \
-        options. Nothing leaves this machine and nothing is kept."
+        long_about = include_str!("../help/demo.about.txt").trim_end()
     )]
     Demo,
     /// Print a shell completion script
     #[command(
-        after_help = "Example:\n  dcos-creds completions bash > ~/.local/share/bash-completion/completions/dcos-creds"
+        after_help = include_str!("../help/completions.examples.txt").trim_end()
     )]
     Completions {
         /// The shell
@@ -297,6 +225,31 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command line in the help's examples parses (a continued line joined, from
+    /// `dcos-creds` to a redirection or pipe).
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("help");
+        let mut parsed = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for line in text.replace("\\\n", " ").lines() {
+                let Some(start) = line.find("dcos-creds ").filter(|_| line.starts_with("  "))
+                else {
+                    continue;
+                };
+                let words = line[start..]
+                    .split(['>', '|'])
+                    .next()
+                    .unwrap()
+                    .split_whitespace();
+                Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{line}\n{e}"));
+                parsed += 1;
+            }
+        }
+        assert!(parsed >= 30, "{parsed} examples");
     }
 
     #[test]

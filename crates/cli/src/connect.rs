@@ -118,6 +118,7 @@ impl From<Error> for Failure {
                 "if the cluster's CA really changed, confirm the new fingerprint out of band \
                  (`dcos-creds ca fetch`)",
             ),
+            Error::NoUid => Failure::new(exit::AUTH, message),
             Error::NotLoggedIn { .. } => Failure::new(exit::AUTH, message).hint(LOG_IN),
             Error::Expired { origin, at } => expired(origin, at),
             Error::Keyring(_) => Failure::new(exit::FAILURE, message).hint(

@@ -4,14 +4,13 @@
 
 use std::io::{IsTerminal, Write};
 
-use dcos_ops::hdfs::ConfCheck;
-use dcos_ops::{ItemReport, Reporter, Step, Warning};
+use dcos_ops::{ItemReport, Reporter, Stepped, Warning};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::args::Output;
 use crate::exit::{self, Failure};
-pub use dcos_ops::text::{count, table};
+pub use dcos_ops::text::{count, duration_words};
 
 /// Where output goes, and how it looks.
 #[derive(Debug, Clone, Copy)]
@@ -97,33 +96,6 @@ impl Ui {
     }
 }
 
-/// A duration for people, in its two largest units: `5 days 3 hours`, `1 minute`,
-/// `42 seconds`.
-pub fn duration_words(duration: std::time::Duration) -> String {
-    const UNITS: [(u64, &str, &str); 4] = [
-        (86_400, "day", "days"),
-        (3_600, "hour", "hours"),
-        (60, "minute", "minutes"),
-        (1, "second", "seconds"),
-    ];
-    let mut left = duration.as_secs();
-    let mut parts = Vec::new();
-    for (size, singular, plural) in UNITS {
-        let n = left / size;
-        if n > 0 && parts.len() < 2 {
-            parts.push(count(n as usize, singular, plural));
-            left -= n * size;
-        } else if !parts.is_empty() {
-            // Two adjacent units at most: `1 day 3 hours`, never `1 day 5 seconds`.
-            break;
-        }
-    }
-    if parts.is_empty() {
-        return "0 seconds".to_owned();
-    }
-    parts.join(" ")
-}
-
 /// Text for one line of a terminal: no escape sequence or control character, whatever a
 /// server put in it (a name with a line break cannot forge a line of its own).
 pub fn one_line(text: &str) -> String {
@@ -187,38 +159,6 @@ pub fn last_words(document: Option<String>) {
     std::mem::forget(printed);
 }
 
-/// `login`.
-#[derive(Debug, Serialize)]
-pub struct LoginReport {
-    pub cluster: String,
-    pub uid: String,
-    pub service_account: bool,
-    pub expires_at: Option<String>,
-    /// `keyring`, or `stdout` with `--print-token`.
-    pub saved_to: &'static str,
-}
-
-/// `logout`.
-#[derive(Debug, Serialize)]
-pub struct LogoutReport {
-    pub cluster: String,
-    pub removed: bool,
-    /// The source of the token that commands still find (a variable, the `dcos` CLI), if any.
-    pub still_logged_in_by: Option<String>,
-}
-
-/// `whoami`.
-#[derive(Debug, Serialize)]
-pub struct WhoamiReport {
-    pub cluster: String,
-    pub uid: String,
-    /// `None` when the account may not read its own record.
-    pub service_account: Option<bool>,
-    pub token_source: &'static str,
-    pub expires_at: Option<String>,
-    pub expires_in_seconds: Option<i64>,
-}
-
 /// `ca fetch`.
 #[derive(Debug, Serialize)]
 pub struct CaReport {
@@ -228,15 +168,6 @@ pub struct CaReport {
     /// Whether the download was checked against --ca-cert or --ca-fingerprint.
     pub verified: bool,
     pub written_to: Option<String>,
-}
-
-/// `secret create|update|put|delete`.
-#[derive(Debug, Serialize)]
-pub struct SecretReport {
-    pub path: String,
-    /// `created`, `updated`, `unchanged` or `deleted`.
-    pub outcome: &'static str,
-    pub binary: Option<bool>,
 }
 
 /// `secret get -o json`: the value itself, which is what was asked for.
@@ -250,61 +181,6 @@ pub struct SecretOut<'a> {
     pub value_base64: Option<String>,
     pub binary: bool,
 }
-
-/// `secret list`.
-#[derive(Debug, Serialize)]
-pub struct SecretList {
-    /// The folder listed; `None` for the whole store.
-    pub path: Option<String>,
-    /// Paths relative to `path`, sorted.
-    pub secrets: Vec<String>,
-}
-
-/// `grant` and `revoke`.
-#[derive(Debug, Serialize)]
-pub struct GrantReport {
-    pub principal_type: dcos_ops::PrincipalType,
-    pub principal: String,
-    pub rid: String,
-    pub action: String,
-    /// `granted`, `already_granted`, `revoked` or `not_granted`.
-    pub outcome: dcos_ops::Outcome,
-}
-
-/// `s3 options` and `hdfs options`.
-#[derive(Debug, Serialize)]
-pub struct OptionsReport {
-    /// The options (for `--merge-into`, the whole merged file).
-    pub options: serde_json::Value,
-    pub options_file: Option<String>,
-    /// `printed`, `written` or `unchanged`.
-    pub result: &'static str,
-    /// `hdfs options --check`: what each configuration file held.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<ConfCheck>,
-}
-
-/// A workflow's report that lists its steps.
-pub trait Stepped {
-    fn steps(&self) -> &[Step];
-}
-
-macro_rules! stepped {
-    ($($report:ty),*) => {$(
-        impl Stepped for $report {
-            fn steps(&self) -> &[Step] {
-                &self.steps
-            }
-        }
-    )*};
-}
-
-stepped!(
-    dcos_ops::S3Report,
-    dcos_ops::accounts::DeletionReport,
-    dcos_ops::rotate_key::KeyRotationReport,
-    dcos_ops::grants::RevokeAllReport
-);
 
 /// A workflow's report and its failure, if it failed; for people, its steps are printed on
 /// standard error (JSON carries them in the report).
@@ -419,33 +295,5 @@ impl Reporter for Progress {
 
     fn stop_requested(&self) -> bool {
         crate::interrupt::requested().is_some()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_and_durations_read_as_english() {
-        assert_eq!(count(1, "item", "items"), "1 item");
-        assert_eq!(count(0, "item", "items"), "0 items");
-        assert_eq!(count(2, "change", "changes"), "2 changes");
-        let words = |s| duration_words(std::time::Duration::from_secs(s));
-        assert_eq!(words(0), "0 seconds");
-        assert_eq!(words(1), "1 second");
-        assert_eq!(words(61), "1 minute 1 second");
-        assert_eq!(words(5 * 86_400), "5 days");
-        assert_eq!(words(5 * 86_400 + 3 * 3_600 + 7), "5 days 3 hours");
-        assert_eq!(words(86_400 + 5), "1 day");
-    }
-
-    #[test]
-    fn tables_align_columns() {
-        let t = table(
-            &["A", "LONG HEADER", "C"],
-            &[vec!["xyz".into(), "1".into(), "end".into()]],
-        );
-        assert_eq!(t, "A    LONG HEADER  C\nxyz  1            end\n");
     }
 }

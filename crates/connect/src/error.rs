@@ -115,6 +115,9 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// A token without a valid `uid` claim.
+    #[error("the token carries no valid `uid` claim; it is not a DC/OS token")]
+    NoUid,
     /// The OS keyring could not store or remove a token.
     #[error("no OS keyring could store the token ({0})")]
     Keyring(String),

@@ -43,10 +43,14 @@ use dcos_transport::{Limits, Request, StaticToken, TokenSource, Transport, Trust
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
+mod account;
 mod dcos_cli;
 mod error;
 pub mod keyring;
 
+pub use account::{
+    LoginReport, LogoutReport, SavedTo, TokenStatus, WhoamiReport, expires_at, expires_in_seconds,
+};
 pub use dcos_cli::{AttachedCluster, SslVerify};
 pub use error::{Error, Result};
 

@@ -12,6 +12,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
+use crate::text::table;
 use crate::{Clients, PrincipalType};
 
 /// How a permission reaches a secret: the same fields, in the same words, in every report
@@ -480,4 +481,68 @@ pub async fn principal_report(
         readable: readable.into_iter().collect(),
         listable: listable.into_iter().collect(),
     })
+}
+
+/// A principal's report as two tables.
+impl std::fmt::Display for PrincipalAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = self;
+        let rows = |entries: &[PathEntry]| -> Vec<Vec<String>> {
+            entries
+                .iter()
+                .map(|e| [vec![e.path.clone()], columns(&e.way)].concat())
+                .collect()
+        };
+        let header = ["SECRET", "VIA", "REACH", "PERMISSION"];
+        write!(
+            f,
+            "{} {} can read the values of:\n{}\n{} can see the names of:\n{}",
+            report.principal_type.as_str().replace('_', " "),
+            report.principal,
+            table(&header, &rows(&report.readable)),
+            report.principal,
+            table(&header, &rows(&report.listable)),
+        )
+    }
+}
+
+/// The VIA, REACH and PERMISSION columns: `group data`, `wildcard`,
+/// `dcos:secrets:default:team/* read` (or the superusers' membership).
+fn columns(way: &Way) -> Vec<String> {
+    let via = match &way.group {
+        Some(g) => format!("group {g}"),
+        None => way.via.to_owned(),
+    };
+    let permission = match (&way.rid, &way.action) {
+        (Some(rid), Some(action)) => format!("{rid} {action}"),
+        _ => "(member of superusers)".to_owned(),
+    };
+    vec![via, way.reach.to_owned(), permission]
+}
+
+/// The report as two tables.
+impl std::fmt::Display for AccessReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = self;
+        let rows = |entries: &[AccessEntry]| -> Vec<Vec<String>> {
+            entries
+                .iter()
+                .map(|e| {
+                    let who = vec![
+                        e.principal.clone(),
+                        e.principal_type.as_str().replace('_', " "),
+                    ];
+                    [who, columns(&e.way)].concat()
+                })
+                .collect()
+        };
+        let header = ["PRINCIPAL", "TYPE", "VIA", "REACH", "PERMISSION"];
+        write!(
+            f,
+            "Can read the value of {path}:\n{}\nCan see the name {path} when listing:\n{}",
+            table(&header, &rows(&report.value_readers)),
+            table(&header, &rows(&report.name_listers)),
+            path = report.path
+        )
+    }
 }

@@ -61,6 +61,45 @@ fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
         .build_https()
 }
 
+/// An IAM user name as AWS allows it: 1 to 64 letters, digits and `+=,.@_-`.
+pub fn iam_user_name(name: &str) -> Result<String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    match ok {
+        true => Ok(name.to_owned()),
+        false => Err(Error::invalid(format!(
+            "`{}` is not an IAM user name (1 to 64 letters, digits and +=,.@_-)",
+            dcos_transport::terminal_safe(name)
+        ))),
+    }
+}
+
+/// Which credentials the standard chain will call AWS with, in words: the environment's key
+/// id (shortened), a profile, a web identity, or the chain's defaults.
+pub fn credential_source() -> String {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let chain = (
+        env("AWS_ACCESS_KEY_ID"),
+        env("AWS_PROFILE"),
+        env("AWS_WEB_IDENTITY_TOKEN_FILE"),
+    );
+    match chain {
+        (Some(id), _, _) => format!(
+            "from the environment, AWS_ACCESS_KEY_ID ({})",
+            crate::aws::shown(&id)
+        ),
+        (None, Some(profile), _) => format!("AWS profile `{profile}` (AWS_PROFILE)"),
+        (None, None, Some(_)) => {
+            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN)".to_owned()
+        }
+        (None, None, None) => {
+            "the default profile, else container or instance metadata (the SDK's chain)".to_owned()
+        }
+    }
+}
+
 impl Aws {
     /// From the standard credential chain and the environment's endpoints and region (the
     /// SDK's region chain; IAM and STS are global, so without one `us-east-1`). Each attempt

@@ -427,6 +427,59 @@ pub struct DeletionReport {
     pub unreadable_secrets: usize,
 }
 
+/// What `service-account create` made, or found in place.
+impl std::fmt::Display for AccountReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.result {
+            Status::Unchanged => "unchanged: the key file holds the key of",
+            _ => "created",
+        };
+        write!(f, "{verb} service account {}", self.uid)?;
+        write!(f, "\nprivate key: {} (mode 0600)", self.private_key_file)?;
+        if let Some(public) = &self.public_key_file {
+            write!(f, "\npublic key: {public}")?;
+        }
+        if let Some(path) = &self.secret {
+            write!(f, "\nlogin secret: {path}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The accounts as a table.
+impl std::fmt::Display for AccountList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<Vec<String>> = (self.service_accounts.iter())
+            .map(|a| {
+                let secrets = match &a.login_secrets {
+                    None => "(not looked for)".to_owned(),
+                    Some(paths) if paths.is_empty() => "-".to_owned(),
+                    Some(paths) => paths.join(", "),
+                };
+                vec![a.uid.clone(), secrets, a.description.clone()]
+            })
+            .collect();
+        let header = ["UID", "LOGIN SECRETS", "DESCRIPTION"];
+        f.write_str(&crate::text::table(&header, &rows))
+    }
+}
+
+/// What a deletion did, or would do.
+impl std::fmt::Display for DeletionReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let groups = match self.groups.as_slice() {
+            [] => String::new(),
+            groups => format!("; it was a member of {}", groups.join(", ")),
+        };
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        write!(f, "{verb} the service account {}{groups}", self.uid)
+    }
+}
+
 /// Deletes a service account. Its direct grants and the login secrets that hold its key would
 /// be left behind, so without `cascade` their presence is refused (a conflict naming them);
 /// with it they are revoked and deleted first, and if any step fails, everything done is

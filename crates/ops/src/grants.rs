@@ -80,6 +80,60 @@ pub async fn revoke(
     Ok((kind, outcome))
 }
 
+/// `grant` and `revoke` of one action on one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantReport {
+    /// `user`, `service_account` or `group`.
+    pub principal_type: PrincipalType,
+    /// Its id.
+    pub principal: String,
+    /// The resource.
+    pub rid: String,
+    /// The action.
+    pub action: String,
+    /// `granted`, `already_granted`, `revoked` or `not_granted`.
+    pub outcome: Outcome,
+}
+
+impl GrantReport {
+    /// The report of a [`grant`] or [`revoke`] of `action` on `rid` to `principal`.
+    pub fn new(
+        principal: &Principal,
+        (principal_type, outcome): (PrincipalType, Outcome),
+        rid: &Rid,
+        action: Action,
+    ) -> Self {
+        Self {
+            principal_type,
+            principal: match principal {
+                Principal::User(uid) => uid.to_string(),
+                Principal::Group(gid) => gid.to_string(),
+            },
+            rid: rid.to_string(),
+            action: action.to_string(),
+            outcome,
+        }
+    }
+}
+
+/// `granted: service account dse read dcos:secrets:default:team/db`.
+impl std::fmt::Display for GrantReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self.outcome {
+            Outcome::NotGranted => "not granted; nothing to revoke".to_owned(),
+            other => other.as_str().replace('_', " "),
+        };
+        write!(
+            f,
+            "{text}: {} {} {} {}",
+            self.principal_type.as_str().replace('_', " "),
+            self.principal,
+            self.action,
+            self.rid
+        )
+    }
+}
+
 /// Every direct grant of one principal to take back.
 #[derive(Debug, Clone)]
 pub struct RevokeAll {
@@ -105,6 +159,25 @@ pub struct RevokeAllReport {
     pub steps: Vec<Step>,
     /// What the principal still holds after a failure: `<action> on <rid>`, `member of <gid>`.
     pub still_granted: Vec<String>,
+}
+
+/// The closing line: what was revoked, or would be.
+impl std::fmt::Display for RevokeAllReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grants = |n| crate::text::count(n, "grant", "grants");
+        match (
+            self.dry_run,
+            self.steps.iter().filter(|s| s.changes()).count(),
+        ) {
+            (_, 0) => write!(
+                f,
+                "nothing to revoke: {} holds no direct grant here",
+                self.principal
+            ),
+            (true, n) => write!(f, "would revoke {}", grants(n)),
+            (false, n) => write!(f, "revoked {}", grants(n)),
+        }
+    }
 }
 
 /// The secret path a secrets resource id is about, without a trailing wildcard: `team/db`

@@ -69,7 +69,7 @@ pub use error::{Error, ErrorKind, Failed, Remedy, Result, RunResult, Undo};
 pub use plan::{Confirmed, acl_description};
 pub use report::{
     ApplyReport, ItemKind, ItemReport, Outcome, PrincipalType, S3Command, S3Report, Status, Step,
-    StepKind, principal_name,
+    StepKind, Stepped, principal_name,
 };
 pub use reporter::{Reporter, Silent, Warning};
 

@@ -465,6 +465,35 @@ pub struct ApplyReport {
     pub items: Vec<ItemReport>,
 }
 
+impl ApplyReport {
+    /// Items that would change (a dry run) or changed.
+    pub fn pending(&self) -> usize {
+        let unchanged = (self.items.iter())
+            .filter(|i| i.result == Status::Unchanged)
+            .count();
+        self.items.len() - unchanged - self.failed
+    }
+
+    /// The closing line, for a run `as` `apply`, `apply --check` or `apply --dry-run`: `apply:
+    /// 3 items, 1 changed, 2 unchanged, 0 failed (4 changes)`.
+    pub fn summary(&self, called: &str) -> String {
+        let total = self.items.len();
+        let pending = self.pending();
+        format!(
+            "{called}: {}, {pending} {}, {} unchanged, {} failed ({})",
+            crate::text::count(total, "item", "items"),
+            if self.dry_run {
+                "would change"
+            } else {
+                "changed"
+            },
+            total - pending - self.failed,
+            self.failed,
+            crate::text::count(self.changes, "change", "changes"),
+        )
+    }
+}
+
 /// One line for people: `created          secret team/key (hmac:...)`.
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -510,6 +539,29 @@ impl fmt::Display for ItemReport {
         f.write_str(&line)
     }
 }
+
+/// A workflow's report that lists its steps.
+pub trait Stepped {
+    /// Its steps, in order.
+    fn steps(&self) -> &[Step];
+}
+
+macro_rules! stepped {
+    ($($report:ty),*) => {$(
+        impl Stepped for $report {
+            fn steps(&self) -> &[Step] {
+                &self.steps
+            }
+        }
+    )*};
+}
+
+stepped!(
+    crate::S3Report,
+    crate::accounts::DeletionReport,
+    crate::rotate_key::KeyRotationReport,
+    crate::grants::RevokeAllReport
+);
 
 #[cfg(test)]
 mod tests {

@@ -67,6 +67,37 @@ pub fn recovery_file(key: &Path) -> PathBuf {
     key.with_file_name(name)
 }
 
+/// What a rotation did, and what is left to do.
+impl std::fmt::Display for KeyRotationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dry_run {
+            return write!(f, "would rotate the key of {}", self.uid);
+        }
+        let recovered = match self.recovered {
+            true => " (finishing an earlier run)",
+            false => "",
+        };
+        write!(
+            f,
+            "rotated the key of {}{recovered}: the new private key is in {} (mode 0600); the old \
+             key no longer logs in",
+            self.uid, self.private_key_file
+        )?;
+        for app in &self.restart {
+            write!(
+                f,
+                "\nrestart {app}: it mounts a login secret that changed, and holds the old key \
+                 until then"
+            )?;
+        }
+        write!(
+            f,
+            "\nservices that log in as this account with the old key fail from now on: give them \
+             the new key, and restart those that read the login secret at start"
+        )
+    }
+}
+
 /// Rotates the key of `job.uid`, or finishes the rotation an earlier run left.
 pub async fn rotate_key(
     clients: &Clients,

@@ -1,13 +1,118 @@
-//! Deleting one secret: planned from the value it holds, so that a confirmed plan deletes that
-//! value and no other.
+//! One secret at a time: writing, listing, and deleting (planned from the value it holds, so
+//! that a confirmed plan deletes that value and no other).
 
-use dcos_secrets_client::{SecretPath, SecretValue};
+use dcos_secrets_client::{Overwrite, PutOutcome, SecretPath, SecretValue};
 use serde::Serialize;
 
 use crate::Clients;
-use crate::error::{Error, Failed, RunResult};
+use crate::error::{Context, Error, Failed, Result, RunResult};
 use crate::plan::{Confirmed, check_confirmed};
 use crate::report::{Outcome, Status, Step};
+
+/// How [`write`] stores a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// A new secret only: one that exists is a conflict.
+    Create,
+    /// An existing secret only.
+    Update,
+    /// Either; an equal value is left alone.
+    Put,
+}
+
+/// What became of one secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretOutcome {
+    /// It was created.
+    Created,
+    /// Its value was replaced.
+    Updated,
+    /// It already held the value.
+    Unchanged,
+    /// It was deleted.
+    Deleted,
+    /// There was nothing to delete.
+    Absent,
+}
+
+impl SecretOutcome {
+    /// The word, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Deleted => "deleted",
+            Self::Absent => "absent",
+        }
+    }
+}
+
+/// `secret create|update|put|delete`: what became of the secret, never its value.
+#[derive(Debug, Serialize)]
+pub struct SecretReport {
+    /// The secret.
+    pub path: String,
+    /// What became of it.
+    pub outcome: SecretOutcome,
+    /// Whether the value written is binary.
+    pub binary: Option<bool>,
+}
+
+impl std::fmt::Display for SecretReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.outcome.as_str(), self.path)
+    }
+}
+
+/// Stores `value` at `path` as `how` says.
+pub async fn write(
+    clients: &Clients,
+    path: &SecretPath,
+    value: &SecretValue,
+    how: Write,
+) -> Result<SecretReport> {
+    let secret = clients.secrets.secret(path);
+    let outcome = match how {
+        Write::Create => (secret.create(value).await)
+            .context(format!("create `{path}`"))
+            .map(|()| SecretOutcome::Created)?,
+        Write::Update => (secret.update(value).await)
+            .context(format!("update `{path}`"))
+            .map(|()| SecretOutcome::Updated)?,
+        Write::Put => match secret.put(value, Overwrite::Allow).await {
+            Ok(PutOutcome::Created) => SecretOutcome::Created,
+            Ok(PutOutcome::Unchanged) => SecretOutcome::Unchanged,
+            Ok(PutOutcome::Updated { .. }) => SecretOutcome::Updated,
+            Err(e) => return Err(Error::from(e).context(format!("put `{path}`"))),
+        },
+    };
+    Ok(SecretReport {
+        path: path.to_string(),
+        outcome,
+        binary: Some(value.is_binary()),
+    })
+}
+
+/// `secret list`.
+#[derive(Debug, Serialize)]
+pub struct SecretList {
+    /// The folder listed; `None` for the whole store.
+    pub path: Option<String>,
+    /// Paths relative to `path`, sorted.
+    pub secrets: Vec<String>,
+}
+
+/// The secrets below `folder` (the whole store without one).
+pub async fn list(clients: &Clients, folder: Option<&SecretPath>) -> Result<SecretList> {
+    let secrets = (clients.secrets.list(folder).await)
+        .context(format!("list `{}`", folder.map_or("", |f| f.as_str())))?;
+    Ok(SecretList {
+        path: folder.map(ToString::to_string),
+        secrets,
+    })
+}
 
 /// What to delete.
 #[derive(Debug, Clone)]

@@ -27,3 +27,4 @@ mod s3;
 mod s3_aws;
 mod signals;
 mod soak;
+mod thin;

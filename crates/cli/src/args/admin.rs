@@ -34,11 +34,8 @@ pub struct LoginArgs {
 pub enum CaCommand {
     /// Download the cluster CA (no token needed) and print its SHA-256 fingerprint
     #[command(
-        long_about = "Download the cluster CA and print its SHA-256 fingerprint.\n\n\
-        No token is sent. Unless --ca-cert or --ca-fingerprint is given the download cannot be \
-        verified (that is what it is for): compare the fingerprint with one obtained out of band, \
-        then pass --ca-cert FILE or --ca-fingerprint sha256:HEX to every other command.",
-        after_help = "Example:\n  dcos-creds --url https://dcos.example.com ca fetch --out dcos-ca.crt"
+        long_about = include_str!("../../help/ca-fetch.about.txt").trim_end(),
+        after_help = include_str!("../../help/ca-fetch.examples.txt").trim_end()
     )]
     Fetch {
         /// Write the PEM bundle here (never overwrites an existing file)
@@ -51,10 +48,8 @@ pub enum CaCommand {
 pub enum ClusterCommand {
     /// The cluster's id, name, DC/OS version and variant
     #[command(
-        long_about = "The cluster's id, name, DC/OS version and variant, from its discovery \
-        endpoints: what a runbook prints before it changes anything. The name needs a token; \
-        without one it is left out.",
-        after_help = "Example:\n  dcos-creds -o json cluster info"
+        long_about = include_str!("../../help/cluster-info.about.txt").trim_end(),
+        after_help = include_str!("../../help/cluster-info.examples.txt").trim_end()
     )]
     Info,
 }
@@ -81,7 +76,7 @@ pub struct ValueArgs {
 pub enum SecretCommand {
     /// Create a secret; fails with exit 3 if it exists
     #[command(
-        after_help = "Example:\n  dcos-creds secret create team/db_password --value-file password.txt"
+        after_help = include_str!("../../help/secret-create.examples.txt").trim_end()
     )]
     Create {
         /// The secret's path, like team/db_password
@@ -98,7 +93,7 @@ pub enum SecretCommand {
     },
     /// Create the secret or update it; reports created, updated or unchanged
     #[command(
-        after_help = "Example:\n  printf '%s' \"$TOKEN\" | dcos-creds secret put ci/token --value-file -"
+        after_help = include_str!("../../help/secret-put.examples.txt").trim_end()
     )]
     Put {
         /// The secret's path
@@ -118,7 +113,7 @@ pub enum SecretCommand {
     },
     /// Delete a secret (asks first on a terminal; --yes in scripts)
     #[command(
-        after_help = "Example:\n  dcos-creds secret delete team/db_password --if-exists --yes"
+        after_help = include_str!("../../help/secret-delete.examples.txt").trim_end()
     )]
     Delete {
         /// The secret's path
@@ -246,30 +241,13 @@ pub struct AccessArgs {
 pub enum ServiceAccountCommand {
     /// Generate a key pair and create a service account with it (again: unchanged)
     #[command(
-        after_help = "Example:\n  dcos-creds service-account create ci-bot --private-key-out ci-bot.pem \
-        --secret ci-bot/service-account"
+        after_help = include_str!("../../help/service-account-create.examples.txt").trim_end()
     )]
     Create(ServiceAccountCreateArgs),
     /// A new key pair for an account, keeping its uid, grants, groups and login secrets
     #[command(
-        long_about = "A new key pair for an existing service account, keeping its uid.\n\n\
-        The IAM API cannot change an account's public key, so the account is deleted and \
-        created again with the new key, and its direct grants, group memberships and login \
-        secrets (updated to the new private key) are put back; then the new key must log in. \
-        The login secrets are those given with --secret (each must be this account's, checked \
-        first) or, without --secret, every secret this token can read whose content is a login \
-        secret of the account (a warning names how many could not be read). The new private key is written (0600, never over a file) \
-        before anything changes, and beside it a recovery file (the run's record, public data \
-        only): a run that finds it (after a crash or a SIGKILL) finishes the rotation, once the \
-        file is yours (0600, in a folder only you may write to) and its content matches the \
-        account and the login secrets; anything else is refused (exit 3). If a step fails, the \
-        account is created again with its old key and everything is put back, so the old key \
-        still works. Services that hold the old key must restart; the report names the \
-        Marathon apps that mount a login secret it changed.",
-        after_help = "Examples:\n  dcos-creds service-account rotate-key ci-bot --private-key-out ci-bot-2.pem \\\n      \
-        --secret ci-bot/service-account --dry-run\n  \
-        dcos-creds service-account rotate-key ci-bot --private-key-out ci-bot-2.pem \\\n      \
-        --secret ci-bot/service-account --yes"
+        long_about = include_str!("../../help/service-account-rotate-key.about.txt").trim_end(),
+        after_help = include_str!("../../help/service-account-rotate-key.examples.txt").trim_end()
     )]
     RotateKey {
         /// The account's id
@@ -297,10 +275,8 @@ pub enum ServiceAccountCommand {
     },
     /// List the service accounts, and the secrets that hold each one's login credential
     #[command(
-        long_about = "List the service accounts, with their descriptions and the secrets that \
-        hold each one's login credential (found by reading every secret this token may read; \
-        only the account each names is kept). --no-login-secrets skips that search.",
-        after_help = "Example:\n  dcos-creds -o json service-account list"
+        long_about = include_str!("../../help/service-account-list.about.txt").trim_end(),
+        after_help = include_str!("../../help/service-account-list.examples.txt").trim_end()
     )]
     List {
         /// Do not look for login secrets (one listing instead of reading every secret)
@@ -309,14 +285,8 @@ pub enum ServiceAccountCommand {
     },
     /// Delete a service account; --cascade also revokes its grants and deletes its login secrets
     #[command(
-        long_about = "Delete a service account.\n\n\
-        Its direct grants and the secrets that hold its login credential would be left behind: \
-        while there are any, the command refuses (exit 3) and names them, unless --cascade, \
-        which revokes the grants and deletes the secrets first. If a step fails, everything done \
-        is taken back: the grants granted again, the secrets restored, the account created \
-        again with its public key. Group memberships go with the account.",
-        after_help = "Examples:\n  dcos-creds service-account delete ci-bot --cascade --dry-run\n  \
-        dcos-creds service-account delete ci-bot --cascade --yes"
+        long_about = include_str!("../../help/service-account-delete.about.txt").trim_end(),
+        after_help = include_str!("../../help/service-account-delete.examples.txt").trim_end()
     )]
     Delete {
         /// The account's id

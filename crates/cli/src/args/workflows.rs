@@ -114,81 +114,33 @@ pub struct DestinationArgs {
 pub enum S3Command {
     /// Store an AWS key pair as secrets, grant the service account, and print the options
     #[command(
-        long_about = "Store an AWS key pair as two secrets, grant the service account read \
-        permission on them, and print the service options the Data Science Engine reads.\n\n\
-        Everything is checked before a secret or grant is written: the paths, the service \
-        account, and that app /<service-name> may mount the secrets (the grants' ACLs are \
-        created alongside these reads, and deleted again if a check fails). Two round trips on \
-        a fresh cluster. Safe to re-run: what is in place is left \
-        alone and reported unchanged. A secret holding a different value is a conflict (exit 3) \
-        unless --overwrite. If a step fails, every change of this run is undone before it exits.",
-        after_help = "Examples:\n  \
-        dcos-creds s3 onboard --service-account dse --service-account-secret data-science-engine/sa \\\n      \
-        --from-env > options.json\n  \
-        aws iam create-access-key --user-name dse | dcos-creds s3 onboard --service-account dse \\\n      \
-        --service-account-secret data-science-engine/sa --from-stdin --merge-into options.json\n  \
-        dcos-creds s3 onboard --service-account dse --service-account-secret data-science-engine/sa \\\n      \
-        --aws-profile dse --dry-run"
+        long_about = include_str!("../../help/s3-onboard.about.txt").trim_end(),
+        after_help = include_str!("../../help/s3-onboard.examples.txt").trim_end()
     )]
     Onboard(OnboardArgs),
     /// Replace the stored key pair with a new one, never leaving a mismatched pair
     #[command(
-        long_about = "Replace the stored key pair with a new one.\n\n\
-        Both secrets must exist. The key id is written first, then the secret key; if the \
-        second write fails, the first is restored. Both are read back to verify. A run that \
-        finds one half already rotated (an interrupted rotation) completes it. The service \
-        reads the secrets when it starts: restart it afterwards, or pass --restart, which \
-        restarts its Marathon app, waits until it runs on the new pair, and otherwise puts the \
-        old pair back and restarts the app on it.",
-        after_help = "Examples:\n  \
-        aws iam create-access-key --user-name dse | dcos-creds s3 rotate --from-stdin\n  \
-        dcos-creds s3 rotate --aws-profile dse-new --restart --deploy-timeout 300\n  \
-        dcos-creds s3 rotate --create-aws-key --aws-iam-user dse --restart\n\n\
-        With --create-aws-key the whole loop runs: read the stored pair and the user's keys \
-        (the stored key must be the user's, and the user may not have a second key already), \
-        create a key, wait until AWS accepts it, store it, restart the app (--restart) and \
-        wait, then retire the old key (--old-key). A failure before the service runs on the \
-        new key deletes it again, so the old key stays stored and running; a failure to \
-        retire the old key leaves the rotation standing (exit 7) and names the command that \
-        finishes. Both pairs are kept in the secret <key-id-secret>.rotation while it runs, \
-        so a run that was killed is finished by the next one."
+        long_about = include_str!("../../help/s3-rotate.about.txt").trim_end(),
+        after_help = include_str!("../../help/s3-rotate.examples.txt").trim_end()
     )]
     Rotate(RotateArgs),
     /// Delete (or deactivate) every key of an IAM user that DC/OS does not hold
     #[command(
         name = "retire-aws-key",
-        after_help = "Examples:\n  \
-        dcos-creds s3 retire-aws-key --aws-iam-user dse --dry-run\n  \
-        dcos-creds s3 retire-aws-key --aws-iam-user dse --deactivate --yes\n\n\
-        The key that DC/OS holds (in --key-id-secret) is kept. Refused while a rotation with \
-        --create-aws-key has not finished, since the service may still run on the old key."
+        after_help = include_str!("../../help/s3-retire-aws-key.examples.txt").trim_end()
     )]
     RetireAwsKey(RetireArgs),
     /// Revoke the service account's permissions on the secrets, and delete them
-    #[command(after_help = "Examples:\n  \
-        dcos-creds s3 offboard --service-account dse --dry-run\n  \
-        dcos-creds s3 offboard --service-account dse --yes\n\n\
-        The record of a rotation with --create-aws-key that never finished \
-        (<key-id-secret>.rotation, both pairs) is deleted too; the plan names the new key it \
-        may have left in AWS, which offboarding does not touch.")]
+    #[command(after_help = include_str!("../../help/s3-offboard.examples.txt").trim_end())]
     Offboard(OffboardArgs),
     /// Check one onboarding without changing it: secrets, grants, spaces, the app, rotations
     #[command(
-        long_about = "Check one onboarding without changing anything: both secrets exist, the \
-        service account holds its grants on them, app /<service-name> may mount them (the spaces \
-        rule); where the app is known to Marathon, that it declares them and how many of its \
-        tasks run since when; and that no rotation with --create-aws-key was left unfinished \
-        (naming the command that finishes it). Whether a restart is due is reported as \
-        unknown: the secret store keeps no change times (s3 rotate --restart restarts the app as \
-        part of the rotation). Exits 0 when all holds, else 5 for something missing (the report \
-        lists every check).",
-        after_help = "Example:\n  dcos-creds s3 status --service-account dse --service-name data-science-engine"
+        long_about = include_str!("../../help/s3-status.about.txt").trim_end(),
+        after_help = include_str!("../../help/s3-status.examples.txt").trim_end()
     )]
     Status(S3StatusArgs),
     /// Print the service options for S3, without contacting the cluster
-    #[command(after_help = "Example:\n  \
-        dcos-creds s3 options --service-account dse --service-account-secret data-science-engine/sa \\\n      \
-        --aws-region eu-west-1 --merge-into options.json")]
+    #[command(after_help = include_str!("../../help/s3-options.examples.txt").trim_end())]
     Options(S3OptionsArgs),
 }
 
@@ -395,14 +347,8 @@ pub struct S3OptionsArgs {
 pub enum HdfsCommand {
     /// Print the options that point the service at an HDFS configuration URL
     #[command(
-        long_about = "Print the options that point the service at an HDFS configuration URL \
-        (service.jupyter_conf_urls).\n\n\
-        The URL's base must serve hdfs-site.xml and core-site.xml; for the DC/OS HDFS package it \
-        is http://api.<hdfs-service>.marathon.l4lb.thisdcos.directory/v1/endpoints. With \
-        --merge-into, URLs already in the file are kept.",
-        after_help = "Example:\n  \
-        dcos-creds hdfs options --conf-url http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints \\\n      \
-        --check --merge-into options.json"
+        long_about = include_str!("../../help/hdfs-options.about.txt").trim_end(),
+        after_help = include_str!("../../help/hdfs-options.examples.txt").trim_end()
     )]
     Options(HdfsOptionsArgs),
 }

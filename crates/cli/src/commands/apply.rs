@@ -109,25 +109,13 @@ fn print(ui: &Ui, report: &ApplyReport, check: bool) -> exit::Result<()> {
             }
         }
     }
-    let total = report.items.len();
-    let failed = report.failed;
-    let unchanged = report
-        .items
-        .iter()
-        .filter(|i| i.result == Status::Unchanged)
-        .count();
-    ui.info(format!(
-        "apply{}: {}, {} {}, {unchanged} unchanged, {failed} failed ({})",
-        match (check, dry_run) {
-            (true, _) => " --check",
-            (false, true) => " --dry-run",
-            (false, false) => "",
-        },
-        count(total, "item", "items"),
-        total - unchanged - failed,
-        if dry_run { "would change" } else { "changed" },
-        count(report.changes, "change", "changes"),
-    ));
+    let called = match (check, dry_run) {
+        (true, _) => "apply --check",
+        (false, true) => "apply --dry-run",
+        (false, false) => "apply",
+    };
+    ui.info(report.summary(called));
+    let (total, failed, pending) = (report.items.len(), report.failed, report.pending());
     if failed > 0 {
         let failure = Failure::new(
             exit::PARTIAL,
@@ -136,7 +124,6 @@ fn print(ui: &Ui, report: &ApplyReport, check: bool) -> exit::Result<()> {
         .hint("each failed item was undone; fix the cause and apply again");
         return ui.fail_with(report, failure);
     }
-    let pending = total - unchanged - failed;
     if check && pending > 0 {
         let failure = Failure::new(
             exit::DRIFT,

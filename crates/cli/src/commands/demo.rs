@@ -13,7 +13,6 @@ use dcos_secrets_client::SecretPath;
 use dcos_transport::Transport;
 use secrecy::SecretString;
 
-use crate::commands::access;
 use crate::connect::{self, Session};
 use crate::exit::{self, Context, Failure};
 use crate::output::{Progress, Ui, write_stdout};
@@ -180,7 +179,8 @@ async fn tour(emulator: &Emulator, ui: &Ui, out: &Narrator) -> exit::Result<Demo
     let access = dcos_ops::access::report(&session.clients, secret_key)
         .await
         .context(format!("who can read `{secret_key}`"))?;
-    let tables: String = access::render(&access)
+    let tables: String = access
+        .to_string()
         .lines()
         .map(|l| {
             if l.is_empty() {

@@ -1,14 +1,14 @@
 //! `grant` and `revoke`, and `revoke --all`.
 
 use dcos_iam_client::{Action, GrantOutcome, Principal, RevokeOutcome, Rid};
-use dcos_ops::grants::{self, RevokeAll};
+use dcos_ops::grants::{self, GrantReport, RevokeAll};
 use dcos_ops::{Outcome, PrincipalType};
 use dcos_secrets_client::SecretPath;
 
 use crate::args::{GrantArgs, RevokeArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
-use crate::output::{GrantReport, Progress, Ui, count, settle};
+use crate::output::{Progress, Ui, count, settle};
 
 struct Parsed {
     principal: Principal,
@@ -53,36 +53,9 @@ fn resource_id(text: &str, any_rid: bool) -> exit::Result<Rid> {
     .hint(hint))
 }
 
-fn report(
-    ui: &Ui,
-    parsed: &Parsed,
-    principal_type: PrincipalType,
-    outcome: Outcome,
-) -> exit::Result<()> {
-    let id = match &parsed.principal {
-        Principal::User(uid) => uid.to_string(),
-        Principal::Group(gid) => gid.to_string(),
-    };
-    let report = GrantReport {
-        principal_type,
-        principal: id,
-        rid: parsed.rid.to_string(),
-        action: parsed.action.to_string(),
-        outcome,
-    };
-    let text = match outcome {
-        Outcome::NotGranted => "not granted; nothing to revoke".to_owned(),
-        other => other.as_str().replace('_', " "),
-    };
-    ui.emit(&report, || {
-        format!(
-            "{text}: {} {} {} {}",
-            principal_type.as_str().replace('_', " "),
-            report.principal,
-            report.action,
-            report.rid
-        )
-    })
+fn report(ui: &Ui, parsed: &Parsed, done: (PrincipalType, Outcome)) -> exit::Result<()> {
+    let report = GrantReport::new(&parsed.principal, done, &parsed.rid, parsed.action);
+    ui.emit(&report, || report.to_string())
 }
 
 pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result<()> {
@@ -101,7 +74,7 @@ pub async fn grant(session: &Session, ui: &Ui, args: &GrantArgs) -> exit::Result
         args.description.as_deref(),
     )
     .await?;
-    report(ui, &parsed, kind, outcome.into())
+    report(ui, &parsed, (kind, outcome.into()))
 }
 
 pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
@@ -125,7 +98,7 @@ pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
         parsed.action,
     )
     .await?;
-    report(ui, &parsed, kind, outcome.into())
+    report(ui, &parsed, (kind, outcome.into()))
 }
 
 /// `revoke --all`: the plan first (which is the whole run with --dry-run), a confirmation,
@@ -179,15 +152,5 @@ fn print_revoke_all(
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
     }
-    ui.emit(&report, || {
-        let done = report.steps.iter().filter(|s| s.changes()).count();
-        match (report.dry_run, done) {
-            (_, 0) => format!(
-                "nothing to revoke: {} holds no direct grant here",
-                report.principal
-            ),
-            (true, n) => format!("would revoke {}", count(n, "grant", "grants")),
-            (false, n) => format!("revoked {}", count(n, "grant", "grants")),
-        }
-    })
+    ui.emit(&report, || report.to_string())
 }

@@ -2,8 +2,8 @@
 //! workflows are `dcos_ops::s3`; this turns the options into their specs and prints reports.
 
 use dcos_iam_client::Uid;
-use dcos_ops::access_keys::Aws;
-use dcos_ops::dse::{self, AwsRegion, Destination, FileChange, OptionsLayout, S3Endpoint};
+use dcos_ops::access_keys::{self, Aws};
+use dcos_ops::dse::{self, AwsRegion, Destination, OptionsLayout, S3Endpoint};
 use dcos_ops::s3::{
     self, AwsRotation, Offboarding, OldKey, Onboarding, Paths, PreparedOnboarding, Retirement,
     Rotation,
@@ -18,7 +18,7 @@ use crate::args::{
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{OptionsReport, Progress, Ui, settle, table};
+use crate::output::{Progress, Ui, settle};
 
 /// The paths of `--service-name`, `--key-id-secret` and `--secret-key-secret`.
 fn paths(args: &S3Paths) -> exit::Result<Paths> {
@@ -189,19 +189,8 @@ pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<RotateJob> {
     }))
 }
 
-/// An IAM user name as AWS allows it: 1 to 64 letters, digits and `+=,.@_-`.
 fn iam_user(name: &str) -> exit::Result<String> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    match ok {
-        true => Ok(name.to_owned()),
-        false => Err(Failure::usage(format!(
-            "--aws-iam-user: `{}` is not an IAM user name (1 to 64 letters, digits and +=,.@_-)",
-            crate::output::one_line(name)
-        ))),
-    }
+    access_keys::iam_user_name(name).context("--aws-iam-user")
 }
 
 /// The command that retires the keys DC/OS does not hold, with this command's paths.
@@ -297,24 +286,7 @@ pub async fn rotate(
 /// `--timeout` and the run's limits; says which credentials call IAM (`AWS_ACCESS_KEY_ID` is
 /// the IAM admin's here, not a pair to store).
 async fn aws(ui: &Ui) -> Aws {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let source = match (
-        env("AWS_ACCESS_KEY_ID"),
-        env("AWS_PROFILE"),
-        env("AWS_WEB_IDENTITY_TOKEN_FILE"),
-    ) {
-        (Some(id), _, _) => format!(
-            "from the environment, AWS_ACCESS_KEY_ID ({})",
-            dcos_ops::aws::shown(&id)
-        ),
-        (None, Some(profile), _) => format!("AWS profile `{profile}` (AWS_PROFILE)"),
-        (None, None, Some(_)) => {
-            "web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN)".to_owned()
-        }
-        (None, None, None) => {
-            "the default profile, else container or instance metadata (the SDK's chain)".to_owned()
-        }
-    };
+    let source = access_keys::credential_source();
     ui.info(format!("AWS credentials for IAM: {source}"));
     Aws::from_environment(crate::interrupt::timeout(), crate::interrupt::limits()).await
 }
@@ -427,22 +399,11 @@ pub fn emit_options(
     prepared: &dse::PreparedOptions,
     checks: Vec<dcos_ops::hdfs::ConfCheck>,
 ) -> exit::Result<()> {
-    prepared.commit()?;
-    let result = match prepared.change {
-        FileChange::None => "printed",
-        FileChange::Unchanged => "unchanged",
-        FileChange::Write => "written",
-    };
-    let report = OptionsReport {
-        options: prepared.options.clone(),
-        options_file: prepared.file().map(|f| f.display().to_string()),
-        result,
-        checks,
-    };
+    let report = prepared.write(checks)?;
     if let Some(file) = &report.options_file
         && !ui.json()
     {
-        ui.info(format!("{result} {file}"));
+        ui.info(format!("{} {file}", report.result));
     }
     ui.emit(&report, || match prepared.file() {
         None => dse::render(&prepared.options),
@@ -463,26 +424,7 @@ pub async fn status(session: &Session, ui: &Ui, args: &S3StatusArgs) -> exit::Re
             check.detail = format!("{}; {}", check.detail, exit::remedy_hint(remedy));
         }
     }
-    let render = || {
-        let rows: Vec<Vec<String>> = report
-            .checks
-            .iter()
-            .map(|c| {
-                let ok = match c.ok {
-                    Some(true) => "ok",
-                    Some(false) => "FAILED",
-                    None => "unknown",
-                };
-                vec![
-                    c.check.to_owned(),
-                    c.target.clone(),
-                    ok.to_owned(),
-                    c.detail.clone(),
-                ]
-            })
-            .collect();
-        table(&["CHECK", "TARGET", "STATUS", "DETAIL"], &rows)
-    };
+    let render = || report.to_string();
     if report.healthy {
         return ui.emit(&report, render);
     }

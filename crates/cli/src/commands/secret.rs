@@ -2,14 +2,14 @@
 
 use base64::Engine;
 use dcos_ops::Status;
-use dcos_ops::secrets::{self, Deletion};
-use dcos_secrets_client::{Overwrite, PutOutcome, SecretPath};
+use dcos_ops::secrets::{self, Deletion, SecretOutcome, SecretReport, Write};
+use dcos_secrets_client::SecretPath;
 
 use crate::args::{SecretCommand, ValueArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{SecretList, SecretOut, SecretReport, Ui, one_line, write_stdout};
+use crate::output::{SecretOut, Ui, one_line, write_stdout};
 
 fn path(text: &str) -> exit::Result<SecretPath> {
     Ok(SecretPath::new(text)?)
@@ -27,55 +27,19 @@ fn value(args: &ValueArgs, path: &SecretPath) -> exit::Result<dcos_secrets_clien
 /// Validates the command's input before any request: paths first, then the value.
 pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::Result<()> {
     match command {
-        SecretCommand::Create { path: p, value: v } => {
-            let path = path(p)?;
-            let value = value(v, &path)?;
-            session
-                .clients
-                .secrets
-                .secret(&path)
-                .create(&value)
-                .await
-                .map_err(|e| {
-                    let conflict = e.is_conflict();
-                    let failure = Failure::from(e).context(format!("create `{path}`"));
-                    if conflict {
-                        failure.hint("the secret exists; `secret put` replaces or keeps it, `secret update` replaces it")
-                    } else {
-                        failure
-                    }
-                })?;
-            report(ui, &path, "created", value.is_binary())
-        }
+        SecretCommand::Create { path: p, value: v } => write(session, ui, p, v, Write::Create)
+            .await
+            .map_err(|failure| match failure.code {
+                exit::CONFLICT => failure.hint(
+                    "the secret exists; `secret put` replaces or keeps it, `secret update` \
+                     replaces it",
+                ),
+                _ => failure,
+            }),
         SecretCommand::Update { path: p, value: v } => {
-            let path = path(p)?;
-            let value = value(v, &path)?;
-            session
-                .clients
-                .secrets
-                .secret(&path)
-                .update(&value)
-                .await
-                .context(format!("update `{path}`"))?;
-            report(ui, &path, "updated", value.is_binary())
+            write(session, ui, p, v, Write::Update).await
         }
-        SecretCommand::Put { path: p, value: v } => {
-            let path = path(p)?;
-            let value = value(v, &path)?;
-            let outcome = session
-                .clients
-                .secrets
-                .secret(&path)
-                .put(&value, Overwrite::Allow)
-                .await
-                .context(format!("put `{path}`"))?;
-            let word = match outcome {
-                PutOutcome::Created => "created",
-                PutOutcome::Unchanged => "unchanged",
-                PutOutcome::Updated { .. } => "updated",
-            };
-            report(ui, &path, word, value.is_binary())
-        }
+        SecretCommand::Put { path: p, value: v } => write(session, ui, p, v, Write::Put).await,
         SecretCommand::Get { path: p } => {
             let path = path(p)?;
             let value = session
@@ -103,19 +67,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
         }
         SecretCommand::List { path: p } => {
             let folder = p.as_deref().map(path).transpose()?;
-            let secrets = session
-                .clients
-                .secrets
-                .list(folder.as_ref())
-                .await
-                .context(format!(
-                    "list `{}`",
-                    folder.as_ref().map_or("", |f| f.as_str())
-                ))?;
-            let list = SecretList {
-                path: folder.map(|f| f.to_string()),
-                secrets,
-            };
+            let list = secrets::list(&session.clients, folder.as_ref()).await?;
             ui.emit(&list, || {
                 let names: Vec<String> = list.secrets.iter().map(|n| one_line(n)).collect();
                 names.join("\n")
@@ -157,30 +109,28 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             )
             .await?;
             let report = result.map_err(|failed| Failure::from(failed.error))?;
-            let outcome = match report.result {
-                Status::Changed => "deleted",
-                _ => "absent",
-            };
             let out = SecretReport {
                 path: report.path,
-                outcome,
+                outcome: match report.result {
+                    Status::Changed => SecretOutcome::Deleted,
+                    _ => SecretOutcome::Absent,
+                },
                 binary: None,
             };
-            ui.emit(&out, || format!("{outcome} {}", out.path))
+            ui.emit(&out, || out.to_string())
         }
     }
 }
 
-fn report(
+async fn write(
+    session: &Session,
     ui: &Ui,
-    path: &SecretPath,
-    outcome: &'static str,
-    binary: impl Into<Option<bool>>,
+    path_text: &str,
+    args: &ValueArgs,
+    how: Write,
 ) -> exit::Result<()> {
-    let report = SecretReport {
-        path: path.to_string(),
-        outcome,
-        binary: binary.into(),
-    };
-    ui.emit(&report, || format!("{outcome} {}", report.path))
+    let path = path(path_text)?;
+    let value = value(args, &path)?;
+    let report = secrets::write(&session.clients, &path, &value, how).await?;
+    ui.emit(&report, || report.to_string())
 }

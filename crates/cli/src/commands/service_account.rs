@@ -8,7 +8,7 @@ use dcos_secrets_client::SecretPath;
 use crate::args::{KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
-use crate::output::{Progress, Ui, count, settle, table};
+use crate::output::{Progress, Ui, count, settle};
 
 pub async fn create(
     session: &Session,
@@ -49,23 +49,7 @@ pub async fn create(
         spinner.finish_and_clear();
     }
     let report = result?;
-    ui.emit(&report, || {
-        let verb = match report.result {
-            dcos_ops::Status::Unchanged => "unchanged: the key file holds the key of",
-            _ => "created",
-        };
-        let mut text = format!(
-            "{verb} service account {}\nprivate key: {} (mode 0600)",
-            report.uid, report.private_key_file
-        );
-        if let Some(public) = &report.public_key_file {
-            text.push_str(&format!("\npublic key: {public}"));
-        }
-        if let Some(path) = &report.secret {
-            text.push_str(&format!("\nlogin secret: {path}"));
-        }
-        text
-    })
+    ui.emit(&report, || report.to_string())
 }
 
 pub async fn list(session: &Session, ui: &Ui, login_secrets: bool) -> exit::Result<()> {
@@ -76,21 +60,7 @@ pub async fn list(session: &Session, ui: &Ui, login_secrets: bool) -> exit::Resu
             count(list.unreadable_secrets, "secret", "secrets")
         ));
     }
-    ui.emit(&list, || {
-        let rows: Vec<Vec<String>> = list
-            .service_accounts
-            .iter()
-            .map(|a| {
-                let secrets = match &a.login_secrets {
-                    None => "(not looked for)".to_owned(),
-                    Some(paths) if paths.is_empty() => "-".to_owned(),
-                    Some(paths) => paths.join(", "),
-                };
-                vec![a.uid.clone(), secrets, a.description.clone()]
-            })
-            .collect();
-        table(&["UID", "LOGIN SECRETS", "DESCRIPTION"], &rows)
-    })
+    ui.emit(&list, || list.to_string())
 }
 
 pub async fn delete(
@@ -128,16 +98,7 @@ pub async fn delete(
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
     }
-    ui.emit(&report, || {
-        let groups = match report.groups.as_slice() {
-            [] => String::new(),
-            groups => format!("; it was a member of {}", groups.join(", ")),
-        };
-        match report.dry_run {
-            true => format!("would delete the service account {}{groups}", report.uid),
-            false => format!("deleted the service account {}{groups}", report.uid),
-        }
-    })
+    ui.emit(&report, || report.to_string())
 }
 
 /// A key rotation's options, checked before the cluster is contacted.
@@ -215,30 +176,5 @@ fn print_rotation(ui: &Ui, result: dcos_ops::RunResult<KeyRotationReport>) -> ex
     if let Some(failure) = failure {
         return ui.fail_with(&report, failure);
     }
-    ui.emit(&report, || {
-        if report.dry_run {
-            return format!("would rotate the key of {}", report.uid);
-        }
-        let mut text = format!(
-            "rotated the key of {}{}: the new private key is in {} (mode 0600); the old key no \
-             longer logs in",
-            report.uid,
-            if report.recovered {
-                " (finishing an earlier run)"
-            } else {
-                ""
-            },
-            report.private_key_file
-        );
-        for app in &report.restart {
-            text.push_str(&format!(
-                "\nrestart {app}: it mounts a login secret that changed, and holds the old key until then"
-            ));
-        }
-        text.push_str(
-            "\nservices that log in as this account with the old key fail from now on: give \
-             them the new key, and restart those that read the login secret at start",
-        );
-        text
-    })
+    ui.emit(&report, || report.to_string())
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dcos_iam_client::Uid;
+use dcos_connect::TokenStatus;
 use dcos_ops::cluster::ClusterInfo;
 use serde::Serialize;
 
@@ -15,17 +15,6 @@ use crate::output::{Ui, duration_words};
 /// A clock further off than this is a problem: tokens are checked against the cluster's clock,
 /// and a service-account login JWT is refused outside its validity.
 const SKEW_LIMIT_SECONDS: i64 = 60;
-
-#[derive(Debug, Serialize)]
-struct TokenStatus {
-    #[serde(flatten)]
-    source: Setting,
-    uid: Option<String>,
-    expires_at: Option<String>,
-    expires_in_seconds: Option<i64>,
-    /// Whether the cluster accepted it.
-    accepted: bool,
-}
 
 #[derive(Debug, Serialize)]
 struct StatusReport<'a> {
@@ -56,14 +45,9 @@ pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
     };
     let mut token = None;
     if let Some(session) = &session {
-        let status = token_status(session).await;
-        match status {
-            Ok(status) => token = Some(status),
-            Err((status, failure)) => {
-                token = Some(status);
-                problems.push(failure);
-            }
-        }
+        let (status, problem) = session.token_status().await;
+        token = Some(status);
+        problems.extend(problem.map(Failure::from));
     }
     let accepted = token.as_ref().is_some_and(|t| t.accepted);
     let transport = match (&session, accepted) {
@@ -109,41 +93,6 @@ pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
         None => Ok(()),
         Some(first) if ui.json() => ui.fail_with(&report, first),
         Some(first) => Err(first),
-    }
-}
-
-/// The token's account and expiry, and whether the cluster takes it.
-async fn token_status(
-    session: &crate::connect::Session,
-) -> Result<TokenStatus, (TokenStatus, Failure)> {
-    let mut status = TokenStatus {
-        source: session.token_source.clone(),
-        uid: None,
-        expires_at: None,
-        expires_in_seconds: None,
-        accepted: false,
-    };
-    let token = match session.token().await {
-        Ok(token) => token,
-        Err(failure) => return Err((status, failure.into())),
-    };
-    status.uid = token.uid().map(str::to_owned);
-    status.expires_at = crate::commands::login::expiry(&token);
-    status.expires_in_seconds = crate::commands::login::seconds_left(&token);
-    let Some(uid) = status.uid.as_deref().and_then(|u| Uid::new(u).ok()) else {
-        let failure = Failure::new(
-            exit::AUTH,
-            "the token carries no `uid` claim; it is not a DC/OS token",
-        );
-        return Err((status, failure));
-    };
-    // One's own permissions are always readable: an answer proves the token is accepted.
-    match session.clients.iam.user(&uid).permissions().await {
-        Ok(_) => {
-            status.accepted = true;
-            Ok(status)
-        }
-        Err(e) => Err((status, Failure::from(e).context("the token"))),
     }
 }
 

@@ -448,6 +448,36 @@ impl PreparedOptions {
         temp.persist(path).map_err(failed)?;
         Ok(())
     }
+
+    /// Writes the file when it changes ([`Self::commit`]), and says what became of it, with
+    /// the checks that were made of the configuration files (`hdfs options --check`).
+    pub fn write(&self, checks: Vec<crate::hdfs::ConfCheck>) -> Result<OptionsReport> {
+        self.commit()?;
+        Ok(OptionsReport {
+            options: self.options.clone(),
+            options_file: self.file().map(|f| f.display().to_string()),
+            result: match self.change {
+                FileChange::None => "printed",
+                FileChange::Unchanged => "unchanged",
+                FileChange::Write => "written",
+            },
+            checks,
+        })
+    }
+}
+
+/// What became of the options of `s3 options`, `hdfs options` and the like.
+#[derive(Debug, serde::Serialize)]
+pub struct OptionsReport {
+    /// The options (for a merge, the whole merged file).
+    pub options: Value,
+    /// The file they went to, if any.
+    pub options_file: Option<String>,
+    /// `printed`, `written` or `unchanged`.
+    pub result: &'static str,
+    /// What each configuration file held, when they were checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::hdfs::ConfCheck>,
 }
 
 /// Fails unless a file can be created beside `path`, the way [`PreparedOptions::commit`] will.

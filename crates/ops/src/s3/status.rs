@@ -44,6 +44,25 @@ pub struct S3Status {
     pub checks: Vec<Check>,
 }
 
+/// The checks as a table.
+impl std::fmt::Display for S3Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<Vec<String>> = (self.checks.iter())
+            .map(|c| {
+                let ok = match c.ok {
+                    Some(true) => "ok",
+                    Some(false) => "FAILED",
+                    None => "unknown",
+                };
+                let row = [c.check, &c.target, ok, &c.detail];
+                row.map(str::to_owned).to_vec()
+            })
+            .collect();
+        let header = ["CHECK", "TARGET", "STATUS", "DETAIL"];
+        f.write_str(&crate::text::table(&header, &rows))
+    }
+}
+
 /// Runs every check; reads only.
 pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
     let uid = &job.account;
