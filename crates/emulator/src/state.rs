@@ -1,4 +1,4 @@
-//! The cluster's state: secrets, accounts, groups, ACLs and Marathon apps, and the permission
+//! The cluster's state: secrets, accounts, groups, ACLs and Marathon apps and pods, and the permission
 //! rules over them.
 //!
 //! The whole state is serializable, so that tests can load a starting point and compare the end
@@ -116,6 +116,9 @@ pub struct State {
     /// Marathon apps by id (`/a/b`), as given with their `version`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub apps: BTreeMap<String, serde_json::Value>,
+    /// Marathon pods by id (`/a/b`), as given with their `version`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pods: BTreeMap<String, serde_json::Value>,
 }
 
 /// The hash stored for a password.

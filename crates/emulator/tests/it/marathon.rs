@@ -201,3 +201,149 @@ async fn a_missing_secret_fails_the_launch_and_the_deployment_stays() {
     assert!(emulator.marathon_tasks().is_empty());
     emulator.shutdown().await;
 }
+
+const PODS: &str = "/service/marathon/v2/pods";
+
+/// A pod with the key id in its environment and the secret key as a file of one container.
+fn pod(id: &str, key_secret: &str) -> serde_json::Value {
+    json!({
+        "id": id,
+        "scaling": {"kind": "fixed", "instances": 2},
+        "secrets": {
+            "id": {"source": "shared/aws_access_key_id"},
+            "key": {"source": key_secret},
+        },
+        "environment": {"AWS_ACCESS_KEY_ID": {"secret": "id"}, "REGION": "eu-west-1"},
+        "containers": [
+            {"name": "worker", "volumeMounts": [{"name": "creds", "mountPath": "secrets/key"}]},
+            {"name": "sidecar"},
+        ],
+        "volumes": [{"name": "creds", "secret": "key"}],
+    })
+}
+
+/// Waits until the pod is no longer deploying; returns its status.
+async fn pod_settled(root: &crate::Caller, id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let status = root.get(&format!("{PODS}/{id}::status")).await.json();
+        if status["status"] != "DEPLOYING" {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the deployment of {id} never finished");
+}
+
+#[tokio::test]
+async fn pods_resolve_secrets_from_their_environment_and_mounted_volumes() {
+    let (emulator, root) = start(Emulator::builder().deploy_ms(20).control_api(true)).await;
+    for (path, value) in [
+        ("shared/aws_access_key_id", "AKIAPOD"),
+        ("shared/aws_secret_access_key", "pod-secret"),
+    ] {
+        root.put_json(
+            &format!("/secrets/v1/secret/default/{path}"),
+            json!({ "value": value }),
+        )
+        .await
+        .expect(201, None);
+    }
+    let created = root
+        .post_json(PODS, pod("shared/trainer", "shared/aws_secret_access_key"))
+        .await;
+    created.expect(201, None);
+    // Marathon answers the definition, and the deployment in a header.
+    assert_eq!(created.json()["id"], "/shared/trainer");
+    assert!(created.json()["version"].is_string());
+    assert!(created.headers.contains_key("marathon-deployment-id"));
+    root.post_json(PODS, pod("shared/trainer", "shared/aws_secret_access_key"))
+        .await
+        .expect(409, None);
+
+    let status = pod_settled(&root, "shared/trainer").await;
+    assert_eq!(status["status"], "STABLE");
+    assert_eq!(status["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(status["spec"]["id"], "/shared/trainer");
+    let instances = emulator.marathon_tasks();
+    assert_eq!(instances.len(), 2);
+    let control = crate::Caller::new(emulator.url());
+    let listed = control.get("/__emulator/marathon/tasks").await.json();
+    assert_eq!(listed[0]["kind"], "pod");
+    assert_eq!(listed[0]["id"], "/shared/trainer");
+    assert_eq!(
+        listed[0]["env_sha256"]["AWS_ACCESS_KEY_ID"],
+        sha256_hex("AKIAPOD")
+    );
+    assert_eq!(listed[0]["env_sha256"]["REGION"], sha256_hex("eu-west-1"));
+    assert_eq!(
+        listed[0]["file_sha256"]["secrets/key"],
+        sha256_hex("pod-secret")
+    );
+
+    // Listed, read; an app may not take a pod's id; all statuses at once.
+    assert_eq!(root.get(PODS).await.json()[0]["id"], "/shared/trainer");
+    let read = root.get(&format!("{PODS}/shared/trainer")).await;
+    assert_eq!(read.json()["containers"][0]["name"], "worker");
+    root.post_json(APPS, json!({"id": "/shared/trainer", "cmd": "x"}))
+        .await
+        .expect(409, None);
+    let all = root.get(&format!("{PODS}/::status")).await.json();
+    assert_eq!(all[0]["id"], "/shared/trainer");
+
+    // A secret outside its space is refused; a missing one fails the launch.
+    let outside = root.post_json(PODS, pod("elsewhere", "shared/x")).await;
+    outside.expect(422, None);
+    assert_eq!(
+        outside.json()["details"][0]["errors"][0],
+        "Secret shared/aws_access_key_id is not accessible"
+    );
+    root.put_json(
+        &format!("{PODS}/shared/trainer"),
+        pod("shared/trainer", "shared/missing"),
+    )
+    .await
+    .expect(200, None);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let status = root
+        .get(&format!("{PODS}/shared/trainer::status"))
+        .await
+        .json();
+    assert_eq!(status["status"], "DEGRADED");
+    assert_eq!(status["message"], "Secret shared/missing not found");
+
+    // Removed: 202 with a deployment, then unknown.
+    let removed = root.delete(&format!("{PODS}/shared/trainer")).await;
+    removed.expect(202, None);
+    assert!(removed.headers.contains_key("marathon-deployment-id"));
+    let gone = root.get(&format!("{PODS}/shared/trainer")).await;
+    gone.expect(404, None);
+    assert_eq!(
+        gone.json()["message"],
+        "Pod '/shared/trainer' does not exist"
+    );
+    assert!(emulator.marathon_tasks().is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_app_s_file_based_secret_is_resolved_at_launch() {
+    let (emulator, root) = start(Emulator::builder().deploy_ms(20)).await;
+    root.put_json(
+        "/secrets/v1/secret/default/data-science-engine/aws_access_key_id",
+        json!({"value": "AKIAFILE"}),
+    )
+    .await
+    .expect(201, None);
+    let mut app = dse("data-science-engine/aws_access_key_id");
+    app["env"] = json!({});
+    app["container"] = json!({"volumes": [{"containerPath": "secrets/key_id", "secret": "key"}]});
+    root.post_json(APPS, app).await.expect(201, None);
+    settled(&root, "data-science-engine").await;
+    let tasks = emulator.marathon_tasks();
+    assert_eq!(
+        tasks[0].file_sha256["secrets/key_id"],
+        sha256_hex("AKIAFILE")
+    );
+    assert!(tasks[0].env_sha256.is_empty());
+    emulator.shutdown().await;
+}
