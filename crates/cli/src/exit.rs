@@ -326,6 +326,10 @@ pub fn remedy_hint(remedy: &Remedy) -> String {
         Remedy::Cascade => "pass --cascade to revoke the grants and delete the login secrets \
             with the account (--dry-run shows the plan), or move them first"
             .into(),
+        Remedy::StillUsed => "change or remove those apps and pods first, or pass --force to \
+            delete all the same (they fail at their next start); `dcos-creds secret consumers \
+            PATH` lists them"
+            .into(),
         Remedy::LoginSecretExists => {
             "choose another --secret path; an existing login secret is never replaced".into()
         }

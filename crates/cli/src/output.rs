@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::args::Output;
 use crate::exit::{self, Failure};
-pub use dcos_ops::text::{count, duration_words};
+pub use dcos_connect::duration_words;
+pub use dcos_ops::text::count;
 
 /// Where output goes, and how it looks.
 #[derive(Debug, Clone, Copy)]

@@ -109,6 +109,55 @@ pub struct TokenStatus {
     pub accepted: bool,
 }
 
+/// Two lines of `status`: `token     from ...` and `account   UID, expires ... (in 5 days);
+/// accepted by the cluster`.
+impl std::fmt::Display for TokenStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "token     {}", self.source.describe())?;
+        let who = self.uid.as_deref().unwrap_or("(no uid)");
+        let expiry = match (&self.expires_at, self.expires_in_seconds) {
+            (Some(at), Some(left)) if left > 0 => {
+                let left = duration_words(Duration::from_secs(left as u64));
+                format!(", expires {at} (in {left})")
+            }
+            (Some(at), _) => format!(", expired {at}"),
+            _ => String::new(),
+        };
+        let accepted = if self.accepted {
+            "accepted"
+        } else {
+            "NOT accepted"
+        };
+        write!(f, "account   {who}{expiry}; {accepted} by the cluster")
+    }
+}
+
+/// A duration for people, in its two largest units: `5 days 3 hours`, `1 minute`.
+pub fn duration_words(duration: Duration) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    let mut left = duration.as_secs();
+    let mut parts = Vec::new();
+    for (size, unit) in UNITS {
+        let n = left / size;
+        if n > 0 && parts.len() < 2 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+            left -= n * size;
+        } else if !parts.is_empty() {
+            // Two adjacent units at most: `1 day 3 hours`, never `1 day 5 seconds`.
+            break;
+        }
+    }
+    match parts.is_empty() {
+        true => "0 seconds".to_owned(),
+        false => parts.join(" "),
+    }
+}
+
 impl Cluster {
     /// Logs in with `credentials`; with `save`, the token is kept in the OS keyring under the
     /// cluster's URL. The token comes back for a caller that prints it.
@@ -220,5 +269,21 @@ impl Session {
             }
             Err(e) => (status, Some(Error::api("the token")(e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_english_in_two_adjacent_units() {
+        let words = |s| duration_words(Duration::from_secs(s));
+        assert_eq!(words(0), "0 seconds");
+        assert_eq!(words(1), "1 second");
+        assert_eq!(words(61), "1 minute 1 second");
+        assert_eq!(words(5 * 86_400), "5 days");
+        assert_eq!(words(5 * 86_400 + 3 * 3_600 + 7), "5 days 3 hours");
+        assert_eq!(words(86_400 + 5), "1 day");
     }
 }

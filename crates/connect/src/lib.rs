@@ -49,7 +49,8 @@ mod error;
 pub mod keyring;
 
 pub use account::{
-    LoginReport, LogoutReport, SavedTo, TokenStatus, WhoamiReport, expires_at, expires_in_seconds,
+    LoginReport, LogoutReport, SavedTo, TokenStatus, WhoamiReport, duration_words, expires_at,
+    expires_in_seconds,
 };
 pub use dcos_cli::{AttachedCluster, SslVerify};
 pub use error::{Error, Result};

@@ -114,6 +114,8 @@ pub enum Remedy {
     AccountExists,
     /// Deleting would leave grants or login secrets behind: delete them with it.
     Cascade,
+    /// A secret to delete is used by apps or pods: force it, or change them first.
+    StillUsed,
     /// The login secret's path is taken.
     LoginSecretExists,
     /// A user, service account or group does not exist: check the spelling.
@@ -174,6 +176,7 @@ impl fmt::Display for Remedy {
             Remedy::CheckPairPaths => f.write_str("check the paths given for the key pair"),
             Remedy::AccountExists => f.write_str("choose another id, or delete the old account first"),
             Remedy::Cascade => f.write_str("remove the grants and login secrets with the account"),
+            Remedy::StillUsed => f.write_str("change the apps and pods that use it first"),
             Remedy::LoginSecretExists => f.write_str(
                 "choose another path; an existing login secret is never replaced",
             ),

@@ -45,6 +45,7 @@ pub mod apply;
 pub mod audit;
 pub mod aws;
 pub mod cluster;
+pub mod consumers;
 pub mod dse;
 mod error;
 pub mod files;

@@ -382,6 +382,28 @@ impl S3Report {
     pub(crate) fn settle(&mut self, failed: bool) {
         self.result = Status::of(&self.steps, failed, self.dry_run);
     }
+
+    /// One closing line: `onboard: done`, `rotate (dry run): nothing was changed`.
+    pub fn summary(&self) -> String {
+        let verb = self.command.as_str();
+        match self.result {
+            Status::Unchanged => format!("{verb}: unchanged, everything is in place"),
+            Status::WouldChange => format!("{verb} (dry run): nothing was changed"),
+            _ => format!("{verb}: done"),
+        }
+    }
+
+    /// A rotation's access key ids: `access key id AKIA... -> AKIA...` (`a new key` in the dry
+    /// run of one that creates it).
+    pub fn key_ids(&self) -> String {
+        let new_key = match (&self.new_key_id, self.result) {
+            (Some(id), _) => id.as_str(),
+            (None, Status::WouldChange) => "a new key",
+            (None, _) => "(none)",
+        };
+        let old_key = self.old_key_id.as_deref().unwrap_or("(none)");
+        format!("access key id {old_key} -> {new_key}")
+    }
 }
 
 /// What an item of an `apply` manifest is.

@@ -21,7 +21,6 @@ use serde::Serialize;
 use crate::accounts::{find_login_secrets, login_secret, login_secret_value, same_public_key};
 use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
 use crate::journal::{self, Change, Entry, Record, Rekey, Ties, Workflow};
-use crate::marathon::{self, Users};
 use crate::report::{Outcome, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
 use crate::{Clients, Status, files};
@@ -290,27 +289,26 @@ async fn login_secrets_of(
     found.map(|p| Ok(SecretPath::new(p)?)).collect()
 }
 
-/// The Marathon apps that mount any of `secrets`.
+/// The Marathon apps and pods that use any of `secrets`.
 async fn apps_using(
     clients: &Clients,
     secrets: &[SecretPath],
     reporter: &dyn Reporter,
 ) -> Vec<String> {
-    let paths: Vec<&SecretPath> = secrets.iter().collect();
-    if paths.is_empty() {
+    if secrets.is_empty() {
         return Vec::new();
     }
-    match marathon::users(clients, &paths).await {
-        Users::Unknown(why) => {
-            reporter.warn(&Warning::MarathonUnread { why });
+    match crate::consumers::read(clients).await {
+        Err(why) => {
+            reporter.warn(&Warning::MarathonUnread {
+                why: why.to_string(),
+            });
             Vec::new()
         }
-        users => {
-            let mut apps: Vec<String> = paths.iter().flat_map(|p| users.of(p).to_vec()).collect();
-            apps.sort();
-            apps.dedup();
-            apps
-        }
+        Ok(workloads) => (workloads.ids_using(secrets.iter().map(SecretPath::as_str)))
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect(),
     }
 }
 

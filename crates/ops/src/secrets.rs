@@ -114,6 +114,63 @@ pub async fn list(clients: &Clients, folder: Option<&SecretPath>) -> Result<Secr
     })
 }
 
+/// `secret consumers`: who uses one secret.
+#[derive(Debug, Serialize)]
+pub struct ConsumersReport {
+    /// The secret.
+    pub path: String,
+    /// Each use, by app or pod.
+    pub consumers: Vec<crate::consumers::Consumer>,
+}
+
+/// A table of the uses, or a line saying there are none.
+impl std::fmt::Display for ConsumersReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.consumers.is_empty() {
+            return write!(f, "no Marathon app or pod uses {}", self.path);
+        }
+        let rows: Vec<Vec<String>> = (self.consumers.iter())
+            .map(|c| [c.kind.as_str(), &c.id, c.used_as.as_str(), &c.name])
+            .map(|row| row.map(str::to_owned).to_vec())
+            .collect();
+        f.write_str(&crate::text::table(&["KIND", "ID", "AS", "NAME"], &rows))
+    }
+}
+
+/// Who uses the secret at `path` (whether or not it exists): Marathon's apps and pods.
+pub async fn consumers(clients: &Clients, path: &SecretPath) -> Result<ConsumersReport> {
+    let workloads = crate::consumers::load(clients).await?;
+    Ok(ConsumersReport {
+        path: path.to_string(),
+        consumers: workloads.of(path.as_str()),
+    })
+}
+
+/// Refuses, unless `force`, to delete secrets at `paths` that an app or pod uses, naming each
+/// use.
+pub(crate) fn refuse_used<'a>(
+    workloads: &crate::consumers::Workloads,
+    paths: impl IntoIterator<Item = &'a str>,
+    force: bool,
+) -> Result<()> {
+    let used: Vec<String> = (paths.into_iter())
+        .flat_map(|path| {
+            workloads
+                .of(path)
+                .into_iter()
+                .map(move |c| format!("`{path}` by {c}"))
+        })
+        .collect();
+    match (used.is_empty(), force) {
+        (true, _) | (_, true) => Ok(()),
+        (false, false) => Err(Error::conflict(format!(
+            "in use: {}; nothing was changed",
+            used.join(", ")
+        ))
+        .with_remedy(crate::Remedy::StillUsed)),
+    }
+}
+
 /// What to delete.
 #[derive(Debug, Clone)]
 pub struct Deletion {
@@ -121,6 +178,8 @@ pub struct Deletion {
     pub path: SecretPath,
     /// Whether a missing secret is no failure.
     pub if_exists: bool,
+    /// Delete it even if apps or pods use it (they fail at their next start).
+    pub force: bool,
     /// Plan only.
     pub dry_run: bool,
     /// The plan a person confirmed: the value must still be the one it showed.
@@ -152,7 +211,8 @@ pub async fn delete(clients: &Clients, job: &Deletion) -> RunResult<DeletionRepo
         steps: Vec::new(),
     };
     let secret = clients.secrets.secret(path);
-    let value = match secret.get_opt().await {
+    let (value, workloads) = tokio::join!(secret.get_opt(), crate::consumers::read(clients));
+    let value = match value {
         Ok(value) => value,
         Err(e) => return fail(report, Error::from(e).context(format!("read `{path}`"))),
     };
@@ -163,6 +223,22 @@ pub async fn delete(clients: &Clients, job: &Deletion) -> RunResult<DeletionRepo
     let mut step = Step::secret(path, Outcome::planned(Outcome::WouldDelete, job.dry_run));
     step.previous_fingerprint = Some(value.fingerprint());
     drop(value);
+    match &workloads {
+        Ok(workloads) => {
+            if let Err(error) = refuse_used(workloads, [path.as_str()], job.force) {
+                return fail(report, error);
+            }
+            step.notes.extend(
+                workloads
+                    .of(path.as_str())
+                    .iter()
+                    .map(|c| format!("used by {c}, which fails at its next start without it")),
+            );
+        }
+        Err(why) => step.notes.push(format!(
+            "cannot tell which apps and pods use it ({why}); one that does fails at its next start"
+        )),
+    }
     report.steps.push(step);
     if job.dry_run {
         report.result = Status::WouldChange;

@@ -9,33 +9,6 @@ pub fn count(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
-/// A duration for people, in its two largest units: `5 days 3 hours`, `1 minute`,
-/// `42 seconds`.
-pub fn duration_words(duration: std::time::Duration) -> String {
-    const UNITS: [(u64, &str, &str); 4] = [
-        (86_400, "day", "days"),
-        (3_600, "hour", "hours"),
-        (60, "minute", "minutes"),
-        (1, "second", "seconds"),
-    ];
-    let mut left = duration.as_secs();
-    let mut parts = Vec::new();
-    for (size, singular, plural) in UNITS {
-        let n = left / size;
-        if n > 0 && parts.len() < 2 {
-            parts.push(count(n as usize, singular, plural));
-            left -= n * size;
-        } else if !parts.is_empty() {
-            // Two adjacent units at most: `1 day 3 hours`, never `1 day 5 seconds`.
-            break;
-        }
-    }
-    if parts.is_empty() {
-        return "0 seconds".to_owned();
-    }
-    parts.join(" ")
-}
-
 /// Lays out rows in aligned columns under a header; `none` when there are no rows.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     // No bare header over nothing.
@@ -92,16 +65,5 @@ mod tests {
             &[vec!["xyz".into(), "1".into(), "end".into()]],
         );
         assert_eq!(t, "A    LONG HEADER  C\nxyz  1            end\n");
-    }
-
-    #[test]
-    fn durations_read_as_english_in_two_adjacent_units() {
-        let words = |s| duration_words(std::time::Duration::from_secs(s));
-        assert_eq!(words(0), "0 seconds");
-        assert_eq!(words(1), "1 second");
-        assert_eq!(words(61), "1 minute 1 second");
-        assert_eq!(words(5 * 86_400), "5 days");
-        assert_eq!(words(5 * 86_400 + 3 * 3_600 + 7), "5 days 3 hours");
-        assert_eq!(words(86_400 + 5), "1 day");
     }
 }

@@ -10,6 +10,7 @@ mod apply;
 mod audit;
 mod auth;
 mod commands;
+mod consumers;
 mod dcos_cli;
 mod demo;
 mod exposure;

@@ -111,6 +111,7 @@ async fn the_readme_s3_walkthrough_runs_as_written() {
         "unchanged ",
         "rotated: access key id AKIAIOSFODNN7EXAMPLE -> AKIAI44QH8DHBEXAMPLE",
         "revoked          read on dcos:secrets:list:default:data-science-engine/aws_access_key_id",
+        "no Marathon app or pod uses data-science-engine/aws_secret_access_key",
     ] {
         assert!(
             out.stdout().contains(expected) || out.stderr.contains(expected),

@@ -678,8 +678,8 @@ async fn offboarding_revokes_and_deletes_and_is_safe_to_repeat() {
     assert_eq!(again.json()["result"], "unchanged");
 }
 
-/// Requirement: a misspelt account deletes nothing and exits 5; the plan names the Marathon
-/// apps that use a secret it deletes.
+/// Requirement: a misspelt account deletes nothing and exits 5; a secret that an app uses is
+/// refused unless forced (issue 29), and the forced plan names each use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets() {
     let cluster = cluster().await;
@@ -706,19 +706,58 @@ async fn offboarding_checks_the_account_and_names_the_apps_that_use_the_secrets(
         json!({
             "id": "/data-science-engine",
             "secrets": {"key": {"source": KEY_ID}, "secret": {"source": SECRET_KEY}},
+            "env": {"AWS_ACCESS_KEY_ID": {"secret": "key"}},
+            "container": {"volumes": [{"containerPath": "secrets/key", "secret": "secret"}]},
         }),
     )
     .await;
+    let before = cluster.emulator.state();
+    // Used: refused (exit 3) before anything is changed, naming each use, the plan too.
+    for extra in [&["--dry-run"][..], &["--yes"]] {
+        let mut args = vec!["s3", "offboard", "--service-account", "dse"];
+        args.extend_from_slice(extra);
+        let refused = cluster.admin(&args).expect(3);
+        for used in [
+            format!("`{KEY_ID}` by app /data-science-engine (env AWS_ACCESS_KEY_ID)"),
+            format!("`{SECRET_KEY}` by app /data-science-engine (file secrets/key)"),
+        ] {
+            assert!(refused.stderr.contains(&used), "{}", refused.stderr);
+        }
+        assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+        assert_eq!(cluster.emulator.state(), before);
+    }
     let plan = cluster
-        .admin(&["s3", "offboard", "--service-account", "dse", "--dry-run"])
+        .admin(&[
+            "s3",
+            "offboard",
+            "--service-account",
+            "dse",
+            "--dry-run",
+            "--force",
+        ])
         .expect(0);
-    for path in [KEY_ID, SECRET_KEY] {
+    for (path, how) in [
+        (KEY_ID, "env AWS_ACCESS_KEY_ID"),
+        (SECRET_KEY, "file secrets/key"),
+    ] {
         // The plan goes to standard error, as every report for people does.
         let line = format!(
-            "would delete     secret {path}; used by the Marathon app `/data-science-engine`"
+            "would delete     secret {path}; used by app /data-science-engine ({how}), which fails"
         );
         assert!(plan.stderr.contains(&line), "{}", plan.stderr);
     }
+    cluster
+        .admin(&[
+            "s3",
+            "offboard",
+            "--service-account",
+            "dse",
+            "--force",
+            "--yes",
+        ])
+        .expect(0);
+    let state = cluster.emulator.state();
+    assert!(!state.secrets.contains_key(KEY_ID) && !state.secrets.contains_key(SECRET_KEY));
 }
 
 /// A rotation with a new AWS key that never finished leaves both pairs in a record: `s3 status`

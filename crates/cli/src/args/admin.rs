@@ -123,8 +123,22 @@ pub enum SecretCommand {
         #[arg(long)]
         if_exists: bool,
 
+        /// Delete it even if Marathon apps or pods use it (they fail at their next start;
+        /// without this, exit 3)
+        #[arg(long)]
+        force: bool,
+
         #[command(flatten)]
         confirm: ConfirmArgs,
+    },
+    /// The Marathon apps and pods that use a secret, and how (a variable, a file, an SDK
+    /// scheduler's task secret, or declared only)
+    #[command(
+        after_help = include_str!("../../help/secret-consumers.examples.txt").trim_end()
+    )]
+    Consumers {
+        /// The secret's path
+        path: String,
     },
 }
 

@@ -314,6 +314,11 @@ pub struct OffboardArgs {
     #[arg(long)]
     pub keep_secrets: bool,
 
+    /// Delete the secrets even if Marathon apps or pods use them (they fail at their next
+    /// start; without this, exit 3)
+    #[arg(long)]
+    pub force: bool,
+
     /// Show what would change, without changing anything
     #[arg(long)]
     pub dry_run: bool,

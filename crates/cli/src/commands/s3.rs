@@ -121,20 +121,10 @@ fn print_hinted(
         ),
         None => {
             if !ui.json() {
-                ui.info(summary(&report));
+                ui.info(report.summary());
             }
             ui.emit(&report, || stdout_text(&report))
         }
-    }
-}
-
-/// One closing line for people.
-pub fn summary(report: &S3Report) -> String {
-    let verb = report.command.as_str();
-    match report.result {
-        Status::Unchanged => format!("{verb}: unchanged, everything is in place"),
-        Status::WouldChange => format!("{verb} (dry run): nothing was changed"),
-        _ => format!("{verb}: done"),
     }
 }
 
@@ -252,16 +242,7 @@ pub async fn rotate(
         Ok(_) => None,
     };
     print_hinted(ui, result, hint, |report| {
-        // A dry run of a rotation with a new AWS key has no id for the key it will create.
-        let new_key = match (&report.new_key_id, report.result) {
-            (Some(id), _) => id.as_str(),
-            (None, Status::WouldChange) => "a new key",
-            (None, _) => "(none)",
-        };
-        let keys = format!(
-            "access key id {} -> {new_key}",
-            report.old_key_id.as_deref().unwrap_or("(none)"),
-        );
+        let keys = report.key_ids();
         match report.result {
             Status::Changed if restart => {
                 format!("rotated: {keys}\n{service} was restarted and runs on the new pair\n")
@@ -343,6 +324,7 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
         account: Uid::new(&args.service_account).context("--service-account")?,
         paths: paths(&args.paths)?,
         keep_secrets: args.keep_secrets,
+        force: args.force,
         dry_run: args.dry_run,
         confirmed: None,
     })

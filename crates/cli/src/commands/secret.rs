@@ -73,15 +73,21 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
                 names.join("\n")
             })
         }
+        SecretCommand::Consumers { path: p } => {
+            let report = secrets::consumers(&session.clients, &path(p)?).await?;
+            ui.emit(&report, || report.to_string())
+        }
         SecretCommand::Delete {
             path: p,
             if_exists,
+            force,
             confirm,
         } => {
             let clients = &session.clients;
             let job = Deletion {
                 path: path(p)?,
                 if_exists: *if_exists,
+                force: *force,
                 dry_run: false,
                 confirmed: None,
             };

@@ -107,26 +107,7 @@ fn render(report: &StatusReport<'_>) -> String {
     ];
     match &report.token {
         None => lines.push("token     none found".to_owned()),
-        Some(token) => {
-            lines.push(format!("token     {}", token.source.describe()));
-            let who = token.uid.as_deref().unwrap_or("(no uid)");
-            let expiry = match (&token.expires_at, token.expires_in_seconds) {
-                (Some(at), Some(left)) if left > 0 => format!(
-                    ", expires {at} (in {})",
-                    duration_words(Duration::from_secs(left as u64))
-                ),
-                (Some(at), _) => format!(", expired {at}"),
-                _ => String::new(),
-            };
-            let accepted = if token.accepted {
-                "accepted"
-            } else {
-                "NOT accepted"
-            };
-            lines.push(format!(
-                "account   {who}{expiry}; {accepted} by the cluster"
-            ));
-        }
+        Some(token) => lines.push(token.to_string()),
     }
     if let Some(info) = &report.cluster_info {
         let name = info.name.as_deref().unwrap_or("(name needs a token)");

@@ -5,7 +5,7 @@
 //!
 //! Before anything is changed, the run reads what it acts on: the account must exist (a
 //! misspelt id deletes nothing), a secret that is another account's login secret is refused,
-//! and the plan names the Marathon apps that use a secret it deletes.
+//! and so is a secret that an app or pod uses, unless forced; the plan names them.
 
 use dcos_iam_client::{Action, GrantState, Principal, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 
 use super::Paths;
 use crate::Clients;
+use crate::consumers;
 use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult};
-use crate::marathon::{self, Users};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
@@ -26,6 +26,8 @@ pub struct Offboarding {
     pub paths: Paths,
     /// Keep the secrets; only revoke the permissions.
     pub keep_secrets: bool,
+    /// Delete secrets that apps or pods use (they fail at their next start).
+    pub force: bool,
     /// Read and plan only.
     pub dry_run: bool,
     /// The plan a person confirmed: the run changes nothing if the cluster moved since.
@@ -93,7 +95,7 @@ async fn steps(
         },
         async {
             match deleting {
-                true => Some(marathon::users(clients, &both).await),
+                true => Some(consumers::read(clients).await),
                 false => None,
             }
         },
@@ -139,14 +141,19 @@ async fn steps(
         notes.push(format!("the login secret of `{owner}`"));
     }
     match &users {
-        Some(Users::Unknown(why)) => reporter.warn(&Warning::MarathonUnread { why: why.clone() }),
-        Some(users) => {
+        Some(Err(why)) => reporter.warn(&Warning::MarathonUnread {
+            why: why.to_string(),
+        }),
+        Some(Ok(workloads)) => {
+            let paths = both.iter().map(|p| p.as_str());
+            crate::secrets::refuse_used(workloads, paths.clone(), job.force)?;
             for (path, notes) in both.iter().zip(&mut notes) {
-                for app in users.of(path) {
-                    notes.push(format!(
-                        "used by the Marathon app `{app}`, which fails at its next start without it"
-                    ));
-                }
+                notes.extend(
+                    workloads
+                        .of(path.as_str())
+                        .iter()
+                        .map(|c| format!("used by {c}, which fails at its next start without it")),
+                );
             }
         }
         None => {}

@@ -10,7 +10,7 @@ use super::Paths;
 use crate::access;
 use crate::dse;
 use crate::error::{Context, Result};
-use crate::marathon::{self, Users};
+use crate::marathon;
 use crate::{Clients, PrincipalType};
 
 /// An onboarding to check.
@@ -75,7 +75,7 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
         futures::future::try_join_all(both.iter().map(|p| clients.secret_value(p))),
         clients.secret_value(&pending_path),
         futures::future::try_join_all(both.iter().map(|p| access::report(clients, p))),
-        marathon::users(clients, &both),
+        crate::consumers::read(clients),
     );
     let account = account.context(format!("read the account `{uid}`"))?;
     let values = values.context("read the secrets")?;
@@ -195,13 +195,17 @@ pub async fn status(clients: &Clients, job: &StatusCheck) -> Result<S3Status> {
 }
 
 /// Whether Marathon's app declares both secrets.
-fn app_check(users: &Users, both: &[&SecretPath], app_id: &str) -> Check {
+fn app_check(
+    users: &std::result::Result<crate::consumers::Workloads, crate::consumers::Unread>,
+    both: &[&SecretPath],
+    app_id: &str,
+) -> Check {
     let (ok, detail) = match users {
-        Users::Unknown(why) => (None, format!("Marathon could not be read: {why}")),
-        Users::Known(_) => {
+        Err(why) => (None, format!("Marathon could not be read: {why}")),
+        Ok(workloads) => {
             let missing: Vec<String> = both
                 .iter()
-                .filter(|p| !users.of(p).iter().any(|app| app == app_id))
+                .filter(|p| !workloads.of(p.as_str()).iter().any(|c| c.id == app_id))
                 .map(|p| format!("`{p}`"))
                 .collect();
             match missing.as_slice() {

@@ -13,6 +13,7 @@ fn offboarding(uid: &str) -> Offboarding {
         account: Uid::new(uid).unwrap(),
         paths: crate::paths(),
         keep_secrets: false,
+        force: false,
         dry_run: false,
         confirmed: None,
     }
@@ -121,25 +122,55 @@ async fn a_login_secret_is_named_and_another_accounts_is_refused() {
     assert_eq!(plan.steps[4].notes, ["the login secret of `dse`"]);
 }
 
-/// Requirement: the plan names the Marathon apps that use a secret it deletes, and says when
-/// Marathon cannot be read.
+/// Requirement (issue 29): a secret that an app or pod uses is refused, naming the use, and
+/// changes nothing; forced, the plan names each use; when Marathon cannot be read, it says so.
 #[tokio::test]
-async fn the_plan_names_the_apps_that_use_a_secret() {
+async fn a_secret_an_app_uses_is_refused_unless_forced() {
     let cluster = crate::onboarded().await;
     let transport = cluster.clients.iam.transport();
     let app = serde_json::json!({
         "id": "/data-science-engine",
         "secrets": {"key": {"source": KEY_ID}},
+        "env": {"AWS_ACCESS_KEY_ID": {"secret": "key"}},
     });
     let request = dcos_transport::Request::post("/service/marathon/v2/apps")
         .json(&app)
         .unwrap();
     transport.send(request).await.unwrap();
+    let before = cluster.state();
+    for dry_run in [true, false] {
+        let mut job = offboarding("dse");
+        job.dry_run = dry_run;
+        let refused = s3::offboard(&cluster.clients, &job, &Silent)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.error.kind(), ErrorKind::Conflict);
+        assert_eq!(refused.error.remedy(), Some(&Remedy::StillUsed));
+        let message = refused.error.to_string();
+        assert!(
+            message.contains(&format!(
+                "`{KEY_ID}` by app /data-science-engine (env AWS_ACCESS_KEY_ID)"
+            )),
+            "{message}"
+        );
+    }
+    let mut after = cluster.state();
+    after.apps.clear();
+    let mut before_apps = before.clone();
+    before_apps.apps.clear();
+    assert_eq!(after, before_apps, "a refused offboarding changed nothing");
+
     let mut dry = offboarding("dse");
     dry.dry_run = true;
+    dry.force = true;
     let plan = s3::offboard(&cluster.clients, &dry, &Silent).await.unwrap();
     assert_eq!(plan.steps[4].notes.len(), 1, "{:?}", plan.steps[4]);
-    assert!(plan.steps[4].notes[0].contains("Marathon app `/data-science-engine`"));
+    assert!(
+        plan.steps[4].notes[0]
+            .starts_with("used by app /data-science-engine (env AWS_ACCESS_KEY_ID)"),
+        "{:?}",
+        plan.steps[4].notes
+    );
     assert!(plan.steps[5].notes.is_empty());
 
     cluster.fault(
