@@ -46,7 +46,8 @@ import html.parser, sys
 work = sys.argv[1]
 
 class Rows(html.parser.HTMLParser):
-    """The matrix: header cells (principal, hidden) and rows (secret, [(text, hidden)])."""
+    """The matrix: header cells (principal, hidden) and rows (secret, [(text, hidden)]),
+    without the column of the apps and pods that use each secret."""
     def __init__(self):
         super().__init__()
         self.heads, self.rows, self.cell, self.in_matrix = [], [], None, False
@@ -57,11 +58,12 @@ class Rows(html.parser.HTMLParser):
             self.in_matrix = True
         if not self.in_matrix:
             return
-        if tag == "th" and "data-col" in a:
+        used = "used" in (a.get("class") or "").split()
+        if tag == "th" and "data-col" in a and not used:
             self.heads.append((a.get("data-principal", "secret"), hidden))
         elif tag == "tr" and "data-secret" in a:
             self.rows.append((a["data-secret"], hidden, []))
-        elif tag == "td" and self.rows:
+        elif tag == "td" and self.rows and not used:
             self.cell = [hidden, ""]
     def handle_data(self, data):
         if self.cell is not None:

@@ -79,6 +79,24 @@ pub struct AccessReport {
     pub value_readers: Vec<AccessEntry>,
     /// Who can see the name when listing.
     pub name_listers: Vec<AccessEntry>,
+    /// The Marathon apps and pods that use it (none when Marathon could not be read).
+    pub consumers: Vec<crate::consumers::Consumer>,
+    /// Why Marathon could not be read, when it could not: then who uses it is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumers_unknown: Option<String>,
+}
+
+impl AccessReport {
+    /// Fills in who uses the secret, from Marathon's apps and pods as read.
+    pub(crate) fn used_by(
+        &mut self,
+        workloads: &std::result::Result<crate::consumers::Workloads, crate::consumers::Unread>,
+    ) {
+        match workloads {
+            Ok(workloads) => self.consumers = workloads.of(&self.path),
+            Err(why) => self.consumers_unknown = Some(why.to_string()),
+        }
+    }
 }
 
 /// The built-in group whose members may do anything.
@@ -219,9 +237,11 @@ pub(crate) async fn read_directory(
 /// Needs permission to read the IAM API.
 pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport> {
     let iam = &clients.iam;
-    let (acls, users, service_accounts) =
-        tokio::try_join!(iam.acls(), iam.users(), iam.service_accounts())
-            .context("reading the IAM API")?;
+    let (read, workloads) = tokio::join!(
+        async { tokio::try_join!(iam.acls(), iam.users(), iam.service_accounts()) },
+        crate::consumers::read(clients),
+    );
+    let (acls, users, service_accounts) = read.context("reading the IAM API")?;
     let relevant: Vec<Rid> = acls
         .iter()
         .filter_map(|acl| Rid::new(&acl.rid).ok())
@@ -237,7 +257,9 @@ pub async fn report(clients: &Clients, path: &SecretPath) -> Result<AccessReport
     let gids: Vec<Gid> = gids.into_iter().filter_map(|g| Gid::new(g).ok()).collect();
     let directory = read_directory(clients, &users, &service_accounts, gids).await?;
     let candidates: Vec<&AclRead> = acls.iter().collect();
-    Ok(compute(path.as_str(), &candidates, &directory))
+    let mut report = compute(path.as_str(), &candidates, &directory);
+    report.used_by(&workloads);
+    Ok(report)
 }
 
 /// The access document of `path` from the ACLs that may reach it (others are skipped), their
@@ -321,6 +343,8 @@ pub(crate) fn compute(path: &str, acls: &[&AclRead], directory: &Directory) -> A
         path: path.to_owned(),
         value_readers: findings.value.into_iter().collect(),
         name_listers: findings.list.into_iter().collect(),
+        consumers: Vec::new(),
+        consumers_unknown: None,
     }
 }
 
@@ -543,6 +567,17 @@ impl std::fmt::Display for AccessReport {
             table(&header, &rows(&report.value_readers)),
             table(&header, &rows(&report.name_listers)),
             path = report.path
-        )
+        )?;
+        match &report.consumers_unknown {
+            Some(why) => write!(
+                f,
+                "\nUsed by: unknown, Marathon could not be read ({why})\n"
+            ),
+            None => write!(
+                f,
+                "\nUsed by:\n{}",
+                crate::consumers::table(&report.consumers)
+            ),
+        }
     }
 }

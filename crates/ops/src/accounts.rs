@@ -310,7 +310,6 @@ pub async fn create(
 pub async fn find_login_secrets(
     clients: &Clients,
 ) -> Result<(std::collections::BTreeMap<String, Vec<String>>, usize)> {
-    use futures::stream::{self, StreamExt};
     let paths = clients
         .secrets
         .list(None)
@@ -320,6 +319,20 @@ pub async fn find_login_secrets(
         .iter()
         .filter_map(|p| SecretPath::new(p).ok())
         .collect();
+    let (owners, unreadable) = login_secret_owners(clients, paths).await?;
+    Ok((owners, unreadable.len()))
+}
+
+/// The login secrets among `paths`, by account, and those this token could not read. Values
+/// are read at most 16 at a time and dropped at once.
+pub(crate) async fn login_secret_owners(
+    clients: &Clients,
+    paths: Vec<SecretPath>,
+) -> Result<(
+    std::collections::BTreeMap<String, Vec<String>>,
+    Vec<SecretPath>,
+)> {
+    use futures::stream::{self, StreamExt};
     let read: Vec<(
         SecretPath,
         std::result::Result<Option<Uid>, dcos_transport::Error>,
@@ -335,7 +348,7 @@ pub async fn find_login_secrets(
         .collect()
         .await;
     let mut owners: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let mut unreadable = 0;
+    let mut unreadable = Vec::new();
     for (path, owner) in read {
         match owner {
             Ok(Some(uid)) => owners
@@ -343,7 +356,7 @@ pub async fn find_login_secrets(
                 .or_default()
                 .push(path.to_string()),
             Ok(None) => {}
-            Err(e) if e.is_forbidden() => unreadable += 1,
+            Err(e) if e.is_forbidden() => unreadable.push(path),
             Err(e) => return Err(Error::from(e).context(format!("read secret `{path}`"))),
         }
     }

@@ -86,6 +86,24 @@ impl std::fmt::Display for Consumer {
     }
 }
 
+/// Whether the app or pod `id` may use the secret at `path`: the secret's folder is the id or
+/// one of its ancestors (`/a/b` reads `a/b/x`, `a/x` and `x`; not `a/b/c/x` nor `c/x`).
+pub fn in_space(id: &str, path: &str) -> bool {
+    let path = path.trim_start_matches('/');
+    let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let id = id.trim_matches('/');
+    folder.is_empty() || id == folder || id.starts_with(&format!("{folder}/"))
+}
+
+/// Uses as a table: `KIND ID AS NAME`, or `none`.
+pub fn table(consumers: &[Consumer]) -> String {
+    let rows: Vec<Vec<String>> = (consumers.iter())
+        .map(|c| [c.kind.as_str(), &c.id, c.used_as.as_str(), &c.name])
+        .map(|row| row.map(str::to_owned).to_vec())
+        .collect();
+    crate::text::table(&["KIND", "ID", "AS", "NAME"], &rows)
+}
+
 /// One app or pod, as far as its secrets go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {

@@ -189,6 +189,8 @@ pub enum StepKind {
     Membership,
     /// A Marathon app (the target is its id).
     App,
+    /// A Marathon pod (the target is its id).
+    Pod,
     /// An AWS access key (the target is its id).
     AwsKey,
 }
@@ -204,6 +206,7 @@ impl StepKind {
             StepKind::KeyFile => "key_file",
             StepKind::Membership => "membership",
             StepKind::App => "app",
+            StepKind::Pod => "pod",
             StepKind::AwsKey => "aws_key",
         }
     }

@@ -26,6 +26,8 @@ pub enum Warning {
     RotationHalfDone { path: SecretPath },
     /// Marathon could not be read, so a plan cannot say which apps use a secret it deletes.
     MarathonUnread { why: String },
+    /// A restart was asked for, and no app or pod uses the pair.
+    NothingToRestart,
     /// Where an unfinished rotation with a new AWS key would keep both pairs could not be read.
     RotationRecordUnread { path: SecretPath, why: String },
     /// The access key id is of temporary credentials (`ASIA...`).
@@ -83,6 +85,9 @@ impl fmt::Display for Warning {
                 "`{path}` already holds its half of the new pair (an interrupted rotation?); \
                  completing it"
             ),
+            Warning::NothingToRestart => {
+                f.write_str("no Marathon app or pod uses the pair: there is nothing to restart")
+            }
             Warning::MarathonUnread { why } => write!(
                 f,
                 "cannot tell which Marathon apps use the secrets to delete ({why}); an app that \

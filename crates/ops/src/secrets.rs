@@ -129,11 +129,7 @@ impl std::fmt::Display for ConsumersReport {
         if self.consumers.is_empty() {
             return write!(f, "no Marathon app or pod uses {}", self.path);
         }
-        let rows: Vec<Vec<String>> = (self.consumers.iter())
-            .map(|c| [c.kind.as_str(), &c.id, c.used_as.as_str(), &c.name])
-            .map(|row| row.map(str::to_owned).to_vec())
-            .collect();
-        f.write_str(&crate::text::table(&["KIND", "ID", "AS", "NAME"], &rows))
+        f.write_str(&crate::consumers::table(&self.consumers))
     }
 }
 

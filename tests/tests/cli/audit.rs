@@ -60,13 +60,20 @@ async fn audited_cluster() -> (Cluster, String) {
         .add_member(&Uid::new("alice").unwrap())
         .await
         .unwrap();
-    let grants: [(&str, &str, &str, &str); 6] = [
+    let grants: [(&str, &str, &str, &str); 7] = [
         ("--user", "ci-bot", "dcos:secrets:default:team/*", "read"),
         ("--group", "data", "dcos:secrets:default:other/x", "read"),
         ("--user", "alice", "dcos:secrets:list:default:team", "read"),
         ("--user", "bob", "dcos:secrets:default:gone/z", "full"),
         ("--user", "auditor", "dcos:adminrouter:acs", "full"),
         ("--user", "auditor", "dcos:secrets:list:default:/", "read"),
+        // Who uses each secret: Marathon's apps and pods.
+        (
+            "--user",
+            "auditor",
+            "dcos:adminrouter:service:marathon",
+            "full",
+        ),
     ];
     for (flag, who, rid, action) in grants {
         cluster.admin(&["grant", flag, who, rid, action]).expect(0);
@@ -214,12 +221,14 @@ fn row_cells(page: &str, path: &str) -> Vec<(String, String)> {
         .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
         .collect();
     let start = page
-        .find(&format!("<tr data-secret=\"{path}\">"))
+        .find(&format!("<tr data-secret=\"{path}\" "))
         .unwrap_or_else(|| panic!("no row for {path}"));
     let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    // The principals' cells, after the one of the apps and pods that use the secret.
     let cells: Vec<String> = row
         .split("<td")
         .skip(1)
+        .filter(|cell| !cell.starts_with(" class=\"used\""))
         .map(|cell| {
             let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
             text.to_owned()
@@ -254,7 +263,9 @@ async fn audit_writes_one_self_contained_html_page() {
     )));
     assert!(page.contains("<time id=\"read-at\" datetime=\"20"));
     assert!(page.contains("<h2>Findings <span class=\"count\">7</span></h2>"));
-    assert!(page.contains("id=\"filter-secret\"") && page.contains("id=\"filter-principal\""));
+    for filter in ["filter-secret", "filter-principal", "filter-used"] {
+        assert!(page.contains(&format!("id=\"{filter}\"")), "no {filter}");
+    }
     let cell = |path: &str, principal: &str| -> String {
         row_cells(&page, path)
             .into_iter()

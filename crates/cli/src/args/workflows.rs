@@ -225,12 +225,13 @@ pub struct RotateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Then restart the service's Marathon app and wait until it runs on the new pair; if it
-    /// does not, the old pair is stored again and the app restarted on it
+    /// Then restart every Marathon app and pod that uses either secret (as `secret consumers`
+    /// lists them) and wait until each runs on the new pair; if one does not, the old pair is
+    /// stored again and all of them restarted on it
     #[arg(long)]
     pub restart: bool,
 
-    /// The Marathon app to restart [default: /<service-name>]
+    /// Restart only this Marathon app [default: every app and pod that uses the pair]
     #[arg(long, value_name = "ID", requires = "restart")]
     pub app_id: Option<String>,
 

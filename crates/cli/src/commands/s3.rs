@@ -147,11 +147,7 @@ pub enum RotateJob {
 pub fn rotation(args: &RotateArgs, ui: &Ui) -> exit::Result<RotateJob> {
     let paths = paths(&args.paths)?;
     let restart = args.restart.then(|| s3::Restart {
-        app_id: args
-            .app_id
-            .clone()
-            .map(|id| format!("/{}", id.trim_matches('/')))
-            .unwrap_or_else(|| paths.service.app_id()),
+        app_id: (args.app_id.as_ref()).map(|id| format!("/{}", id.trim_matches('/'))),
         deploy_timeout: std::time::Duration::from_secs(args.deploy_timeout),
         poll: std::time::Duration::from_millis(500),
     });
@@ -224,7 +220,7 @@ pub async fn rotate(
             )
         }
     };
-    let service = paths.service.app_id();
+    let key_id = paths.key_id.clone();
     let retire = |user: &str| {
         format!(
             "{} retires it (add --deactivate to keep it, inactive); then run this command again",
@@ -245,12 +241,23 @@ pub async fn rotate(
         let keys = report.key_ids();
         match report.result {
             Status::Changed if restart => {
-                format!("rotated: {keys}\n{service} was restarted and runs on the new pair\n")
+                let restarted: Vec<String> = (report.steps.iter())
+                    .filter(|s| s.outcome == dcos_ops::Outcome::Restarted)
+                    .map(|s| format!("{} {}", s.kind.as_str(), s.target))
+                    .collect();
+                match restarted.is_empty() {
+                    true => format!("rotated: {keys}\nno app or pod uses the pair\n"),
+                    false => format!(
+                        "rotated: {keys}\nrestarted, and running on the new pair: {}\n",
+                        restarted.join(", ")
+                    ),
+                }
             }
             Status::Changed => {
                 ui.warn(format!(
-                    "restart {service} so that it reads the new pair (or pass --restart); \
-                     running tasks keep the old one until then"
+                    "restart the apps and pods that use the pair so that they read it (or pass \
+                     --restart); running tasks keep the old one until then; `dcos-creds secret \
+                     consumers {key_id}` lists them"
                 ));
                 format!("rotated: {keys}\n")
             }

@@ -5,6 +5,7 @@
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var secretFilter = document.getElementById("filter-secret");
   var principalFilter = document.getElementById("filter-principal");
+  var usedFilter = document.getElementById("filter-used");
   var rank = { both: 3, read: 2, list: 1 };
 
   function cellRank(row, col) {
@@ -13,15 +14,18 @@
     return rank[kind] || 0;
   }
 
+  function usedCount(row) {
+    var used = row.getAttribute("data-used");
+    return used ? used.split("\n").length : 0;
+  }
+
   function sortBy(col, descending) {
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
       var pa = a.getAttribute("data-secret"), pb = b.getAttribute("data-secret");
-      if (col > 0) {
-        // Negative when `a` reaches more: first when descending.
-        var d = cellRank(b, col) - cellRank(a, col);
-        if (d !== 0) { return descending ? d : -d; }
-      }
+      // Negative when `a` reaches more (or has more uses): first when descending.
+      var d = col === 1 ? usedCount(b) - usedCount(a) : col > 1 ? cellRank(b, col) - cellRank(a, col) : 0;
+      if (d !== 0) { return descending ? d : -d; }
       var byPath = pa < pb ? -1 : pa > pb ? 1 : 0;
       return col === 0 && descending ? -byPath : byPath;
     });
@@ -35,12 +39,14 @@
   function filter() {
     var s = secretFilter.value.trim().toLowerCase();
     var p = principalFilter.value.trim().toLowerCase();
+    var u = usedFilter.value.trim().toLowerCase();
     var shown = heads.map(function (th, i) {
-      return i === 0 || !p || th.getAttribute("data-principal").toLowerCase().indexOf(p) !== -1;
+      return i <= 1 || !p || th.getAttribute("data-principal").toLowerCase().indexOf(p) !== -1;
     });
     heads.forEach(function (th, i) { th.classList.toggle("hidden", !shown[i]); });
     Array.prototype.forEach.call(body.rows, function (row) {
-      var match = !s || row.getAttribute("data-secret").toLowerCase().indexOf(s) !== -1;
+      var match = (!s || row.getAttribute("data-secret").toLowerCase().indexOf(s) !== -1) &&
+        (!u || row.getAttribute("data-used").toLowerCase().indexOf(u) !== -1);
       row.classList.toggle("hidden", !match);
       Array.prototype.forEach.call(row.cells, function (cell, i) {
         cell.classList.toggle("hidden", !shown[i]);
@@ -59,8 +65,10 @@
   });
   secretFilter.addEventListener("input", filter);
   principalFilter.addEventListener("input", filter);
+  usedFilter.addEventListener("input", filter);
 
-  // A link may carry the view: #secret=team/&principal=ci-&sort=ci-bot (or sort=secret).
+  // A link may carry the view: #secret=team/&principal=ci-&used=/dse&sort=ci-bot (or
+  // sort=secret).
   var params = {};
   location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
     var kv = pair.split("=");
@@ -68,6 +76,7 @@
   });
   if (params.secret) { secretFilter.value = params.secret; }
   if (params.principal) { principalFilter.value = params.principal; }
+  if (params.used) { usedFilter.value = params.used; }
   if (params.sort) {
     var col = params.sort === "secret" ? 0 : heads.findIndex(function (th) {
       return th.getAttribute("data-principal") === params.sort;

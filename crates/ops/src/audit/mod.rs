@@ -1,5 +1,7 @@
-//! `audit`: `access PATH` for every secret, from one consistent read of the cluster, and the
-//! findings an auditor looks for. Never reads a secret value.
+//! `audit`: `access PATH` for every secret, with the Marathon apps and pods that use it, from
+//! one consistent read of the cluster, and the findings an auditor looks for. Secret values
+//! are read only to recognise login secrets ([`crate::accounts::login_secret`]): each is
+//! dropped at once, and only the account a login secret names is kept.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -20,8 +22,22 @@ const LIST_PREFIX: &str = "dcos:secrets:list:default:";
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Finding {
-    /// Nobody but the superusers can read the secret's value: perhaps an orphan.
+    /// Nobody but the superusers can read the secret's value and no app or pod uses it:
+    /// perhaps an orphan.
     OnlySuperusers { path: String },
+    /// An app or pod uses a secret that does not exist: it fails at its next start.
+    MissingSecret {
+        consumer: crate::consumers::Kind,
+        id: String,
+        path: String,
+    },
+    /// An app or pod declares a secret outside its space (the secret's folder is neither its
+    /// id nor an ancestor of it): Marathon refuses its next deployment.
+    OutOfSpace {
+        consumer: crate::consumers::Kind,
+        id: String,
+        path: String,
+    },
     /// The value is readable through a wildcard resource id, which also reaches every secret
     /// created below it later.
     Wildcard {
@@ -44,8 +60,8 @@ pub enum Finding {
         principal_type: PrincipalType,
         action: String,
     },
-    /// A service account with no login secret found under the usual names: a secret in a
-    /// folder named after it, or named after it (`<uid>`, `<uid>-secret`, ...).
+    /// A service account with no login secret: none among the secrets this token can read
+    /// (found by their content), and none it cannot read is named after it.
     NoLoginSecret { uid: String },
 }
 
@@ -59,6 +75,12 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// Every principal that reaches some secret, sorted by name.
     pub principals: Vec<Principal>,
+    /// Why Marathon could not be read, when it could not: then no secret's use is known, and
+    /// the findings about apps and pods are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marathon_unread: Option<String>,
+    /// Secrets this token may not read, so not looked at as login secrets.
+    pub unreadable_secrets: usize,
 }
 
 /// A principal in an audit.
@@ -146,23 +168,29 @@ impl Index {
 /// then lays out each secret's access and the findings. No secret value is read.
 pub async fn audit(clients: &Clients, under: Option<&SecretPath>) -> Result<Audit> {
     let iam = &clients.iam;
-    let (paths, acls, users, service_accounts, groups) = tokio::try_join!(
+    let (read, workloads) = tokio::join!(
         async {
-            clients
-                .secrets
-                .list(under)
-                .await
-                .context("listing the secrets")
+            tokio::try_join!(
+                async {
+                    clients
+                        .secrets
+                        .list(under)
+                        .await
+                        .context("listing the secrets")
+                },
+                async { iam.acls().await.context("listing the ACLs") },
+                async { iam.users().await.context("listing the users") },
+                async {
+                    iam.service_accounts()
+                        .await
+                        .context("listing the service accounts")
+                },
+                async { iam.groups().await.context("listing the groups") },
+            )
         },
-        async { iam.acls().await.context("listing the ACLs") },
-        async { iam.users().await.context("listing the users") },
-        async {
-            iam.service_accounts()
-                .await
-                .context("listing the service accounts")
-        },
-        async { iam.groups().await.context("listing the groups") },
-    )?;
+        crate::consumers::read(clients),
+    );
+    let (paths, acls, users, service_accounts, groups) = read?;
     let relevant: Vec<Rid> = acls
         .iter()
         .filter(|a| {
@@ -197,10 +225,35 @@ pub async fn audit(clients: &Clients, under: Option<&SecretPath>) -> Result<Audi
                 .into_iter()
                 .map(|i| &acls[i])
                 .collect();
-            access::compute(path, &candidates, &directory)
+            let mut report = access::compute(path, &candidates, &directory);
+            report.used_by(&workloads);
+            report
         })
         .collect();
-    let findings = findings(&secrets, &acls, &directory, &service_accounts, under);
+    // Login secrets by content, over the whole store only (an account's may lie elsewhere).
+    let (owners, unreadable) = match (under, service_accounts.is_empty()) {
+        (None, false) => {
+            let paths = paths
+                .iter()
+                .filter_map(|p| SecretPath::new(p).ok())
+                .collect();
+            crate::accounts::login_secret_owners(clients, paths).await?
+        }
+        _ => Default::default(),
+    };
+    let mut findings = findings(&secrets, &acls, &directory, under);
+    if under.is_none() {
+        // A secret this token may not read counts for the account it is named after.
+        let named = |uid: &str| unreadable.iter().any(|p| named_after(p.as_str(), uid));
+        let missing =
+            (service_accounts.iter()).filter(|a| !owners.contains_key(&a.uid) && !named(&a.uid));
+        findings.extend(missing.map(|a| Finding::NoLoginSecret { uid: a.uid.clone() }));
+    }
+    if let Ok(workloads) = &workloads {
+        findings.extend(used_findings(workloads, &paths, under));
+    }
+    findings.sort();
+    findings.dedup();
     let mut principals: BTreeSet<Principal> = BTreeSet::new();
     for report in &secrets {
         for entry in report.value_readers.iter().chain(&report.name_listers) {
@@ -215,6 +268,8 @@ pub async fn audit(clients: &Clients, under: Option<&SecretPath>) -> Result<Audi
         secrets,
         findings,
         principals: principals.into_iter().collect(),
+        marathon_unread: workloads.err().map(|why| why.to_string()),
+        unreadable_secrets: unreadable.len(),
     })
 }
 
@@ -223,13 +278,13 @@ fn findings(
     secrets: &[AccessReport],
     acls: &[AclRead],
     directory: &Directory,
-    service_accounts: &[dcos_iam_client::User],
     under: Option<&SecretPath>,
 ) -> Vec<Finding> {
     let mut found = BTreeSet::new();
     for report in secrets {
         let readers = &report.value_readers;
-        if !readers.is_empty() && readers.iter().all(|e| e.way.reach == "superuser") {
+        let unused = report.consumers.is_empty();
+        if unused && !readers.is_empty() && readers.iter().all(|e| e.way.reach == "superuser") {
             found.insert(Finding::OnlySuperusers {
                 path: report.path.clone(),
             });
@@ -305,26 +360,54 @@ fn findings(
             }
         }
     }
-    // Login secrets by name only: the values are never read. Known only for the whole store.
-    if under.is_none() {
-        for account in service_accounts {
-            let uid = account.uid.as_str();
-            let named = secrets.iter().any(|s| {
-                s.path.split('/').any(|segment| {
-                    segment == uid
-                        || segment
-                            .strip_prefix(uid)
-                            .is_some_and(|rest| rest.starts_with(['-', '_', '.']))
-                })
+    found.into_iter().collect()
+}
+
+/// Whether a secret's path names the account: a folder or name `<uid>`, or one that starts
+/// with `<uid>` and `-`, `_` or `.` (`ci-bot-secret`).
+fn named_after(path: &str, uid: &str) -> bool {
+    path.split('/').any(|segment| {
+        segment == uid
+            || (segment.strip_prefix(uid)).is_some_and(|rest| rest.starts_with(['-', '_', '.']))
+    })
+}
+
+/// The apps and pods that use a secret that does not exist, or declare one outside their
+/// space; for the secrets in scope.
+fn used_findings(
+    workloads: &crate::consumers::Workloads,
+    paths: &[String],
+    under: Option<&SecretPath>,
+) -> Vec<Finding> {
+    let existing: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+    let in_scope = |path: &str| match under {
+        None => true,
+        Some(u) => path.starts_with(&format!("{u}/")),
+    };
+    let mut found = Vec::new();
+    for w in &workloads.items {
+        for (path, ..) in w
+            .uses
+            .iter()
+            .filter(|(p, ..)| in_scope(p) && !existing.contains(p.as_str()))
+        {
+            found.push(Finding::MissingSecret {
+                consumer: w.kind,
+                id: w.id.clone(),
+                path: path.clone(),
             });
-            if !named {
-                found.insert(Finding::NoLoginSecret {
-                    uid: uid.to_owned(),
-                });
-            }
+        }
+        let outside = (w.declared.iter())
+            .filter(|(_, p)| in_scope(p) && !crate::consumers::in_space(&w.id, p));
+        for (_, path) in outside {
+            found.push(Finding::OutOfSpace {
+                consumer: w.kind,
+                id: w.id.clone(),
+                path: path.clone(),
+            });
         }
     }
-    found.into_iter().collect()
+    found
 }
 
 /// The direct holders of an ACL with their types and actions.

@@ -75,9 +75,18 @@ impl fmt::Display for Finding {
                 "{} {principal} holds {action} on {rid}, which names no existing secret",
                 principal_type.as_str().replace('_', " ")
             ),
-            Finding::NoLoginSecret { uid } => {
-                format!("service account {uid}: no login secret found under its name")
-            }
+            Finding::MissingSecret { consumer, id, path } => format!(
+                "{} {id} uses {path}, which does not exist: it fails at its next start",
+                consumer.as_str()
+            ),
+            Finding::OutOfSpace { consumer, id, path } => format!(
+                "{} {id} declares {path}, outside its space: Marathon refuses its next deployment",
+                consumer.as_str()
+            ),
+            Finding::NoLoginSecret { uid } => format!(
+                "service account {uid}: no login secret found (by content, or by name among \
+                 the secrets this token may not read)"
+            ),
         };
         f.write_str(&text)
     }
@@ -92,10 +101,29 @@ pub fn text(report: &Audit) -> String {
             let cells = cells(s);
             let readers = cells.values().filter(|(w, _)| *w != "list").count();
             let listers = cells.values().filter(|(w, _)| *w != "read").count();
-            vec![s.path.clone(), readers.to_string(), listers.to_string()]
+            let used = s.consumers.len().to_string();
+            vec![
+                s.path.clone(),
+                readers.to_string(),
+                listers.to_string(),
+                used,
+            ]
         })
         .collect();
-    let mut out = table(&["SECRET", "READ BY", "SEEN BY"], &rows);
+    let mut out = table(&["SECRET", "READ BY", "SEEN BY", "USED BY"], &rows);
+    if let Some(why) = &report.marathon_unread {
+        let _ = write!(
+            out,
+            "\nMarathon could not be read ({why}): who uses each secret is unknown\n"
+        );
+    }
+    if report.unreadable_secrets > 0 {
+        let n = count(report.unreadable_secrets, "secret", "secrets");
+        let _ = write!(
+            out,
+            "\n{n} could not be read: login secrets among them are not known\n"
+        );
+    }
     match report.findings.len() {
         0 => out.push_str("\nno findings\n"),
         n => {
@@ -226,9 +254,11 @@ pub fn html(report: &Audit, cluster: &str, read_at: &str) -> String {
          <div class=\"controls\">\n\
          <label>Secrets <input id=\"filter-secret\" type=\"search\" placeholder=\"filter, e.g. team/\"></label>\n\
          <label>Principals <input id=\"filter-principal\" type=\"search\" placeholder=\"filter, e.g. ci-\"></label>\n\
+         <label>Used by <input id=\"filter-used\" type=\"search\" placeholder=\"filter, e.g. /data-science\"></label>\n\
          <span class=\"legend\"><span class=\"cell both\">RL</span> reads the value and sees the name \
          <span class=\"cell read\">R</span> reads the value <span class=\"cell list\">L</span> sees the name</span>\n\
-         </div>\n<div class=\"scroll\">\n<table id=\"matrix\">\n<thead>\n<tr><th class=\"secret\" data-col=\"0\">Secret</th>",
+         </div>\n<div class=\"scroll\">\n<table id=\"matrix\">\n<thead>\n<tr><th class=\"secret\" data-col=\"0\">Secret</th>\
+         <th class=\"used\" data-col=\"1\">Used by</th>",
     );
     for (i, p) in report.principals.iter().enumerate() {
         let kind = p.principal_type;
@@ -237,7 +267,7 @@ pub fn html(report: &Audit, cluster: &str, read_at: &str) -> String {
             "<th class=\"principal {kind}\" data-col=\"{col}\" data-principal=\"{name}\" \
              title=\"{type_words} {name}\"><span>{name}</span></th>",
             kind = kind.as_str(),
-            col = i + 1,
+            col = i + 2,
             name = escape(&p.principal),
             type_words = kind.as_str().replace('_', " "),
         );
@@ -245,10 +275,18 @@ pub fn html(report: &Audit, cluster: &str, read_at: &str) -> String {
     page.push_str("</tr>\n</thead>\n<tbody>\n");
     for secret in &report.secrets {
         let cells = cells(secret);
+        let used: Vec<String> = secret.consumers.iter().map(ToString::to_string).collect();
         let _ = write!(
             page,
-            "<tr data-secret=\"{path}\"><th class=\"secret\">{path}</th>",
-            path = escape(&secret.path)
+            "<tr data-secret=\"{path}\" data-used=\"{used}\"><th class=\"secret\">{path}</th>\
+             <td class=\"used\">{used_lines}</td>",
+            path = escape(&secret.path),
+            used = escape(&used.join("\n")),
+            used_lines = used
+                .iter()
+                .map(|u| escape(u))
+                .collect::<Vec<_>>()
+                .join("<br>"),
         );
         for p in &report.principals {
             match cells.get(&(p.principal.as_str(), p.principal_type)) {

@@ -88,11 +88,7 @@ impl ServiceName {
 /// in the space of `/data-science-engine`; `other/aws_key` and `data-science-engine/x/aws_key`
 /// are not.
 pub fn in_space(secret: &SecretPath, service: &ServiceName) -> bool {
-    let Some(folder) = secret.parent() else {
-        return true;
-    };
-    let mut app = service.as_str().split('/');
-    folder.split('/').all(|segment| app.next() == Some(segment))
+    crate::consumers::in_space(service.as_str(), secret.as_str())
 }
 
 /// Refuses secrets that the app could not mount, unless the caller allowed it; then it is a

@@ -280,9 +280,14 @@ async fn cycle(
     let (mut observed, pending_path) =
         Observed::start(clients, aws, &job.paths, user, report).await?;
     let arn = aws.user_arn(user).await?;
-    // An app that is not there fails here, before a key is made in vain.
-    if let Some(restart) = &job.restart {
-        marathon::app_exists(clients, &restart.app_id).await?;
+    // What the restart restarts, known before a key is made (an app that is not there fails
+    // here, not after a key was made in vain).
+    let targets = match &job.restart {
+        Some(restart) => restart.targets(clients, &job.paths.both()).await?,
+        None => Vec::new(),
+    };
+    if job.restart.is_some() && targets.is_empty() {
+        reporter.warn(&Warning::NothingToRestart);
     }
 
     // A record is written by anyone who may write there: it must agree with DC/OS.
@@ -336,7 +341,7 @@ async fn cycle(
     }
 
     if job.dry_run {
-        return plan_only(job, &observed, resumed.as_ref(), report);
+        return plan_only(job, &observed, resumed.as_ref(), &targets, report);
     }
     if reporter.stop_requested() {
         return Err(Error::interrupted().context("nothing was changed"));
@@ -442,10 +447,13 @@ async fn cycle(
 
     // Restart, and wait until the service runs on the new pair.
     if let Some(restart) = &job.restart {
-        let mut step = Step::new(StepKind::App, &restart.app_id, Outcome::Restarted);
-        if let Err(failure) = marathon::restart_and_wait(clients, restart, reporter).await {
-            step.fail(&failure);
-            report.steps.push(step);
+        let first = report.steps.len();
+        report
+            .steps
+            .extend(targets.iter().map(|t| t.step(Outcome::NotRun)));
+        let steps = &mut report.steps[first..];
+        let restarted = marathon::restart_steps(clients, restart, &targets, steps, reporter).await;
+        if let Err(failure) = restarted {
             if failure.kind() == ErrorKind::Interrupted || !old_exists {
                 return Err(failure.with_remedy(Remedy::RunAgain));
             }
@@ -455,21 +463,21 @@ async fn cycle(
             if !undo.is_complete() {
                 return Err(failure.with_undo(undo));
             }
-            if let Err(e) = marathon::restart_and_wait(clients, restart, reporter).await {
+            let ids = marathon::ids(&targets);
+            let again = marathon::restart_all(clients, restart, &targets, reporter).await;
+            if let Err(e) = marathon::first_failure(again) {
                 undo.left.push(format!(
-                    "{} does not run on the previous pair yet ({}); the new key {} is kept, \
-                     since the app may still use it",
-                    restart.app_id,
+                    "{ids} do not all run on the previous pair yet ({}); the new key {} is \
+                     kept, since they may still use it",
                     e.full_message(),
                     new.pair.key_id_shown()
                 ));
                 return Err(failure.with_undo(undo));
             }
             undo.undone
-                .push(format!("restarted {} on the previous pair", restart.app_id));
+                .push(format!("restarted {ids} on the previous pair"));
             return Err(failure.with_undo(take_back(&changes, report, undo).await));
         }
-        report.steps.push(step);
     } else if new.created_now {
         reporter.warn(&Warning::NotRestarted);
     }
@@ -662,6 +670,7 @@ fn plan_only(
     job: &AwsRotation,
     observed: &Observed,
     resumed: Option<&NewKey>,
+    targets: &[marathon::Target],
     report: &mut S3Report,
 ) -> Result<()> {
     let new_id = match resumed {
@@ -683,13 +692,9 @@ fn plan_only(
     for path in job.paths.both() {
         report.steps.push(Step::secret(path, Outcome::WouldUpdate));
     }
-    if let Some(restart) = &job.restart {
-        report.steps.push(Step::new(
-            StepKind::App,
-            &restart.app_id,
-            Outcome::WouldRestart,
-        ));
-    }
+    report
+        .steps
+        .extend(targets.iter().map(|t| t.step(Outcome::WouldRestart)));
     let old_id = resumed.map_or(observed.stored_id.clone(), |n| n.old.id().to_owned());
     let outcome = match job.old_key {
         _ if !observed.holds(&old_id) => Outcome::Absent,

@@ -14,7 +14,7 @@ use crate::journal::{self, Change};
 use crate::marathon;
 pub use crate::marathon::Restart;
 use crate::plan::{self, Task, Write};
-use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
+use crate::report::{Outcome, S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
 
 /// A rotation of the pair stored at `paths` to `keys`.
@@ -131,27 +131,24 @@ pub(super) async fn steps(
             Task::write(step, i as u8, write)
         })
         .collect();
-    let restart_step = |outcome| {
-        Step::new(
-            StepKind::App,
-            rotation.restart.as_ref().map_or("", |r| r.app_id.as_str()),
-            outcome,
-        )
+    // What the restart restarts, known before anything is written.
+    let targets = match &rotation.restart {
+        Some(restart) => restart.targets(clients, &both).await?,
+        None => Vec::new(),
     };
+    if rotation.restart.is_some() && targets.is_empty() {
+        reporter.warn(&Warning::NothingToRestart);
+    }
     if report.dry_run || !differs.contains(&true) {
         report.steps = plan::steps(tasks);
         if let Some(restart) = &rotation.restart {
-            if report.dry_run {
-                report.steps.push(restart_step(Outcome::WouldRestart));
-            } else {
-                // The pair is in place; the app may still run on the old one.
-                let mut step = restart_step(Outcome::Restarted);
-                let restarted = marathon::restart_and_wait(clients, restart, reporter).await;
-                if let Err(e) = &restarted {
-                    step.fail(e);
-                }
-                report.steps.push(step);
-                restarted?;
+            let first = report.steps.len();
+            let outcome = Outcome::planned(Outcome::WouldRestart, report.dry_run);
+            report.steps.extend(targets.iter().map(|t| t.step(outcome)));
+            if !report.dry_run {
+                // The pair is in place; the apps and pods may still run on the old one.
+                let steps = &mut report.steps[first..];
+                marathon::restart_steps(clients, restart, &targets, steps, reporter).await?;
             }
         }
         return Ok(Vec::new());
@@ -189,31 +186,30 @@ pub(super) async fn steps(
     let Some(restart) = &rotation.restart else {
         return Ok(changes);
     };
-    report.steps.push(restart_step(Outcome::NotRun));
-    let last = report.steps.len() - 1;
-    match marathon::restart_and_wait(clients, restart, reporter).await {
-        Ok(()) => {
-            report.steps[last].outcome = Outcome::Restarted;
-            Ok(changes)
-        }
-        // Asked to stop while the deployment ran: the new pair is stored and the restart sent;
-        // running the same command again waits for it.
+    let first = report.steps.len();
+    report
+        .steps
+        .extend(targets.iter().map(|t| t.step(Outcome::NotRun)));
+    let steps = &mut report.steps[first..];
+    match marathon::restart_steps(clients, restart, &targets, steps, reporter).await {
+        Ok(()) => Ok(changes),
+        // Asked to stop while the deployments ran: the new pair is stored and the restarts
+        // sent; running the same command again waits for them.
         Err(failure) if failure.kind() == ErrorKind::Interrupted => {
-            report.steps[last].fail(&failure);
             Err(failure.with_remedy(Remedy::RunAgain))
         }
         Err(failure) => {
-            // The old key is still valid: take the pair back and run the service on it.
-            report.steps[last].fail(&failure);
+            // The old key is still valid: take the pair back and run every one on it.
             let mut undo = journal::take_back(clients, None, &changes, &mut report.steps).await;
             if undo.left.is_empty() {
-                match marathon::restart_and_wait(clients, restart, reporter).await {
+                let ids = marathon::ids(&targets);
+                let again = marathon::restart_all(clients, restart, &targets, reporter).await;
+                match marathon::first_failure(again) {
                     Ok(()) => undo
                         .undone
-                        .push(format!("restarted {} on the previous pair", restart.app_id)),
+                        .push(format!("restarted {ids} on the previous pair")),
                     Err(e) => undo.left.push(format!(
-                        "{} does not run on the previous pair yet ({})",
-                        restart.app_id,
+                        "{ids} do not all run on the previous pair yet ({})",
                         e.full_message()
                     )),
                 }
