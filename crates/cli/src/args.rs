@@ -189,6 +189,9 @@ pub enum Command {
     /// Service accounts
     #[command(subcommand)]
     ServiceAccount(ServiceAccountCommand),
+    /// User accounts: list them, delete one (a compromised account, in a runbook)
+    #[command(subcommand)]
+    User(UserCommand),
     /// Onboard, rotate and offboard AWS credentials for the Data Science Engine
     #[command(subcommand)]
     S3(S3Command),

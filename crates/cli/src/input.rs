@@ -248,40 +248,6 @@ mod tests {
         );
     }
 
-    /// Requirement: an empty value is refused unless it is allowed.
-    #[test]
-    fn an_empty_value_needs_allow_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("v");
-        std::fs::write(&file, b"").unwrap();
-        let e = secret_value(Some(&file), false, false, "secret `a`").unwrap_err();
-        assert_eq!(e.code, exit::USAGE);
-        assert_eq!(e.message, "the value of secret `a` is empty");
-        assert!(e.hint.unwrap().contains("--allow-empty"));
-        assert!(
-            secret_value(Some(&file), false, true, "x")
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    /// Requirement: input past its limit is refused after reading the limit and one byte.
-    #[test]
-    fn input_past_its_limit_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("v");
-        std::fs::write(&file, vec![b'a'; files::VALUE_LIMIT as usize + 1]).unwrap();
-        let e = secret_value(Some(&file), false, false, "x").unwrap_err();
-        assert_eq!(e.code, exit::USAGE);
-        assert!(
-            e.message.contains("is larger than 1048576 bytes"),
-            "{}",
-            e.message
-        );
-        std::fs::write(&file, vec![b'a'; files::VALUE_LIMIT as usize]).unwrap();
-        assert!(secret_value(Some(&file), false, false, "x").is_ok());
-    }
-
     #[test]
     fn private_keys_must_look_like_pem() {
         let dir = tempfile::tempdir().unwrap();

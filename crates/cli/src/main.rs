@@ -58,18 +58,6 @@ fn colour() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// The verbosity the `dcos` CLI asks its plugins for (`dcos -v` and `-vv`).
-fn dcos_verbosity() -> u8 {
-    let verbosity = std::env::var("DCOS_VERBOSITY").ok();
-    let level = std::env::var("DCOS_LOG_LEVEL").ok();
-    match (verbosity.as_deref(), level.as_deref()) {
-        (Some(v), _) => v.trim().parse().unwrap_or(0),
-        (None, Some("debug" | "trace")) => 2,
-        (None, Some("info")) => 1,
-        _ => 0,
-    }
-}
-
 /// The command line, without the command name the `dcos` CLI puts first when it runs this as
 /// its plugin (`dcos creds whoami` runs `dcos-creds creds whoami`).
 fn arguments() -> Vec<std::ffi::OsString> {
@@ -102,7 +90,7 @@ fn main() -> ExitCode {
     };
     // -v and -q win over the dcos CLI's DCOS_VERBOSITY.
     let verbose = match (cli.global.verbose, cli.global.quiet) {
-        (0, false) => dcos_verbosity(),
+        (0, false) => dcos_connect::Environment::process().dcos_verbosity(),
         (v, _) => v,
     };
     init_logging(verbose, cli.global.quiet);

@@ -26,6 +26,22 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// The verbosity the `dcos` CLI asks its plugins for: `DCOS_VERBOSITY` (`dcos -v` is 1,
+    /// `-vv` 2), else `DCOS_LOG_LEVEL` (`info` 1, `debug` or `trace` 2); 0 without either.
+    pub fn dcos_verbosity(&self) -> u8 {
+        match (
+            self.get("DCOS_VERBOSITY"),
+            self.get("DCOS_LOG_LEVEL").as_deref(),
+        ) {
+            (Some(v), _) => v.trim().parse().unwrap_or(0),
+            (None, Some("debug" | "trace")) => 2,
+            (None, Some("info")) => 1,
+            _ => 0,
+        }
+    }
+}
+
 /// A token's `exp` claim as RFC 3339, UTC.
 pub fn expires_at(token: &Token) -> Option<String> {
     token.exp().map(|exp| {
@@ -275,6 +291,24 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dcos_cli_s_verbosity_is_read_as_its_plugins_read_it() {
+        let env = |pairs: &[(&str, &str)]| {
+            let env = pairs
+                .iter()
+                .fold(Environment::empty(), |e, (k, v)| e.var(k, *v));
+            env.dcos_verbosity()
+        };
+        assert_eq!(env(&[]), 0);
+        assert_eq!(env(&[("DCOS_VERBOSITY", "2")]), 2);
+        assert_eq!(env(&[("DCOS_LOG_LEVEL", "debug")]), 2);
+        assert_eq!(env(&[("DCOS_LOG_LEVEL", "info")]), 1);
+        assert_eq!(
+            env(&[("DCOS_VERBOSITY", "1"), ("DCOS_LOG_LEVEL", "debug")]),
+            1
+        );
+    }
 
     #[test]
     fn durations_read_as_english_in_two_adjacent_units() {

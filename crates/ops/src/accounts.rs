@@ -385,6 +385,76 @@ pub struct AccountList {
     pub unreadable_secrets: usize,
 }
 
+/// One user in `user list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserSummary {
+    pub uid: String,
+    pub description: String,
+    /// `internal`, or the directory it comes from (`ldap`, `oidc`, `saml`).
+    pub provider_type: String,
+    /// The groups it belongs to, sorted.
+    pub groups: Vec<String>,
+}
+
+/// Every user account (not the service accounts).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserList {
+    /// Sorted by uid.
+    pub users: Vec<UserSummary>,
+}
+
+/// The users as a table.
+impl std::fmt::Display for UserList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<Vec<String>> = (self.users.iter())
+            .map(|u| {
+                let groups = if u.groups.is_empty() {
+                    "-".into()
+                } else {
+                    u.groups.join(", ")
+                };
+                vec![
+                    u.uid.clone(),
+                    u.provider_type.clone(),
+                    groups,
+                    u.description.clone(),
+                ]
+            })
+            .collect();
+        let header = ["UID", "PROVIDER", "GROUPS", "DESCRIPTION"];
+        f.write_str(&crate::text::table(&header, &rows))
+    }
+}
+
+/// Lists the users with their groups (each user's read at most 16 at a time).
+pub async fn list_users(clients: &Clients) -> Result<UserList> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let users = clients.iam.users().await.context("list the users")?;
+    let mut listed: Vec<UserSummary> = stream::iter(users.into_iter().filter(|u| !u.is_service))
+        .map(|user| async move {
+            let uid = Uid::new(&user.uid)?;
+            let groups = (clients.iam.user(&uid).groups().await)
+                .context(format!("read the groups of `{uid}`"))?;
+            let mut groups: Vec<String> = groups.into_iter().map(|m| m.group.gid).collect();
+            groups.sort();
+            let provider_type = match user.provider_type.as_str() {
+                "" => "internal".to_owned(),
+                other => other.to_owned(),
+            };
+            Ok::<_, Error>(UserSummary {
+                uid: user.uid,
+                description: user.description,
+                provider_type,
+                groups,
+            })
+        })
+        .buffer_unordered(crate::access::READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    listed.sort_by(|a, b| a.uid.cmp(&b.uid));
+    Ok(UserList { users: listed })
+}
+
 /// Lists the service accounts and, with `login_secrets`, the secrets that hold the login
 /// credential of each (every secret the token may read is read once for this).
 pub async fn list(clients: &Clients, login_secrets: bool) -> Result<AccountList> {
@@ -418,6 +488,8 @@ pub async fn list(clients: &Clients, login_secrets: bool) -> Result<AccountList>
 #[derive(Debug, Clone)]
 pub struct Deletion {
     pub uid: Uid,
+    /// A user account (`user delete`), not a service account: no login secret is looked for.
+    pub user: bool,
     /// Also revoke its grants and delete its login secrets; without it, either refuses.
     pub cascade: bool,
     /// Read and plan only.
@@ -430,6 +502,8 @@ pub struct Deletion {
 #[derive(Debug, Clone, Serialize)]
 pub struct DeletionReport {
     pub uid: String,
+    /// `user` or `service_account`.
+    pub principal_type: crate::PrincipalType,
     pub dry_run: bool,
     pub result: Status,
     /// The grants revoked, the login secrets deleted, then the account.
@@ -489,7 +563,8 @@ impl std::fmt::Display for DeletionReport {
         } else {
             "deleted"
         };
-        write!(f, "{verb} the service account {}{groups}", self.uid)
+        let kind = self.principal_type.as_str().replace('_', " ");
+        write!(f, "{verb} the {kind} {}{groups}", self.uid)
     }
 }
 
@@ -505,6 +580,7 @@ pub async fn delete(
 ) -> crate::RunResult<DeletionReport> {
     let mut report = DeletionReport {
         uid: job.uid.to_string(),
+        principal_type: crate::PrincipalType::of_user(!job.user),
         dry_run: job.dry_run,
         result: Status::Unchanged,
         steps: Vec::new(),
@@ -531,21 +607,27 @@ async fn delete_steps(
 
     let uid = &job.uid;
     let user = clients.iam.user(uid);
-    let (account, permissions, groups, found) = tokio::join!(
-        user.get_opt(),
-        user.permissions(),
-        user.groups(),
-        find_login_secrets(clients)
-    );
+    // A user has no login secret to look for.
+    let (account, permissions, groups, found) =
+        tokio::join!(user.get_opt(), user.permissions(), user.groups(), async {
+            match job.user {
+                true => Ok(Default::default()),
+                false => find_login_secrets(clients).await,
+            }
+        });
+    let kind = report.principal_type.as_str().replace('_', " ");
     let Some(account) = account.context(format!("read the account `{uid}`"))? else {
         return Err(Error::not_found(format!(
-            "the service account `{uid}` does not exist; nothing was changed"
+            "the {kind} `{uid}` does not exist; nothing was changed"
         ))
         .with_remedy(Remedy::AccountGone { uid: uid.clone() }));
     };
-    if !account.is_service {
+    if account.is_service == job.user {
+        let other = crate::PrincipalType::of_user(account.is_service)
+            .as_str()
+            .replace('_', " ");
         return Err(Error::invalid(format!(
-            "`{uid}` is a user account, not a service account; nothing was changed"
+            "`{uid}` is a {other}, not a {kind}; nothing was changed"
         )));
     }
     let permissions = permissions.context(format!("read the permissions of `{uid}`"))?;

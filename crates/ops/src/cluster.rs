@@ -26,6 +26,36 @@ pub struct ClusterInfo {
     pub clock_skew_seconds: Option<i64>,
 }
 
+/// A clock further off than this is a problem: tokens are checked against the cluster's clock,
+/// and a service-account login JWT is refused outside its validity.
+pub const SKEW_LIMIT_SECONDS: i64 = 60;
+
+impl ClusterInfo {
+    /// How far off this machine's clock is, when it is further than [`SKEW_LIMIT_SECONDS`].
+    pub fn clock_off(&self) -> Option<i64> {
+        self.clock_skew_seconds
+            .filter(|s| s.abs() > SKEW_LIMIT_SECONDS)
+    }
+
+    /// The `identity` and `clock` lines of `status`.
+    pub fn status_lines(&self) -> String {
+        let name = self.name.as_deref().unwrap_or("(name needs a token)");
+        let (id, version, variant) = (&self.id, &self.version, &self.variant);
+        let mut lines = format!("identity  {name} ({id}), DC/OS {version} {variant}");
+        if let Some(skew) = self.clock_skew_seconds {
+            let verdict = if self.clock_off().is_some() {
+                "too far off"
+            } else {
+                "ok"
+            };
+            lines.push_str(&format!(
+                "\nclock     {skew:+} s against the cluster's ({verdict})"
+            ));
+        }
+        lines
+    }
+}
+
 #[derive(Deserialize)]
 struct Metadata {
     #[serde(rename = "CLUSTER_ID")]

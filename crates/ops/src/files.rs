@@ -280,6 +280,17 @@ fn unreadable(path: &Path, what: &str, error: std::io::Error) -> Error {
 mod tests {
     use super::*;
 
+    /// Requirement: input past its limit is refused after reading the limit and one byte;
+    /// input of exactly the limit is whole. (The end-to-end tests refuse `/dev/zero`.)
+    #[test]
+    fn reading_stops_one_byte_past_the_limit() {
+        let exactly = read_at_most(&[b'a'; 16][..], 16).unwrap();
+        assert_eq!(exactly.map(|v| v.len()), Some(16));
+        assert_eq!(read_at_most(&[b'a'; 17][..], 16).unwrap(), None);
+        let mut endless = std::io::repeat(b'a');
+        assert_eq!(read_at_most(&mut endless, 1 << 20).unwrap(), None);
+    }
+
     #[test]
     fn new_files_are_private_and_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();

@@ -491,6 +491,19 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// For people: the plan of a dry run, and what became of each step of a failed item; an
+    /// item's line, then its changing steps indented.
+    pub fn plan_lines(&self) -> impl Iterator<Item = String> + '_ {
+        let dry_run = self.dry_run;
+        let shown = move |i: &&ItemReport| {
+            (dry_run && i.result != Status::Unchanged) || i.result == Status::Failed
+        };
+        self.items.iter().filter(shown).flat_map(|item| {
+            let steps = item.steps.iter().filter(|s| s.changes());
+            std::iter::once(item.to_string()).chain(steps.map(|step| format!("  {step}")))
+        })
+    }
+
     /// Items that would change (a dry run) or changed.
     pub fn pending(&self) -> usize {
         let unchanged = (self.items.iter())

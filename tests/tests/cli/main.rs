@@ -29,3 +29,4 @@ mod s3_aws;
 mod signals;
 mod soak;
 mod thin;
+mod users;

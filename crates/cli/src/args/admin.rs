@@ -209,6 +209,11 @@ pub struct RevokeArgs {
     #[arg(long, requires = "all", requires = "user")]
     pub remove_from_groups: bool,
 
+    /// With --all --user: then delete the user (as `user delete --cascade` does: every grant
+    /// revoked, the user deleted, all taken back on a failure), so that it can no longer log in
+    #[arg(long, requires = "all", requires = "user", conflicts_with_all = ["under", "remove_from_groups"])]
+    pub delete_user: bool,
+
     /// With --all: show what would be revoked, and change nothing
     #[arg(long, requires = "all")]
     pub dry_run: bool,
@@ -360,4 +365,39 @@ pub enum KeyBits {
     /// 4096 bits
     #[value(name = "4096")]
     Rsa4096,
+}
+
+impl From<KeyBits> for dcos_iam_client::KeySize {
+    fn from(bits: KeyBits) -> Self {
+        match bits {
+            KeyBits::Rsa2048 => Self::Rsa2048,
+            KeyBits::Rsa4096 => Self::Rsa4096,
+        }
+    }
+}
+
+/// `user list|delete`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Every user account (not service accounts), with its provider and groups
+    List,
+    /// Delete a user; --cascade first revokes its direct grants (its memberships go with it)
+    #[command(
+        after_help = include_str!("../../help/user-delete.examples.txt").trim_end()
+    )]
+    Delete {
+        /// The user's id
+        uid: String,
+
+        /// Also revoke its grants; without it, a user that holds any is refused (exit 3)
+        #[arg(long)]
+        cascade: bool,
+
+        /// Show the plan, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
 }

@@ -3,7 +3,7 @@
 //! report.
 
 use dcos_ops::apply::{self, ApplyOptions, Covers, SavedPlan};
-use dcos_ops::{ApplyReport, ItemReport, Status, manifest};
+use dcos_ops::{ApplyReport, manifest};
 
 use crate::args::ApplyArgs;
 use crate::connect::{self, Cluster};
@@ -98,16 +98,7 @@ fn read_plan(file: &std::path::Path) -> exit::Result<SavedPlan> {
 fn print(ui: &Ui, report: &ApplyReport, check: bool) -> exit::Result<()> {
     let dry_run = report.dry_run;
     if !ui.json() {
-        // The plan of a dry run, and what became of each step of a failed item.
-        let shown = |i: &&ItemReport| {
-            (dry_run && i.result != Status::Unchanged) || i.result == Status::Failed
-        };
-        for item in report.items.iter().filter(shown) {
-            ui.info(item.to_string());
-            for step in item.steps.iter().filter(|s| s.changes()) {
-                ui.info(format!("  {step}"));
-            }
-        }
+        report.plan_lines().for_each(|line| ui.info(line));
     }
     let called = match (check, dry_run) {
         (true, _) => "apply --check",

@@ -104,6 +104,10 @@ pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
 /// `revoke --all`: the plan first (which is the whole run with --dry-run), a confirmation,
 /// then every revoke on its own.
 async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
+    if let (true, Some(uid)) = (args.delete_user, &args.user) {
+        let asked = (args.dry_run, args.confirm.yes);
+        return super::service_account::delete(session, ui, (uid, true), true, asked).await;
+    }
     let job = RevokeAll {
         principal: grants::principal(args.user.as_deref(), args.group.as_deref())?,
         under: super::optional_path(args.under.as_deref(), "--under")?,

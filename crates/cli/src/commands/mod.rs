@@ -19,6 +19,7 @@ use clap::CommandFactory;
 use crate::args::Global;
 use crate::args::{
     CaCommand, Cli, ClusterCommand, Command, HdfsCommand, S3Command, ServiceAccountCommand,
+    UserCommand,
 };
 use crate::connect::{self, Session};
 use crate::exit;
@@ -99,8 +100,21 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
             dry_run,
             confirm,
         }) => {
-            let session = session(global, &ui).await?;
-            service_account::delete(&session, &ui, uid, *cascade, *dry_run, confirm.yes).await
+            let (session, asked) = (session(global, &ui).await?, (*dry_run, confirm.yes));
+            service_account::delete(&session, &ui, (uid, false), *cascade, asked).await
+        }
+        Command::User(UserCommand::List) => {
+            let list = dcos_ops::accounts::list_users(&session(global, &ui).await?.clients).await?;
+            ui.emit(&list, || list.to_string())
+        }
+        Command::User(UserCommand::Delete {
+            uid,
+            cascade,
+            dry_run,
+            confirm,
+        }) => {
+            let (session, asked) = (session(global, &ui).await?, (*dry_run, confirm.yes));
+            service_account::delete(&session, &ui, (uid, true), *cascade, asked).await
         }
         Command::ServiceAccount(ServiceAccountCommand::RotateKey {
             uid,

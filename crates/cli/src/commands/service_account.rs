@@ -28,20 +28,14 @@ pub async fn create(
         public_key_out: args.public_key_out.clone(),
         description: args.description.clone(),
         login,
-        key_size: match args.key_size {
-            KeyBits::Rsa2048 => KeySize::Rsa2048,
-            KeyBits::Rsa4096 => KeySize::Rsa4096,
-        },
+        key_size: args.key_size.into(),
     };
     // Key generation takes a moment (a 4096-bit key, seconds): a spinner says so on a terminal.
     let spinner = crate::output::spinner(
         ui,
         &format!(
             "generating a {}-bit RSA key and creating the account",
-            match args.key_size {
-                KeyBits::Rsa2048 => 2048,
-                KeyBits::Rsa4096 => 4096,
-            }
+            KeySize::from(args.key_size).bits()
         ),
     );
     let result = accounts::create(&session.clients, &account, &Progress::new(*ui)).await;
@@ -63,16 +57,17 @@ pub async fn list(session: &Session, ui: &Ui, login_secrets: bool) -> exit::Resu
     ui.emit(&list, || list.to_string())
 }
 
+/// `service-account delete`, and `user delete` (`user`).
 pub async fn delete(
     session: &Session,
     ui: &Ui,
-    uid: &str,
+    (uid, user): (&str, bool),
     cascade: bool,
-    dry_run: bool,
-    yes: bool,
+    (dry_run, yes): (bool, bool),
 ) -> exit::Result<()> {
     let job = Deletion {
-        uid: Uid::new(uid).context("the service account id")?,
+        uid: Uid::new(uid).context("the account id")?,
+        user,
         cascade,
         dry_run: true,
         confirmed: None,
@@ -83,7 +78,12 @@ pub async fn delete(
         (dry_run, yes),
         || accounts::delete(clients, &job, progress),
         |plan| plan.steps.clone(),
-        |_| format!("Delete the service account `{uid}`"),
+        |plan| {
+            format!(
+                "Delete the {} `{uid}`",
+                plan.principal_type.as_str().replace('_', " ")
+            )
+        },
         |confirmed| {
             let job = Deletion {
                 dry_run: false,
@@ -117,10 +117,7 @@ pub fn rotation(
             .map(|p| SecretPath::new(p))
             .collect::<Result<_, _>>()
             .context("--secret")?,
-        key_size: match key_size {
-            KeyBits::Rsa2048 => KeySize::Rsa2048,
-            KeyBits::Rsa4096 => KeySize::Rsa4096,
-        },
+        key_size: key_size.into(),
         dry_run,
         confirmed: None,
     })

@@ -12,10 +12,6 @@ use crate::connect::{self, Setting};
 use crate::exit::{self, ErrorDoc, Failure};
 use crate::output::{Ui, duration_words};
 
-/// A clock further off than this is a problem: tokens are checked against the cluster's clock,
-/// and a service-account login JWT is refused outside its validity.
-const SKEW_LIMIT_SECONDS: i64 = 60;
-
 #[derive(Debug, Serialize)]
 struct StatusReport<'a> {
     cluster: ClusterSetting,
@@ -61,9 +57,7 @@ pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
             None
         }
     };
-    if let Some(skew) = info.as_ref().and_then(|i| i.clock_skew_seconds)
-        && skew.abs() > SKEW_LIMIT_SECONDS
-    {
+    if let Some(skew) = info.as_ref().and_then(ClusterInfo::clock_off) {
         let way = if skew > 0 { "behind" } else { "ahead of" };
         problems.push(
             Failure::new(
@@ -109,23 +103,7 @@ fn render(report: &StatusReport<'_>) -> String {
         None => lines.push("token     none found".to_owned()),
         Some(token) => lines.push(token.to_string()),
     }
-    if let Some(info) = &report.cluster_info {
-        let name = info.name.as_deref().unwrap_or("(name needs a token)");
-        lines.push(format!(
-            "identity  {name} ({}), DC/OS {} {}",
-            info.id, info.version, info.variant
-        ));
-        if let Some(skew) = info.clock_skew_seconds {
-            let verdict = if skew.abs() > SKEW_LIMIT_SECONDS {
-                "too far off"
-            } else {
-                "ok"
-            };
-            lines.push(format!(
-                "clock     {skew:+} s against the cluster's ({verdict})"
-            ));
-        }
-    }
+    lines.extend(report.cluster_info.as_ref().map(ClusterInfo::status_lines));
     for problem in &report.problems {
         lines.push(format!("problem   {}", problem.message));
     }

@@ -172,6 +172,7 @@ async fn deleting_an_account_refuses_to_leave_grants_and_login_secrets_behind() 
     account_with_ties(&cluster, dir.path()).await;
     let before = cluster.state();
     let job = accounts::Deletion {
+        user: false,
         uid: Uid::new("ci-bot").unwrap(),
         cascade: false,
         dry_run: false,
@@ -221,6 +222,7 @@ async fn a_failed_cascade_is_taken_back_at_every_step() {
             let before = cluster.state();
             cluster.fault(method, prefix, &fault);
             let job = accounts::Deletion {
+                user: false,
                 uid: Uid::new("ci-bot").unwrap(),
                 cascade: true,
                 dry_run: false,
