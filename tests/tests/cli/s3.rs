@@ -573,7 +573,8 @@ async fn rotation_replaces_the_pair_and_never_leaves_it_mismatched() {
     );
     // The advice to restart is a message (issue 26): on standard error, and not with -q.
     assert!(
-        run.stderr.contains("warning: restart /data-science-engine"),
+        run.stderr
+            .contains("warning: restart the apps and pods that use the pair"),
         "{}",
         run.stderr
     );
