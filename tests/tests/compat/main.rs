@@ -3,6 +3,7 @@
 
 mod dcos_deploy;
 mod keytab;
+mod marathon;
 mod python;
 mod stores;
 

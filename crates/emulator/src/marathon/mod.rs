@@ -12,7 +12,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use crate::app::{App, Shared, authenticate};
 use crate::respond::{forbidden, json_headers};
 
+mod meta;
 mod pods;
 mod refs;
 mod runtime;
@@ -48,6 +49,10 @@ pub fn routes() -> Router<Shared> {
             "/service/marathon/v2/pods/{*id}",
             get(pods::read).put(pods::replace).delete(pods::remove),
         )
+        .route("/service/marathon/ping", get(meta::ping))
+        .route("/service/marathon/v2/info", get(meta::info))
+        .route("/service/marathon/v2/tasks", get(meta::tasks))
+        .route("/service/marathon/v2/events", get(meta::events))
         .route("/service/marathon/v2/deployments", get(deployments))
         .route(
             "/service/marathon/v2/deployments/{id}",
@@ -132,13 +137,57 @@ fn checked(id: Option<&str>, body: &[u8]) -> Result<(String, Value), Response> {
     Ok((id, spec))
 }
 
-/// Checks an app given by a client and stores it under `id`. 201 when it is new, 200 when it
-/// replaces one; 409 when `create` finds one; 422 when it is not a valid app.
-fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool) -> Response {
-    let (id, mut app_json) = match checked(id, body) {
+/// What Marathon fills in for an app that does not say: clients read these back (one took a
+/// missing `executor` for a crash).
+fn with_defaults(given: Value) -> Value {
+    let mut app = json!({
+        "instances": 1, "cpus": 1.0, "mem": 128.0, "disk": 0.0, "gpus": 0, "executor": "",
+        "constraints": [], "uris": [], "fetch": [], "storeUrls": [], "backoffSeconds": 1,
+        "backoffFactor": 1.15, "maxLaunchDelaySeconds": 300, "healthChecks": [],
+        "readinessChecks": [], "dependencies": [], "labels": {}, "env": {}, "secrets": {},
+        "upgradeStrategy": {"minimumHealthCapacity": 1.0, "maximumOverCapacity": 1.0},
+        "unreachableStrategy": {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0},
+        "killSelection": "YOUNGEST_FIRST", "requirePorts": false,
+        "portDefinitions": [{"port": 10000, "protocol": "tcp", "name": "default"}],
+        "networks": [{"mode": "host"}],
+    });
+    if let (Some(fields), Value::Object(given)) = (app.as_object_mut(), given) {
+        fields.extend(given);
+    }
+    app
+}
+
+/// Marathon's answer to a change, with the deployment it started in a header too.
+fn with_deployment(mut response: Response, deployment_id: &str) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(deployment_id) {
+        response
+            .headers_mut()
+            .insert("Marathon-Deployment-Id", value);
+    }
+    response
+}
+
+/// Checks an app given by a client and stores it under `id`: 201 with the app's definition
+/// (Marathon's defaults filled in) when it is new; 200 with the version and deployment when it
+/// replaces one, whose fields it does not give it keeps (`partialUpdate`, unless `false`); 409
+/// when `create` finds one; 422 when it is not a valid app.
+fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool, partial: bool) -> Response {
+    let (id, given) = match checked(id, body) {
         Ok(checked) => checked,
         Err(refused) => return refused,
     };
+    let mut app_json = match (app.read().apps.get(&id), partial && !create) {
+        (Some(Value::Object(old)), true) => {
+            let mut merged = old.clone();
+            merged.extend(given.as_object().cloned().unwrap_or_default());
+            Value::Object(merged)
+        }
+        _ => with_defaults(given),
+    };
+    // A changed secret must still lie in the app's space.
+    if let Err(refused) = checked(Some(&id), app_json.to_string().as_bytes()) {
+        return refused;
+    }
     let version = new_version();
     app_json["version"] = Value::String(version.clone());
     let mut state = app.write();
@@ -154,14 +203,25 @@ fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool) -> Response 
             None,
         );
     }
-    state.apps.insert(id.clone(), app_json);
+    state.apps.insert(id.clone(), app_json.clone());
     drop(state);
     let deployment_id = deploy(app, Kind::App, &id, &version);
-    let status = match existed {
-        true => StatusCode::OK,
-        false => StatusCode::CREATED,
+    let response = match existed {
+        true => deployed(StatusCode::OK, &version, &deployment_id),
+        false => {
+            app_json["deployments"] = json!([{ "id": deployment_id }]);
+            for count in [
+                "tasksStaged",
+                "tasksRunning",
+                "tasksHealthy",
+                "tasksUnhealthy",
+            ] {
+                app_json[count] = json!(0);
+            }
+            answer(StatusCode::CREATED, &app_json)
+        }
     };
-    deployed(status, &version, &deployment_id)
+    with_deployment(response, &deployment_id)
 }
 
 fn unknown(id: &str) -> Response {
@@ -184,19 +244,21 @@ async fn create(AxState(app): AxState<Shared>, headers: HeaderMap, body: Bytes) 
     if let Err(r) = authorize(&app, &headers) {
         return r;
     }
-    store(&app, None, &body, true)
+    store(&app, None, &body, true, false)
 }
 
 async fn replace(
     AxState(app): AxState<Shared>,
     Path(id): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return r;
     }
-    store(&app, Some(&id), &body, false)
+    let partial = query.get("partialUpdate").is_none_or(|p| p != "false");
+    store(&app, Some(&id), &body, false, partial)
 }
 
 async fn read(
@@ -208,6 +270,11 @@ async fn read(
         return r;
     }
     let id = normalize(&id);
+    // `/apps/{id}/tasks`: the app's tasks (an app's id never ends in `tasks`).
+    let (id, tasks_only) = match id.strip_suffix("/tasks") {
+        Some(app_id) if !app.read().apps.contains_key(&id) => (app_id.to_owned(), true),
+        _ => (id, false),
+    };
     let Some(mut found) = app.read().apps.get(&id).cloned() else {
         return unknown(&id);
     };
@@ -217,8 +284,11 @@ async fn read(
         .get(&id)
         .into_iter()
         .flatten()
-        .map(|t| json!({"id": t.task_id, "startedAt": t.started_at, "version": t.version}))
+        .map(meta::task_json)
         .collect();
+    if tasks_only {
+        return answer(StatusCode::OK, &json!({ "tasks": tasks }));
+    }
     let deployments: Vec<Value> = inner
         .deployments
         .iter()
@@ -296,6 +366,10 @@ async fn cancel(
     }
     let mut inner = app.marathon.lock();
     let before = inner.deployments.len();
+    if let Some(cancelled) = inner.deployments.iter().find(|d| d.id == id) {
+        let event = json!({"id": cancelled.id, "plan": cancelled.plan()});
+        app.marathon.publish("deployment_failed", event);
+    }
     inner.deployments.retain(|d| d.id != id);
     if inner.deployments.len() == before {
         return message(

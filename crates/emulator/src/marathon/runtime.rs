@@ -42,10 +42,30 @@ pub(super) struct Deployment {
     pub target: String,
 }
 
-/// Tasks, deployments and failures, by app or pod id (an id is one or the other).
+impl Deployment {
+    /// Its plan, as Marathon's events carry it: one step that restarts the app or pod.
+    pub fn plan(&self) -> Value {
+        let action = match self.kind {
+            Kind::App => json!({"action": "RestartApplication", "app": self.target}),
+            Kind::Pod => json!({"action": "RestartApplication", "pod": self.target}),
+        };
+        json!({
+            "id": self.id,
+            "version": self.version,
+            "original": {"id": "/", "apps": [], "pods": [], "groups": []},
+            "target": {"id": "/", "apps": [], "pods": [], "groups": []},
+            "steps": [{"actions": [action]}],
+        })
+    }
+}
+
+/// Tasks, deployments and failures, by app or pod id (an id is one or the other); and the
+/// events `/v2/events` streams.
 #[derive(Debug)]
 pub struct Runtime {
     inner: std::sync::Mutex<Inner>,
+    /// `(eventType, event)`, to every stream attached.
+    pub(super) events: tokio::sync::broadcast::Sender<(&'static str, Value)>,
 }
 
 #[derive(Debug)]
@@ -65,6 +85,7 @@ impl Default for Runtime {
                 deployments: Vec::new(),
                 failures: BTreeMap::new(),
             }),
+            events: tokio::sync::broadcast::channel(1024).0,
         }
     }
 }
@@ -82,6 +103,13 @@ impl Runtime {
     /// Every running task and pod instance, by id then launch.
     pub fn tasks(&self) -> Vec<Task> {
         self.lock().tasks.values().flatten().cloned().collect()
+    }
+
+    /// Sends an event to the streams attached (none is fine).
+    pub(super) fn publish(&self, kind: &'static str, mut event: Value) {
+        event["eventType"] = json!(kind);
+        event["timestamp"] = json!(super::new_version());
+        let _ = self.events.send((kind, event));
     }
 
     /// Forgets the tasks, deployments and failure of an app or pod.
@@ -105,16 +133,23 @@ fn spec(state: &crate::state::State, kind: Kind, id: &str) -> Option<Value> {
 /// are launched with the secrets of that moment, unless the deployment was cancelled meanwhile.
 pub(super) fn deploy(app: &Shared, kind: Kind, id: &str, version: &str) -> String {
     let deployment_id = crate::new_uuid();
+    let deployment = Deployment {
+        id: deployment_id.clone(),
+        version: version.to_owned(),
+        kind,
+        target: id.to_owned(),
+    };
+    let plan = deployment.plan();
     let delay = {
         let mut inner = app.marathon.lock();
-        inner.deployments.push(Deployment {
-            id: deployment_id.clone(),
-            version: version.to_owned(),
-            kind,
-            target: id.to_owned(),
-        });
+        inner.deployments.push(deployment);
         inner.deploy_ms
     };
+    let step = plan["steps"][0].clone();
+    app.marathon.publish(
+        "deployment_info",
+        json!({"plan": plan, "currentStep": step}),
+    );
     let shared = app.clone();
     let deployment = deployment_id.clone();
     let id = id.to_owned();
@@ -169,7 +204,9 @@ fn launch(app: &Shared, kind: Kind, id: &str, deployment_id: &str) {
                 .collect();
             inner.tasks.insert(id.to_owned(), tasks);
             inner.failures.remove(id);
-            inner.deployments.remove(index);
+            let done = inner.deployments.remove(index);
+            let event = json!({"id": done.id, "plan": done.plan()});
+            app.marathon.publish("deployment_success", event);
         }
         Err(why) => {
             let version = inner.deployments[index].version.clone();
@@ -177,6 +214,9 @@ fn launch(app: &Shared, kind: Kind, id: &str, deployment_id: &str) {
                 Kind::App => "appId",
                 Kind::Pod => "podId",
             };
+            let status = json!({"appId": id, "taskStatus": "TASK_FAILED", "message": why,
+                                "version": version});
+            app.marathon.publish("status_update_event", status);
             inner.failures.insert(
                 id.to_owned(),
                 json!({

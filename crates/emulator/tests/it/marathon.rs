@@ -26,8 +26,14 @@ async fn apps_are_kept_as_given_and_answer_like_marathon() {
         .post_json(APPS, dse("data-science-engine/aws_access_key_id"))
         .await;
     created.expect(201, None);
-    assert!(created.json()["deploymentId"].is_string());
-    assert!(created.json()["version"].is_string());
+    // Marathon answers the definition, its defaults filled in, and the deployment it started.
+    let definition = created.json();
+    assert!(definition["version"].is_string());
+    assert_eq!(definition["executor"], "");
+    assert_eq!(definition["mem"], 128.0);
+    assert_eq!(definition["env"]["AWS_ACCESS_KEY_ID"]["secret"], "key");
+    let deployment = definition["deployments"][0]["id"].as_str().unwrap();
+    assert_eq!(created.headers["marathon-deployment-id"], deployment);
     root.post_json(APPS, dse("data-science-engine/aws_access_key_id"))
         .await
         .expect(409, None);
@@ -122,7 +128,10 @@ async fn deployments_launch_tasks_with_the_secrets_of_their_moment() {
     app["instances"] = json!(2);
     let created = root.post_json(APPS, app).await;
     created.expect(201, None);
-    let deployment = created.json()["deploymentId"].as_str().unwrap().to_owned();
+    let deployment = created.json()["deployments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // In progress, then gone, with the tasks running.
     let listed = root.get("/service/marathon/v2/deployments").await;
     listed.expect(200, None);
@@ -345,5 +354,112 @@ async fn an_app_s_file_based_secret_is_resolved_at_launch() {
         sha256_hex("AKIAFILE")
     );
     assert!(tasks[0].env_sha256.is_empty());
+    emulator.shutdown().await;
+}
+
+/// What real Marathon clients ask besides apps: `/ping`, `/v2/info`, the tasks, a partial
+/// update, and the event stream with a deployment's events in order.
+#[tokio::test]
+async fn marathon_answers_what_real_clients_ask() {
+    let (emulator, root) = start(Emulator::builder().deploy_ms(30)).await;
+    let ping = root.get("/service/marathon/ping").await;
+    ping.expect(200, None);
+    assert_eq!(ping.text(), "pong");
+    let info = root.get("/service/marathon/v2/info").await.json();
+    assert_eq!(info["name"], "marathon");
+    assert!(info["version"].as_str().unwrap().starts_with("1."));
+    assert!(info["http_config"].is_object() && info["marathon_config"].is_object());
+
+    root.put_json(
+        "/secrets/v1/secret/default/aws_key",
+        json!({"value": "AKIAEVENTS"}),
+    )
+    .await
+    .expect(201, None);
+    // The event stream: attached first, then a deployment's start and end.
+    let client = reqwest::Client::builder().build().unwrap();
+    let mut stream = client
+        .get(format!("{}/service/marathon/v2/events", emulator.url()))
+        .header(
+            "Authorization",
+            format!("token={}", root.token.as_deref().unwrap()),
+        )
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    root.post_json(APPS, dse("aws_key")).await.expect(201, None);
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("event: deployment_success") && std::time::Instant::now() < deadline {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let order: Vec<&str> = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "event_stream_attached",
+            "deployment_info",
+            "deployment_success"
+        ],
+        "{seen}"
+    );
+    let data: Vec<serde_json::Value> = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(data[1]["eventType"], "deployment_info");
+    assert_eq!(
+        data[1]["plan"]["steps"][0]["actions"][0]["app"],
+        "/data-science-engine"
+    );
+    assert_eq!(data[2]["id"], data[1]["plan"]["id"]);
+    drop(stream);
+
+    // The app's tasks, and every app's.
+    let tasks = root
+        .get(&format!("{APPS}/data-science-engine/tasks"))
+        .await
+        .json();
+    assert_eq!(tasks["tasks"][0]["appId"], "/data-science-engine");
+    assert_eq!(tasks["tasks"][0]["state"], "TASK_RUNNING");
+    let all = root.get("/service/marathon/v2/tasks").await.json();
+    assert_eq!(all["tasks"].as_array().unwrap().len(), 1);
+
+    // A partial update keeps what it does not name; partialUpdate=false replaces.
+    root.put_json(
+        &format!("{APPS}/data-science-engine"),
+        json!({"instances": 3}),
+    )
+    .await
+    .expect(200, None);
+    let app = &emulator.state().apps["/data-science-engine"];
+    assert_eq!(app["instances"], 3);
+    assert_eq!(app["env"]["AWS_ACCESS_KEY_ID"]["secret"], "key");
+    root.put_json(
+        &format!("{APPS}/data-science-engine?partialUpdate=false"),
+        json!({"cmd": "sleep 1"}),
+    )
+    .await
+    .expect(200, None);
+    let app = &emulator.state().apps["/data-science-engine"];
+    assert_eq!(app["instances"], 1);
+    assert_eq!(app["env"], json!({}));
     emulator.shutdown().await;
 }
