@@ -988,3 +988,128 @@ async fn a_forged_rotation_record_never_rewrites_the_stored_pair() {
         0,
     );
 }
+
+/// Each consumer of the pair and the SHA-256 of what it was given: `(id, where, sha256)`.
+fn consumers_given(cluster: &Cluster) -> Vec<(String, String, String)> {
+    let mut given: Vec<(String, String, String)> = (cluster.emulator.marathon_tasks().iter())
+        .flat_map(|t| {
+            let vars = t.env_sha256.iter().chain(t.file_sha256.iter());
+            vars.map(|(k, v)| (t.id.clone(), k.clone(), v.clone()))
+        })
+        .collect();
+    given.sort();
+    given.dedup();
+    given
+}
+
+/// What the engine, two jobs and a pod hold when they run on the pair `(id, secret)`.
+fn on_pair(id: &str, secret: &str) -> Vec<(String, String, String)> {
+    let (id, secret) = (sha256_hex(id), sha256_hex(secret));
+    let mut given: Vec<(String, String, String)> = [
+        ("/data-science-engine", "AWS_ACCESS_KEY_ID", &id),
+        ("/data-science-engine", "AWS_SECRET_ACCESS_KEY", &secret),
+        (
+            "/data-science-engine/jobs/nightly",
+            "AWS_ACCESS_KEY_ID",
+            &id,
+        ),
+        ("/data-science-engine/jobs/nightly", "secrets/key", &secret),
+        (
+            "/data-science-engine/jobs/report",
+            "AWS_SECRET_ACCESS_KEY",
+            &secret,
+        ),
+        ("/data-science-engine/trainer", "AWS_ACCESS_KEY_ID", &id),
+        ("/data-science-engine/trainer", "creds/key", &secret),
+    ]
+    .into_iter()
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.clone()))
+    .collect();
+    given.sort();
+    given
+}
+
+/// Requirement (issue 29): three apps and a pod share the pair (by variable and by file);
+/// `--create-aws-key --restart` leaves every one on the new pair and the old key gone, and one
+/// deployment failing puts every one back on the pair before and deletes the new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_with_a_new_key_restarts_every_consumer_of_the_pair() {
+    let aws = Aws::start();
+    let (cluster, user, old) = onboarded(&aws, "consumers").await;
+    let pair = json!({"id": {"source": KEY_ID}, "key": {"source": SECRET_KEY}});
+    crate::s3::create_app(
+        &cluster,
+        json!({"id": "/data-science-engine/jobs/nightly", "secrets": pair,
+               "env": {"AWS_ACCESS_KEY_ID": {"secret": "id"}},
+               "container": {"volumes": [{"containerPath": "secrets/key", "secret": "key"}]}}),
+    )
+    .await;
+    crate::s3::create_app(
+        &cluster,
+        json!({"id": "/data-science-engine/jobs/report", "secrets": pair,
+               "env": {"AWS_SECRET_ACCESS_KEY": {"secret": "key"}}}),
+    )
+    .await;
+    let (iam, _) = cluster.clients();
+    let pod = json!({
+        "id": "/data-science-engine/trainer", "secrets": pair,
+        "environment": {"AWS_ACCESS_KEY_ID": {"secret": "id"}},
+        "containers": [{"name": "c", "volumeMounts": [{"name": "v", "mountPath": "creds/key"}]}],
+        "volumes": [{"name": "v", "secret": "key"}],
+    });
+    let request = dcos_transport::Request::post("/service/marathon/v2/pods")
+        .json(&pod)
+        .unwrap();
+    assert_eq!(iam.transport().send(request).await.unwrap().status(), 201);
+    for _ in 0..300 {
+        if consumers_given(&cluster).len() == 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let old_secret = pair_of(&cluster.emulator.state()).1.unwrap();
+    assert_eq!(consumers_given(&cluster), on_pair(&old, &old_secret));
+
+    let run = rotate(&cluster, &aws, &user, &["--restart", "-o", "json"]).expect(0);
+    let restarted: Vec<String> = (run.json()["steps"].as_array().unwrap().iter())
+        .filter(|s| s["outcome"] == "restarted")
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["kind"].as_str().unwrap(),
+                s["target"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        restarted,
+        [
+            "app /data-science-engine",
+            "app /data-science-engine/jobs/nightly",
+            "app /data-science-engine/jobs/report",
+            "pod /data-science-engine/trainer",
+        ]
+    );
+    let keys = aws.keys(&user).await;
+    assert_eq!(keys.len(), 1, "the old key is gone: {keys:?}");
+    let new = keys[0].0.clone();
+    let new_secret = aws.secret_of(&new).unwrap();
+    assert_ne!(new, old);
+    assert_eq!(consumers_given(&cluster), on_pair(&new, &new_secret));
+
+    // One restart refused: every consumer back on the pair before, the newer key deleted.
+    let refused: FaultRule = serde_json::from_value(json!({
+        "method": "POST", "count": 1, "status": 409,
+        "path_prefix": "/service/marathon/v2/apps/data-science-engine/jobs/report/restart",
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(refused);
+    let failed = rotate(&cluster, &aws, &user, &["--restart"]);
+    assert_ne!(failed.code, 0, "{}", failed.stderr);
+    assert_eq!(consumers_given(&cluster), on_pair(&new, &new_secret));
+    let keys = aws.keys(&user).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].0, new, "the newer key was deleted again");
+    let (id, _) = pair_of(&cluster.emulator.state());
+    assert_eq!(id.as_deref(), Some(new.as_str()));
+}
