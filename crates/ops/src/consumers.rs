@@ -312,13 +312,18 @@ mod tests {
 
     use super::*;
 
+    /// The uses, sorted: a JSON object's order depends on serde_json's features.
     fn uses(kind: Kind, spec: Value) -> Vec<(String, UsedAs, String)> {
-        workload(kind, &spec).uses
+        let mut uses = workload(kind, &spec).uses;
+        uses.sort();
+        uses
     }
 
     fn one(path: &str, used_as: UsedAs, name: &str) -> (String, UsedAs, String) {
         (path.to_owned(), used_as, name.to_owned())
     }
+
+    const SCHEDULER: &str = "TASKCFG_ALL_AWS_SECRET_NAMES";
 
     #[test]
     fn an_app_uses_secrets_through_env_files_declarations_and_its_scheduler() {
@@ -342,23 +347,15 @@ mod tests {
         assert_eq!(
             uses(Kind::App, app),
             [
+                one("dse/aws_access_key_id", UsedAs::Env, "AWS_ACCESS_KEY_ID"),
+                one("dse/aws_access_key_id", UsedAs::Scheduler, SCHEDULER),
+                one("dse/aws_secret_access_key", UsedAs::Scheduler, SCHEDULER),
                 one(
                     "dse/service-account",
                     UsedAs::File,
                     "secrets/service-account.json"
                 ),
-                one("dse/aws_access_key_id", UsedAs::Env, "AWS_ACCESS_KEY_ID"),
                 one("dse/unused", UsedAs::Declared, "spare"),
-                one(
-                    "dse/aws_access_key_id",
-                    UsedAs::Scheduler,
-                    "TASKCFG_ALL_AWS_SECRET_NAMES"
-                ),
-                one(
-                    "dse/aws_secret_access_key",
-                    UsedAs::Scheduler,
-                    "TASKCFG_ALL_AWS_SECRET_NAMES"
-                ),
             ]
         );
     }

@@ -330,7 +330,10 @@ async fn restart(
         found["version"] = Value::String(version.clone());
     }
     let deployment_id = deploy(&app, Kind::App, &id, &version);
-    deployed(StatusCode::OK, &version, &deployment_id)
+    with_deployment(
+        deployed(StatusCode::OK, &version, &deployment_id),
+        &deployment_id,
+    )
 }
 
 /// `GET /deployments`: those in progress.
@@ -394,5 +397,9 @@ async fn remove(
         return unknown(&id);
     }
     app.marathon.remove(&id);
-    deployed(StatusCode::OK, &new_version(), &crate::new_uuid())
+    let deployment_id = crate::new_uuid();
+    with_deployment(
+        deployed(StatusCode::OK, &new_version(), &deployment_id),
+        &deployment_id,
+    )
 }
