@@ -211,8 +211,8 @@ async fn restart_and_wait(
         .await
         .and_then(|answer| answer.json())
         .context(format!("restart the Marathon app `/{id}`"))?;
-    let deadline = tokio::time::Instant::now() + restart.deploy_timeout;
-    loop {
+    let what = format!("the Marathon app `/{id}`");
+    wait(restart, reporter, &what, || async {
         let (deployments, app) = tokio::join!(
             transport.send(Request::get("/service/marathon/v2/deployments")),
             transport.send(Request::get(format!("/service/marathon/v2/apps/{id}"))),
@@ -228,30 +228,52 @@ async fn restart_and_wait(
             && failure.version == deployed.version
         {
             return Err(Error::failed(format!(
-                "the Marathon app `/{id}` did not start after the restart: {}",
+                "{what} did not start after the restart: {}",
                 failure.message
             )));
         }
-        let running = app
-            .tasks
-            .iter()
+        let running = (app.tasks.iter())
             .filter(|t| t.version == deployed.version)
             .count() as u64;
         let deploying = deployments.iter().any(|d| d.id == deployed.deployment_id);
-        if !deploying && running >= app.instances.max(1) {
+        let wanted = app.instances.max(1);
+        Ok(match !deploying && running >= wanted {
+            true => None,
+            false => Some(format!(
+                "{running} of {wanted} tasks of the new version running"
+            )),
+        })
+    })
+    .await
+}
+
+/// Polls `look` until the deployment it looks at is done (`None`) or fails: a stop the
+/// reporter asks for ends the wait (the restart, sent, goes on in Marathon), and so does the
+/// deploy timeout, with the last progress `look` told (`Some`).
+async fn wait<F, Fut>(
+    restart: &Restart,
+    reporter: &dyn crate::Reporter,
+    what: &str,
+    mut look: F,
+) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>>>,
+{
+    let deadline = tokio::time::Instant::now() + restart.deploy_timeout;
+    loop {
+        let Some(progress) = look().await? else {
             return Ok(());
-        }
+        };
         if reporter.stop_requested() {
             return Err(Error::interrupted().context(format!(
-                "the restart of `/{id}` was sent, and its deployment not waited for"
+                "the restart of {what} was sent, and its deployment not waited for"
             )));
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(Error::failed(format!(
-                "the deployment of the Marathon app `/{id}` did not finish within {} s \
-                 ({running} of {} tasks of the new version running)",
+                "the deployment of {what} did not finish within {} s ({progress})",
                 restart.deploy_timeout.as_secs(),
-                app.instances.max(1)
             )));
         }
         tokio::time::sleep(restart.poll).await;
@@ -307,9 +329,9 @@ async fn restart_pod(
         .and_then(|answer| answer.json())
         .context(&what)?;
     let version = deployed["version"].as_str().unwrap_or_default().to_owned();
-    let deadline = tokio::time::Instant::now() + restart.deploy_timeout;
     let full_id = format!("/{id}");
-    loop {
+    let what = format!("the Marathon pod `/{id}`");
+    wait(restart, reporter, &what, || async {
         let (deployments, status) = tokio::join!(
             transport.send(Request::get("/service/marathon/v2/deployments")),
             transport.send(Request::get(format!("{path}::status"))),
@@ -319,13 +341,13 @@ async fn restart_pod(
             .context("read Marathon's deployments")?;
         let status: PodStatus = status
             .and_then(|answer| answer.json())
-            .context(format!("read the status of the Marathon pod `/{id}`"))?;
+            .context(format!("read the status of {what}"))?;
         if status.status == "DEGRADED" {
             let why = status
                 .message
                 .unwrap_or_else(|| "its instances failed".into());
             return Err(Error::failed(format!(
-                "the Marathon pod `/{id}` did not start after the restart: {why}"
+                "{what} did not start after the restart: {why}"
             )));
         }
         let running = (status.instances.iter())
@@ -334,21 +356,12 @@ async fn restart_pod(
         let deploying = deployments
             .iter()
             .any(|d| d.affected_pods.contains(&full_id));
-        if !deploying && running >= wanted {
-            return Ok(());
-        }
-        if reporter.stop_requested() {
-            return Err(Error::interrupted().context(format!(
-                "the restart of `/{id}` was sent, and its deployment not waited for"
-            )));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(Error::failed(format!(
-                "the deployment of the Marathon pod `/{id}` did not finish within {} s \
-                 ({running} of {wanted} instances of the new version running)",
-                restart.deploy_timeout.as_secs(),
-            )));
-        }
-        tokio::time::sleep(restart.poll).await;
-    }
+        Ok(match !deploying && running >= wanted {
+            true => None,
+            false => Some(format!(
+                "{running} of {wanted} instances of the new version running"
+            )),
+        })
+    })
+    .await
 }

@@ -307,21 +307,26 @@ pub enum ServiceAccountCommand {
         long_about = include_str!("../../help/service-account-delete.about.txt").trim_end(),
         after_help = include_str!("../../help/service-account-delete.examples.txt").trim_end()
     )]
-    Delete {
-        /// The account's id
-        uid: String,
+    Delete(DeleteArgs),
+}
 
-        /// Also revoke its grants and delete its login secrets
-        #[arg(long)]
-        cascade: bool,
+/// `service-account delete` and `user delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The account's id
+    pub uid: String,
 
-        /// Show the plan, and change nothing
-        #[arg(long)]
-        dry_run: bool,
+    /// Also revoke its grants (and delete a service account's login secrets); without it, an
+    /// account that would leave any behind is refused (exit 3)
+    #[arg(long)]
+    pub cascade: bool,
 
-        #[command(flatten)]
-        confirm: ConfirmArgs,
-    },
+    /// Show the plan, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -385,19 +390,5 @@ pub enum UserCommand {
     #[command(
         after_help = include_str!("../../help/user-delete.examples.txt").trim_end()
     )]
-    Delete {
-        /// The user's id
-        uid: String,
-
-        /// Also revoke its grants; without it, a user that holds any is refused (exit 3)
-        #[arg(long)]
-        cascade: bool,
-
-        /// Show the plan, and change nothing
-        #[arg(long)]
-        dry_run: bool,
-
-        #[command(flatten)]
-        confirm: ConfirmArgs,
-    },
+    Delete(DeleteArgs),
 }

@@ -105,8 +105,15 @@ pub async fn revoke(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
 /// then every revoke on its own.
 async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Result<()> {
     if let (true, Some(uid)) = (args.delete_user, &args.user) {
-        let asked = (args.dry_run, args.confirm.yes);
-        return super::service_account::delete(session, ui, (uid, true), true, asked).await;
+        let delete = crate::args::DeleteArgs {
+            uid: uid.clone(),
+            cascade: true,
+            dry_run: args.dry_run,
+            confirm: crate::args::ConfirmArgs {
+                yes: args.confirm.yes,
+            },
+        };
+        return super::service_account::delete(session, ui, &delete, true).await;
     }
     let job = RevokeAll {
         principal: grants::principal(args.user.as_deref(), args.group.as_deref())?,

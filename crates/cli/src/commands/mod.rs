@@ -94,27 +94,15 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::ServiceAccount(ServiceAccountCommand::List { no_login_secrets }) => {
             service_account::list(&session(global, &ui).await?, &ui, !no_login_secrets).await
         }
-        Command::ServiceAccount(ServiceAccountCommand::Delete {
-            uid,
-            cascade,
-            dry_run,
-            confirm,
-        }) => {
-            let (session, asked) = (session(global, &ui).await?, (*dry_run, confirm.yes));
-            service_account::delete(&session, &ui, (uid, false), *cascade, asked).await
+        Command::ServiceAccount(ServiceAccountCommand::Delete(args)) => {
+            service_account::delete(&session(global, &ui).await?, &ui, args, false).await
         }
         Command::User(UserCommand::List) => {
             let list = dcos_ops::accounts::list_users(&session(global, &ui).await?.clients).await?;
             ui.emit(&list, || list.to_string())
         }
-        Command::User(UserCommand::Delete {
-            uid,
-            cascade,
-            dry_run,
-            confirm,
-        }) => {
-            let (session, asked) = (session(global, &ui).await?, (*dry_run, confirm.yes));
-            service_account::delete(&session, &ui, (uid, true), *cascade, asked).await
+        Command::User(UserCommand::Delete(args)) => {
+            service_account::delete(&session(global, &ui).await?, &ui, args, true).await
         }
         Command::ServiceAccount(ServiceAccountCommand::RotateKey {
             uid,

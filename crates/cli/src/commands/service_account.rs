@@ -5,7 +5,7 @@ use dcos_ops::accounts::{self, Deletion, LoginSecret, NewAccount};
 use dcos_ops::rotate_key::{self, KeyRotation, KeyRotationReport};
 use dcos_secrets_client::SecretPath;
 
-use crate::args::{KeyBits, ServiceAccountCreateArgs};
+use crate::args::{DeleteArgs, KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
 use crate::output::{Progress, Ui, count, settle};
@@ -58,13 +58,8 @@ pub async fn list(session: &Session, ui: &Ui, login_secrets: bool) -> exit::Resu
 }
 
 /// `service-account delete`, and `user delete` (`user`).
-pub async fn delete(
-    session: &Session,
-    ui: &Ui,
-    (uid, user): (&str, bool),
-    cascade: bool,
-    (dry_run, yes): (bool, bool),
-) -> exit::Result<()> {
+pub async fn delete(session: &Session, ui: &Ui, args: &DeleteArgs, user: bool) -> exit::Result<()> {
+    let (uid, cascade, dry_run, yes) = (&args.uid, args.cascade, args.dry_run, args.confirm.yes);
     let job = Deletion {
         uid: Uid::new(uid).context("the account id")?,
         user,

@@ -7,25 +7,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::refs::Kind;
 use super::runtime::deploy;
-use super::{answer, authorize, checked, message, new_version, normalize};
+use super::{answer, authorize, checked, message, new_version, normalize, with_deployment};
 use crate::app::Shared;
-
-/// Marathon's answer to a pod change: `body`, with the deployment in a header.
-fn deploying(status: StatusCode, body: &Value, deployment_id: &str) -> Response {
-    let mut response = answer(status, body);
-    if let Ok(value) = HeaderValue::from_str(deployment_id) {
-        response
-            .headers_mut()
-            .insert("Marathon-Deployment-Id", value);
-    }
-    response
-}
 
 fn unknown(id: &str) -> Response {
     message(
@@ -73,7 +62,7 @@ fn store(app: &Shared, id: Option<&str>, body: &[u8], create: bool) -> Response 
         true => StatusCode::OK,
         false => StatusCode::CREATED,
     };
-    deploying(status, &spec, &deployment_id)
+    with_deployment(answer(status, &spec), &deployment_id)
 }
 
 pub(super) async fn list(AxState(app): AxState<Shared>, headers: HeaderMap) -> Response {
@@ -187,11 +176,5 @@ pub(super) async fn remove(
         return unknown(&id);
     }
     app.marathon.remove(&id);
-    let mut response = StatusCode::ACCEPTED.into_response();
-    if let Ok(value) = HeaderValue::from_str(&crate::new_uuid()) {
-        response
-            .headers_mut()
-            .insert("Marathon-Deployment-Id", value);
-    }
-    response
+    with_deployment(StatusCode::ACCEPTED.into_response(), &crate::new_uuid())
 }
