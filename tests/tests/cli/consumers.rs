@@ -210,6 +210,13 @@ async fn the_audit_of_the_readme_layout_finds_nothing_and_a_broken_app_exactly_i
         json!([{"kind": "app", "id": "/data-science-engine", "as": "file",
                 "name": "secrets/service-account.json"}])
     );
+    // The HTML page's "Used by" column, and the filter's data.
+    cluster.admin(&["audit", "--html", "audit.html"]).expect(0);
+    let page = std::fs::read_to_string(cluster.path("audit.html")).unwrap();
+    let row = "<tr data-secret=\"data-science-engine/service-account\" \
+               data-used=\"app /data-science-engine (file secrets/service-account.json)\">";
+    assert!(page.contains(row), "no row {row}");
+    assert!(page.contains("<th class=\"used\" data-col=\"1\">Used by</th>"));
     // `access` prints the uses under the readers.
     let access = cluster
         .admin(&["access", "data-science-engine/aws_access_key_id"])
