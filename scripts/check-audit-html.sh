@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Opens the page of `dcos-creds audit --html` in a real headless browser (Debian's chromium),
 # from the local disk as an auditor would, and checks what it shows: the matrix's cells for a
-# known cluster, sorting by a principal's column, filtering by principal, the findings, and
-# that no secret value is anywhere in the file. CI checks the same page structurally
+# known cluster, sorting by a principal's column, filtering by principal and by the apps that
+# use a secret, the findings, and that no secret value is anywhere in the file. CI checks the same page structurally
 # (tests/tests/cli/audit.rs); this is the check with a browser.
 #
 #   scripts/check-audit-html.sh        # needs chromium (Debian: apt-get install chromium)
@@ -29,6 +29,10 @@ done
 "$bin" -q service-account create ci-bot --private-key-out "$work/ci.pem" --secret ci-bot/sa >/dev/null
 "$bin" -q grant --user ci-bot dcos:secrets:default:team/* read >/dev/null
 "$bin" -q grant --user ci-bot dcos:secrets:list:default:other/x read >/dev/null
+# An app that uses team/db, for the "Used by" column and its filter.
+curl -sf --cacert "$work/ca.pem" -H "Authorization: token=$DCOS_ACS_TOKEN" \
+  -H 'Content-Type: application/json' "$EMULATOR_URL/service/marathon/v2/apps" \
+  -d '{"id": "/team/api", "env": {"DB": {"secret": "db"}}, "secrets": {"db": {"source": "team/db"}}}' >/dev/null
 "$bin" -q audit --html "$work/audit.html" >/dev/null
 
 # The DOM once the page's script has run, with a view carried by the link.
@@ -40,6 +44,7 @@ dom() {
 }
 dom "principal=ci&sort=ci-bot" >"$work/sorted.html"
 dom "sort=secret" >"$work/plain.html"
+dom "used=/team/api" >"$work/used.html"
 
 python3 - "$work" <<'PY'
 import html.parser, sys
@@ -103,7 +108,10 @@ check('aria-sort="descending"' in page, "the sorted column is marked")
 _, plain = parse("plain.html")
 check([s for s, _, _ in plain.rows] == sorted(s for s, _, _ in plain.rows), "sort=secret: A to Z")
 check(not any(h for _, h in plain.heads), "no filter: every column shown")
+_, used = parse("used.html")
+check([s for s, h, _ in used.rows if not h] == ["team/db"], "used=/team/api: only the secret it uses")
 raw = open(f"{work}/audit.html").read()
+check("app /team/api (env DB)" in raw, "the Used by column names the app")
 check("Findings" in raw and "through the wildcard dcos:secrets:default:team/*" in raw, "the findings are on the page")
 check(not any(c in raw for c in ["canary-db-11", "canary-key-22", "canary-x-33"]), "no secret value in the file")
 sys.exit(1 if failures else 0)
