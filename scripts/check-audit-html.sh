@@ -2,8 +2,8 @@
 # Opens the page of `dcos-creds audit --html` in a real headless browser (Debian's chromium),
 # from the local disk as an auditor would, and checks what it shows: the matrix's cells for a
 # known cluster, sorting by a principal's column, filtering by principal and by the apps that
-# use a secret, the findings, and that no secret value is anywhere in the file. CI checks the same page structurally
-# (tests/tests/cli/audit.rs); this is the check with a browser.
+# use a secret, the findings, and that no secret value is anywhere in the file. CI checks the
+# same page structurally (tests/tests/cli/audit.rs); this is the check with a browser.
 #
 #   scripts/check-audit-html.sh        # needs chromium (Debian: apt-get install chromium)
 set -euo pipefail

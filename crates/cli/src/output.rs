@@ -171,8 +171,9 @@ pub struct CaReport {
     pub written_to: Option<String>,
 }
 
-/// `secret get -o json`: the value itself, which is what was asked for.
-#[derive(Debug, Serialize)]
+/// `secret get -o json`: the value itself, which is what was asked for (and only there: its
+/// `Debug` shows no value).
+#[derive(Serialize)]
 pub struct SecretOut<'a> {
     pub path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,6 +182,16 @@ pub struct SecretOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_base64: Option<String>,
     pub binary: bool,
+}
+
+impl std::fmt::Debug for SecretOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, binary) = (self.path, self.binary);
+        write!(
+            f,
+            "SecretOut {{ path: {path:?}, binary: {binary}, value: [REDACTED] }}"
+        )
+    }
 }
 
 /// A workflow's report and its failure, if it failed; for people, its steps are printed on
@@ -296,5 +307,27 @@ impl Reporter for Progress {
 
     fn stop_requested(&self) -> bool {
         crate::interrupt::requested().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A value asked for is printed as JSON, and never by `Debug`.
+    #[test]
+    fn a_secret_out_shows_no_value_in_debug() {
+        let value_base64 = Some("aHVudGVyMg==".to_owned());
+        let (value, binary) = (Some("hunter2"), false);
+        let out = super::SecretOut {
+            path: "a/b",
+            value,
+            value_base64,
+            binary,
+        };
+        let shown = format!("{out:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("aHVudGVy"),
+            "{shown}"
+        );
+        assert!(serde_json::to_string(&out).unwrap().contains("hunter2"));
     }
 }
