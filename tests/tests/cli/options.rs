@@ -392,3 +392,145 @@ async fn hdfs_check_fetches_both_files_and_names_what_is_missing() {
     assert!(run.stderr.contains("reachable"), "{}", run.stderr);
     assert_eq!(cluster.emulator.counters().total, 0);
 }
+
+/// A template and its context as Cosmos renders them: a value goes into the JSON text escaped
+/// as JSON string content, never HTML-escaped (Cosmos's own test, "renderTemplate should not
+/// use html encoding for special characters", reads a quote, backslash and control characters
+/// back unchanged). Here every string of the context is JSON-escaped first and every tag
+/// renders it as it is.
+fn as_cosmos_renders(template: &str, context: &Value) -> String {
+    use mustache2::render::{RenderManager, SourceCache, provider::StaticProvider};
+    fn escaped(value: &Value) -> Value {
+        match value {
+            Value::String(s) => {
+                let quoted = serde_json::to_string(s).unwrap();
+                Value::String(quoted[1..quoted.len() - 1].to_owned())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(escaped).collect()),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), escaped(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    // `{{x}}` as `{{{x}}}`: no HTML escaping.
+    let mut raw = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        raw.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let end = tag.find("}}").expect("a closed tag") + 2;
+        let inner = &tag[2..end - 2];
+        match inner.starts_with(['#', '^', '/', '{', '!', '>', '&']) {
+            true => raw.push_str(&tag[..end]),
+            false => raw.push_str(&format!("{{{{{{{inner}}}}}}}")),
+        }
+        rest = &tag[end..];
+    }
+    raw.push_str(rest);
+    let template: &'static str = raw.leak();
+    let provider = StaticProvider(std::collections::HashMap::from([("app", template)]));
+    let cache = SourceCache::default();
+    RenderManager::new(provider, &cache)
+        .render_serde("app", escaped(context))
+        .unwrap_or_else(|e| panic!("the template does not render: {e:?}"))
+}
+
+/// Variables of the engine's scheduler that hold secret paths without saying so in their name:
+/// every schema documents `security.tls.keystore_password` and `.key_password` as "DC/OS secret
+/// path that contains the ... password".
+const NAMED_PASSWORD_SECRETS: [&str; 2] = [
+    "SECURITY_TLS_KEYSTORE_PASSWORD",
+    "SECURITY_TLS_KEY_PASSWORD",
+];
+
+/// The secret paths a rendered app gives its tasks: its `secrets`, and those its environment
+/// names for the scheduler (`*_SECRET`, `*_SECRET_NAMES` comma lists, and the two passwords).
+fn secrets_of(app: &Value) -> std::collections::BTreeSet<String> {
+    let declared = app["secrets"].as_object().into_iter().flatten();
+    let mut found: std::collections::BTreeSet<String> = declared
+        .filter_map(|(_, s)| s["source"].as_str().map(str::to_owned))
+        .collect();
+    for (key, value) in app["env"].as_object().into_iter().flatten() {
+        let named = key.ends_with("_SECRET")
+            || key.ends_with("_SECRET_NAMES")
+            || NAMED_PASSWORD_SECRETS.contains(&key.as_str());
+        if let (true, Some(paths)) = (named, value.as_str()) {
+            found.extend(
+                paths
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    found
+}
+
+/// Requirement (issue 28): the engine's options, over each version's defaults, render through
+/// that version's Marathon template with its `resource.json` into an app that names exactly
+/// the secrets the options name.
+#[test]
+fn the_engines_options_render_through_every_package_template_naming_exactly_its_secrets() {
+    use dcos_iam_client::Uid;
+    use dcos_ops::dse::engine::{Account, EngineOptions, Kerberos, Tls};
+    use dcos_secrets_client::SecretPath;
+    let Some(schemas) = schemas() else {
+        return;
+    };
+    let path = |p: &str| SecretPath::new(&format!("data-science-engine/{p}")).unwrap();
+    let engine = EngineOptions {
+        account: Some(Account {
+            uid: Uid::new("dse").unwrap(),
+            login_secret: path("service-account"),
+            role: "dse".into(),
+        }),
+        kerberos: Some(Kerberos {
+            realm: "EXAMPLE.COM".into(),
+            kdc_host: "kdc.example.com".into(),
+            kdc_port: 88,
+            primary: "jupyter".into(),
+            keytab_secret: path("keytab"),
+        }),
+        tls: Some(Tls {
+            keystore_secret: path("keystore"),
+            keystore_password_secret: path("keystore_password"),
+            key_password_secret: Some(path("key_password")),
+            truststore: Some((path("truststore"), path("truststore_password"))),
+            ca_bundle_secret: Some(path("ca_bundle")),
+        }),
+        hadoop_conf_url: None,
+        oidc_client_secret: None,
+    };
+    let wanted: std::collections::BTreeSet<String> = engine
+        .secret_paths()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let reference = std::env::var_os("DCOS_REFERENCE_DIR").unwrap();
+    let packages = std::path::Path::new(&reference).join("dse-package");
+    for (file, schema) in &schemas {
+        let name = file.file_name().unwrap().to_string_lossy();
+        let stem = name.trim_end_matches(".config.json");
+        let read = |suffix: &str| {
+            let file = packages.join(format!("{stem}.{suffix}"));
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        };
+        let mut context = with_defaults(schema, &engine.to_json());
+        context["resource"] = serde_json::from_str(&read("resource.json")).unwrap();
+        let rendered = as_cosmos_renders(&read("marathon.json.mustache"), &context);
+        let app: Value = serde_json::from_str(&rendered)
+            .unwrap_or_else(|e| panic!("{stem} renders no JSON ({e}):\n{rendered}"));
+        assert_eq!(app["id"], "data-science-engine", "{stem}");
+        let named = secrets_of(&app);
+        let missing: Vec<_> = wanted.difference(&named).collect();
+        let extra: Vec<_> = named.difference(&wanted).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{stem}: not named {missing:?}, named besides {extra:?}"
+        );
+    }
+}
