@@ -8,7 +8,9 @@
 //! "secret": NAME}`) that containers mount (`volumeMounts`: `{"name", "mountPath"}`). A
 //! service built on the DC/OS SDK, such as the Data Science Engine, names secrets for the tasks
 //! its scheduler launches in `TASKCFG_ALL_*_SECRET_NAMES` (a comma list of paths) in its app's
-//! `env`. A secret an app or pod declares and does not refer to is a use too (`declared`):
+//! `env`, and, in an app Cosmos installed (labelled `DCOS_PACKAGE_NAME`), one path in each
+//! `*_SECRET` variable (`SECURITY_KERBEROS_KEYTAB_SECRET`) and in the engine's two TLS password
+//! variables. A secret an app or pod declares and does not refer to is a use too (`declared`):
 //! removing it is still a change to what the app was deployed with.
 
 use dcos_transport::Request;
@@ -117,6 +119,13 @@ pub struct Workload {
     pub uses: Vec<(String, UsedAs, String)>,
 }
 
+impl Workload {
+    /// An app's definition as Marathon lists it: what it declares and how it uses each secret.
+    pub fn of_app(spec: &Value) -> Self {
+        workload(Kind::App, spec)
+    }
+}
+
 /// Every app and pod of the cluster, read once.
 #[derive(Debug, Clone, Default)]
 pub struct Workloads {
@@ -218,6 +227,7 @@ fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 /// scheduler is told to give its tasks.
 fn environment(
     env: Option<&Value>,
+    package: bool,
     refs: &mut Vec<(String, UsedAs, String)>,
     named: &mut Vec<(String, String)>,
 ) {
@@ -234,9 +244,23 @@ fn environment(
                 let paths = paths.split(',').map(str::trim).filter(|p| !p.is_empty());
                 named.extend(paths.map(|p| (p.trim_start_matches('/').to_owned(), var.clone())));
             }
+            Value::String(path) if package && !path.is_empty() && names_a_secret(var) => {
+                named.push((path.trim_start_matches('/').to_owned(), var.clone()))
+            }
             _ => {}
         }
     }
+}
+
+/// Whether a package scheduler's variable holds one secret's path: `*_SECRET`
+/// (`SECURITY_KERBEROS_KEYTAB_SECRET`, `SERVICE_SERVICE_ACCOUNT_SECRET`), and the Data Science
+/// Engine's two TLS passwords, whose schemas call them secret paths though their names do not.
+fn names_a_secret(var: &str) -> bool {
+    const PASSWORD_SECRETS: [&str; 2] = [
+        "SECURITY_TLS_KEYSTORE_PASSWORD",
+        "SECURITY_TLS_KEY_PASSWORD",
+    ];
+    var.ends_with("_SECRET") || PASSWORD_SECRETS.contains(&var)
 }
 
 /// An app's or pod's declarations and uses.
@@ -253,9 +277,14 @@ fn workload(kind: Kind, spec: &Value) -> Workload {
     // (NAME, how, variable or file)
     let mut refs: Vec<(String, UsedAs, String)> = Vec::new();
     let mut named: Vec<(String, String)> = Vec::new();
+    // A package's scheduler (Cosmos labels what it installs) names secrets for its tasks in
+    // variables; another app's `MY_SECRET` may be a value, not a path.
+    let package = (spec.get("labels"))
+        .and_then(|l| text(l, "DCOS_PACKAGE_NAME"))
+        .is_some();
     match kind {
         Kind::App => {
-            environment(spec.get("env"), &mut refs, &mut named);
+            environment(spec.get("env"), package, &mut refs, &mut named);
             let volumes = spec.get("container").and_then(|c| c.get("volumes"));
             for volume in array(volumes) {
                 if let (Some(secret), Some(path)) =
@@ -266,10 +295,10 @@ fn workload(kind: Kind, spec: &Value) -> Workload {
             }
         }
         Kind::Pod => {
-            environment(spec.get("environment"), &mut refs, &mut named);
+            environment(spec.get("environment"), package, &mut refs, &mut named);
             let containers = array(spec.get("containers"));
             for container in containers {
-                environment(container.get("environment"), &mut refs, &mut named);
+                environment(container.get("environment"), package, &mut refs, &mut named);
             }
             for volume in array(spec.get("volumes")) {
                 let (Some(secret), Some(name)) = (text(volume, "secret"), text(volume, "name"))
@@ -358,6 +387,37 @@ mod tests {
                 one("dse/unused", UsedAs::Declared, "spare"),
             ]
         );
+    }
+
+    /// The engine as Cosmos installs it names its keytab, stores and passwords for its
+    /// scheduler; an app that is no package keeps its `*_SECRET` values to itself.
+    #[test]
+    fn a_package_scheduler_names_secrets_in_its_variables() {
+        let env = json!({
+            "SECURITY_KERBEROS_KEYTAB_SECRET": "dse/keytab",
+            "SECURITY_TLS_KEYSTORE_PASSWORD": "dse/keystore_password",
+            "SECURITY_TLS_TRUSTSTORE_SECRET": "",
+            "FRAMEWORK_PRINCIPAL": "dse",
+        });
+        let engine = json!({"id": "/dse", "labels": {"DCOS_PACKAGE_NAME": "data-science-engine"},
+                            "env": env});
+        assert_eq!(
+            uses(Kind::App, engine),
+            [
+                one(
+                    "dse/keystore_password",
+                    UsedAs::Scheduler,
+                    "SECURITY_TLS_KEYSTORE_PASSWORD"
+                ),
+                one(
+                    "dse/keytab",
+                    UsedAs::Scheduler,
+                    "SECURITY_KERBEROS_KEYTAB_SECRET"
+                ),
+            ]
+        );
+        let plain = json!({"id": "/app", "env": {"MY_SECRET": "hunter2"}});
+        assert!(uses(Kind::App, plain).is_empty());
     }
 
     #[test]

@@ -532,5 +532,13 @@ fn the_engines_options_render_through_every_package_template_naming_exactly_its_
             missing.is_empty() && extra.is_empty(),
             "{stem}: not named {missing:?}, named besides {extra:?}"
         );
+        // What `secret consumers` and `audit` see of the app Cosmos installs (it labels it):
+        // every one of those secrets, used.
+        let mut installed = app.clone();
+        installed["labels"]["DCOS_PACKAGE_NAME"] = json!("data-science-engine");
+        let workload = dcos_ops::consumers::Workload::of_app(&installed);
+        let used: std::collections::BTreeSet<String> =
+            workload.uses.into_iter().map(|(path, ..)| path).collect();
+        assert_eq!(used, wanted, "{stem}: the uses the consumers reader finds");
     }
 }
