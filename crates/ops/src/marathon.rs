@@ -318,9 +318,9 @@ async fn restart_pod(
     let mut spec: Value = (transport.send(Request::get(&path)).await)
         .and_then(|answer| answer.json())
         .context(&what)?;
-    if let Some(fields) = spec.as_object_mut() {
-        fields.remove("version");
-    }
+    let before = spec
+        .as_object_mut()
+        .and_then(|fields| fields.remove("version"));
     let wanted = (spec.get("scaling").and_then(|s| s.get("instances")))
         .and_then(Value::as_u64)
         .unwrap_or(1);
@@ -331,6 +331,14 @@ async fn restart_pod(
     let version = deployed["version"].as_str().unwrap_or_default().to_owned();
     let full_id = format!("/{id}");
     let what = format!("the Marathon pod `/{id}`");
+    // A Marathon that keeps the version of a definition put back unchanged replaces no
+    // instance: that is no restart, and must not pass for one.
+    if version.is_empty() || before.as_ref().and_then(Value::as_str) == Some(version.as_str()) {
+        return Err(Error::failed(format!(
+            "{what} was not restarted: Marathon kept its version {version:?}, so its instances \
+             still hold the secrets they started with"
+        )));
+    }
     wait(restart, reporter, &what, || async {
         let (deployments, status) = tokio::join!(
             transport.send(Request::get("/service/marathon/v2/deployments")),
@@ -364,4 +372,42 @@ async fn restart_pod(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// A Marathon that answers a pod put back with the version it had replaced no instance:
+    /// that is a failure, not a restart (the rotation then puts the pair back).
+    #[tokio::test]
+    async fn a_pod_kept_at_its_version_is_not_restarted() {
+        let server = MockServer::start().await;
+        let spec = json!({"id": "/p", "version": "2026-12-06T10:00:00.000Z", "containers": []});
+        for verb in ["GET", "PUT"] {
+            Mock::given(method(verb))
+                .and(path("/service/marathon/v2/pods/p"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(&spec))
+                .mount(&server)
+                .await;
+        }
+        let clients = Clients::new(
+            dcos_transport::Transport::builder(server.uri())
+                .build()
+                .unwrap(),
+        );
+        let restart = Restart {
+            app_id: None,
+            deploy_timeout: std::time::Duration::from_secs(1),
+            poll: std::time::Duration::from_millis(10),
+        };
+        let error = restart_pod(&clients, &restart, "/p", &crate::Silent)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("was not restarted"), "{error}");
+    }
 }

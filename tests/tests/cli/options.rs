@@ -183,18 +183,16 @@ async fn options_validate_against_every_published_package_schema() {
 }
 
 /// The engine's security options (issue 28's groundwork): its account for the service and for
-/// Spark's Mesos framework, Kerberos, TLS, the Hadoop configuration URL and OIDC's client
-/// secret are every one a property of each published schema, and valid there.
-#[test]
-fn the_engines_security_options_validate_against_every_published_schema() {
+/// The engine's security options, every one set, its secrets in `folder`.
+fn every_option(folder: &str) -> dcos_ops::dse::engine::EngineOptions {
     use dcos_iam_client::Uid;
     use dcos_ops::dse::engine::{Account, EngineOptions, Kerberos, Tls};
     use dcos_secrets_client::SecretPath;
-    let path = |p: &str| SecretPath::new(p).unwrap();
-    let engine = EngineOptions {
+    let path = |p: &str| SecretPath::new(&format!("{folder}/{p}")).unwrap();
+    EngineOptions {
         account: Some(Account {
             uid: Uid::new("dse").unwrap(),
-            login_secret: path("dse/service-account"),
+            login_secret: path("service-account"),
             role: "dse".into(),
         }),
         kerberos: Some(Kerberos {
@@ -202,20 +200,27 @@ fn the_engines_security_options_validate_against_every_published_schema() {
             kdc_host: "kdc.example.com".into(),
             kdc_port: 88,
             primary: "jupyter".into(),
-            keytab_secret: path("dse/keytab"),
+            keytab_secret: path("keytab"),
         }),
         tls: Some(Tls {
-            keystore_secret: path("dse/keystore"),
-            keystore_password_secret: path("dse/keystore_password"),
-            key_password_secret: Some(path("dse/key_password")),
-            truststore: Some((path("dse/truststore"), path("dse/truststore_password"))),
-            ca_bundle_secret: Some(path("dse/ca_bundle")),
+            keystore_secret: path("keystore"),
+            keystore_password_secret: path("keystore_password"),
+            key_password_secret: Some(path("key_password")),
+            truststore: Some((path("truststore"), path("truststore_password"))),
+            ca_bundle_secret: Some(path("ca_bundle")),
         }),
         hadoop_conf_url: Some(
             "http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints".into(),
         ),
         oidc_client_secret: Some("b874f6e9-client-secret".to_owned().into()),
-    };
+    }
+}
+
+/// Spark's Mesos framework, Kerberos, TLS, the Hadoop configuration URL and OIDC's client
+/// secret are every one a property of each published schema, and valid there.
+#[test]
+fn the_engines_security_options_validate_against_every_published_schema() {
+    let engine = every_option("dse");
     assert!(engine.holds_plaintext_secret());
     assert_eq!(engine.secret_paths().len(), 8);
     let options = engine.to_json();
@@ -475,36 +480,10 @@ fn secrets_of(app: &Value) -> std::collections::BTreeSet<String> {
 /// the secrets the options name.
 #[test]
 fn the_engines_options_render_through_every_package_template_naming_exactly_its_secrets() {
-    use dcos_iam_client::Uid;
-    use dcos_ops::dse::engine::{Account, EngineOptions, Kerberos, Tls};
-    use dcos_secrets_client::SecretPath;
     let Some(schemas) = schemas() else {
         return;
     };
-    let path = |p: &str| SecretPath::new(&format!("data-science-engine/{p}")).unwrap();
-    let engine = EngineOptions {
-        account: Some(Account {
-            uid: Uid::new("dse").unwrap(),
-            login_secret: path("service-account"),
-            role: "dse".into(),
-        }),
-        kerberos: Some(Kerberos {
-            realm: "EXAMPLE.COM".into(),
-            kdc_host: "kdc.example.com".into(),
-            kdc_port: 88,
-            primary: "jupyter".into(),
-            keytab_secret: path("keytab"),
-        }),
-        tls: Some(Tls {
-            keystore_secret: path("keystore"),
-            keystore_password_secret: path("keystore_password"),
-            key_password_secret: Some(path("key_password")),
-            truststore: Some((path("truststore"), path("truststore_password"))),
-            ca_bundle_secret: Some(path("ca_bundle")),
-        }),
-        hadoop_conf_url: None,
-        oidc_client_secret: None,
-    };
+    let engine = every_option("data-science-engine");
     let wanted: std::collections::BTreeSet<String> = engine
         .secret_paths()
         .iter()

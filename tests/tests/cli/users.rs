@@ -147,27 +147,25 @@ async fn revoke_all_with_delete_user_leaves_no_way_to_log_in() {
         async move { dcos_iam_client::login(&transport, &credentials).await }
     };
     assert!(login(&iam).await.is_ok());
-    cluster
-        .admin(&[
+    let delete_mallory = |last: &str| {
+        let args = [
             "revoke",
             "--all",
             "--user",
             "mallory",
             "--delete-user",
-            "--dry-run",
-        ])
-        .expect(0);
+            last,
+        ];
+        cluster.admin(&args).expect(0)
+    };
+    // The dry run shows every grant it would revoke, and the deletion, and changes nothing.
+    let plan = delete_mallory("--dry-run");
+    for rid in ["dcos:secrets:default:alpha", "dcos:secrets:default:beta"] {
+        assert!(plan.stderr.contains(rid), "{}", plan.stderr);
+    }
+    assert!(plan.stderr.contains("would delete"), "{}", plan.stderr);
     assert!(cluster.emulator.state().accounts.contains_key("mallory"));
-    cluster
-        .admin(&[
-            "revoke",
-            "--all",
-            "--user",
-            "mallory",
-            "--delete-user",
-            "--yes",
-        ])
-        .expect(0);
+    delete_mallory("--yes");
     assert!(!cluster.emulator.state().accounts.contains_key("mallory"));
     assert!(login(&iam).await.is_err(), "mallory can still log in");
     // --delete-user is for one user, whole: not with --under or --group.
