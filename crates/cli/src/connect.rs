@@ -72,10 +72,9 @@ pub async fn resolve(global: &Global, ui: &Ui) -> exit::Result<Cluster> {
 /// wins, to say that it is shadowed.
 pub async fn session(cluster: &Cluster, probe_keyring: bool) -> exit::Result<Session> {
     let environment = Environment::process();
-    Ok(cluster
-        .session_probing(&environment, probe_keyring)
-        .await?
-        .into())
+    let session = cluster.session_probing(&environment, probe_keyring).await?;
+    let _ = exit::TOKEN_SOURCE.set(session.token_source.describe());
+    Ok(session.into())
 }
 
 const LOG_IN: &str = "run `dcos-creds login`, or set DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with \

@@ -176,6 +176,9 @@ fn root(error: &ApiError) -> &ApiError {
 /// Where the TLS trust of this run came from (`DCOS_TLS_CA_PATH /path/ca.pem`), set once the
 /// cluster is resolved, for the message of a certificate that does not verify.
 pub static TRUST_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// Where the token of this run came from (`from keyring (shadows dcos CLI)`), for the message
+/// of a token the cluster refuses.
+pub static TOKEN_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The exit code for an error of the clients.
 pub fn code_of(error: &ApiError) -> u8 {
@@ -214,6 +217,17 @@ fn hint_of(error: &ApiError) -> Option<String> {
                  --ca-cert FILE, or pin it with --ca-fingerprint (`dcos-creds ca fetch` prints it)"
             ));
         }
+        e if e.is_unauthorized() && e.code() != Some("ERR_INVALID_CREDENTIALS") => {
+            let token = TOKEN_SOURCE
+                .get()
+                .map_or("is missing, expired or invalid".into(), |s| {
+                    format!("{s} was refused: it has expired or is not this cluster's")
+                });
+            return Some(format!(
+                "the token {token}: run `dcos-creds login`, or set DCOS_ACS_TOKEN, or \
+                 DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE"
+            ));
+        }
         _ => {}
     }
     hint_text(error).map(str::to_owned)
@@ -228,10 +242,6 @@ fn hint_text(error: &ApiError) -> Option<&'static str> {
         );
     }
     match error {
-        e if e.is_unauthorized() => Some(
-            "the token is missing, expired or invalid: run `dcos-creds login`, or set \
-             DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE",
-        ),
         e if e.is_forbidden() => Some(
             "the account lacks the permission; `dcos-creds whoami` shows which account is used",
         ),

@@ -227,6 +227,26 @@ async fn the_dcos_cli_attached_cluster_needs_no_extra_step() {
     assert_eq!(who["uid"], "bootstrapuser");
     assert_eq!(who["token_source"], "dcos CLI");
     assert_eq!(who["cluster"], cluster.url());
+
+    // A token of another cluster, left in the environment, wins over the attached one; the
+    // refusal names where it came from and what it shadowed.
+    let other = Cluster::start().await;
+    let mut command = cluster.command();
+    command
+        .env_remove("DCOS_URL")
+        .env_remove("DCOS_TLS_CA_PATH")
+        .env("DCOS_ACS_TOKEN", &other.admin_token)
+        .args(["secret", "list"]);
+    let refused = run(command, None).expect(4);
+    assert!(
+        refused.stderr.contains(
+            "the token from DCOS_ACS_TOKEN (shadows dcos CLI) was refused: it has expired or is \
+             not this cluster's"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains(&other.admin_token));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,12 +94,30 @@ impl Run {
 }
 
 /// An emulator with TLS, its CA in a file, and a scratch home for the binary.
+///
+/// The OS keyring is the user's, shared by every test and every run, and keyed by URL: a
+/// token a `login` saved for an emulator long gone would be found by the next emulator on the
+/// same port, and win over the token under test. So a cluster starts and ends with no saved
+/// token for its URL.
 pub struct Cluster {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
     pub ca_file: PathBuf,
     /// A superuser's token.
     pub admin_token: String,
+}
+
+/// Removes a token saved in the keyring for `url`; a keyring that cannot be reached holds none.
+fn forget_token(url: &str) {
+    if let Err(e) = dcos_connect::keyring::delete(url) {
+        eprintln!("keyring: {e}");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        forget_token(self.url());
+    }
 }
 
 impl Cluster {
@@ -114,6 +132,7 @@ impl Cluster {
         std::fs::write(&ca_file, emulator.ca_pem().expect("TLS is on")).unwrap();
         std::fs::create_dir(dir.path().join("home")).unwrap();
         let admin_token = emulator.issue_token("bootstrapuser").unwrap();
+        forget_token(emulator.url());
         Self {
             emulator,
             dir,
