@@ -154,6 +154,30 @@ pub(crate) fn shareable(_: &File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the file at `path` may be read by others than its owner.
+#[cfg(unix)]
+pub(crate) fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn readable_by_others(_: &Path) -> bool {
+    false
+}
+
+/// Makes a file readable and writable by its owner alone.
+#[cfg(unix)]
+pub(crate) fn owner_only(file: &File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+pub(crate) fn owner_only(_: &File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Checks that `text`, read from `what`, is a PEM private key.
 pub fn private_key_pem(text: Vec<u8>, what: &str) -> Result<SecretString> {
     let not_a_key = || Error::invalid(format!("{what} is not a PEM private key"));

@@ -171,13 +171,19 @@ impl Change {
                 principal,
                 action,
             } => {
-                let revoked = clients
+                match clients
                     .iam
                     .acl(rid)
                     .ensure_revoked(principal, *action)
-                    .await?;
-                Ok((revoked == RevokeOutcome::Revoked)
-                    .then(|| format!("revoked {action} on {rid}")))
+                    .await
+                {
+                    Ok(revoked) => Ok((revoked == RevokeOutcome::Revoked)
+                        .then(|| format!("revoked {action} on {rid}"))),
+                    // The account this run created is gone (its undo ran first): its grants
+                    // went with it.
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
             }
             Change::Account { uid } => match clients.iam.user(uid).delete().await {
                 Ok(()) => Ok(Some(format!("deleted the account {uid}"))),

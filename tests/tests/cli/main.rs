@@ -13,6 +13,7 @@ mod commands;
 mod consumers;
 mod dcos_cli;
 mod demo;
+mod dse_setup;
 mod exposure;
 mod forgery;
 mod hostile;

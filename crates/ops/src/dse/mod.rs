@@ -17,6 +17,7 @@ use crate::reporter::{Reporter, Warning};
 pub mod engine;
 pub mod keytab;
 pub mod security;
+pub mod setup;
 pub mod stores;
 
 /// The package's default service name, and so its default app id `/data-science-engine`.
@@ -379,7 +380,23 @@ impl Destination {
             options,
             change,
             target,
+            private: false,
         })
+    }
+
+    /// [`Self::prepare`] for options that may hold a secret value (`private`): their file is
+    /// then written readable by its owner alone, a replaced one too.
+    pub fn prepare_private(&self, options: Value, private: bool) -> Result<PreparedOptions> {
+        let mut prepared = self.prepare(options)?;
+        prepared.private = private;
+        if private && prepared.change == FileChange::Unchanged {
+            // The same options, in a file others may read: written again, owner only.
+            prepared.change = match prepared.file().map(crate::files::readable_by_others) {
+                Some(true) => FileChange::Write,
+                _ => FileChange::Unchanged,
+            };
+        }
+        Ok(prepared)
     }
 }
 
@@ -403,6 +420,8 @@ pub struct PreparedOptions {
     pub change: FileChange,
     /// The file a merge replaces: the options file, or the file its link points to.
     target: Option<PathBuf>,
+    /// The options hold a secret value: the file is readable by its owner alone.
+    pub private: bool,
 }
 
 impl PreparedOptions {
@@ -436,6 +455,7 @@ impl PreparedOptions {
             .and_then(|()| file.as_file().sync_all())
             .map_err(failed)?;
         match std::fs::metadata(path) {
+            _ if self.private => crate::files::owner_only(file.as_file()),
             Ok(meta) => file.as_file().set_permissions(meta.permissions()),
             // A new options file names secrets but holds none.
             Err(_) => shareable(file.as_file()),
@@ -694,6 +714,56 @@ mod tests {
         assert!(e.to_string().contains("not valid JSON"), "{e}");
         let missing = Destination::MergeInto(dir.path().join("none.json"));
         assert_eq!(missing.existing().unwrap_err().kind(), ErrorKind::Invalid);
+    }
+
+    /// Options that hold a secret value go to a file its owner alone reads: a new one, a merged
+    /// one, and one that already holds them but others could read.
+    #[cfg(unix)]
+    #[test]
+    fn options_holding_a_secret_are_readable_by_their_owner_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let options = json!({"oidc": {"client_secret": "s3cr3t"}});
+        let file = dir.path().join("new.json");
+        let out = Destination::Out(file.clone());
+        out.prepare_private(options.clone(), true)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(mode(&file), 0o600);
+
+        let shared = dir.path().join("shared.json");
+        std::fs::write(&shared, render(&options)).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let same = Destination::Out(shared.clone()).prepare_private(options.clone(), true);
+        let same = same.unwrap();
+        assert_eq!(
+            same.change,
+            FileChange::Write,
+            "the same options, but readable by others"
+        );
+        same.commit().unwrap();
+        assert_eq!(mode(&shared), 0o600);
+        assert_eq!(std::fs::read_to_string(&shared).unwrap(), render(&options));
+
+        let merged = dir.path().join("merged.json");
+        std::fs::write(&merged, "{\"x\": 1}").unwrap();
+        std::fs::set_permissions(&merged, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let into = Destination::MergeInto(merged.clone());
+        let mut whole = into.existing().unwrap().unwrap();
+        merge(&mut whole, &options);
+        into.prepare_private(whole, true).unwrap().commit().unwrap();
+        assert_eq!(mode(&merged), 0o600);
+        // Without a secret, a replaced file keeps its mode.
+        let plain = Destination::MergeInto(merged.clone());
+        std::fs::set_permissions(&merged, std::fs::Permissions::from_mode(0o640)).unwrap();
+        plain
+            .prepare_private(json!({"x": 2}), false)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(mode(&merged), 0o640);
     }
 
     /// Requirement: a merge through a link replaces the file the link points to (the link

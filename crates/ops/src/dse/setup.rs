@@ -1,0 +1,623 @@
+//! One engine set up as one plan: its service account and login secret, its Mesos permissions
+//! (strict mode), its secrets (S3, Kerberos, TLS) with the account's read grants on them, and its
+//! options file. All or nothing, and safe to re-run.
+//!
+//! Everything that can be checked without the cluster is checked in [`SetupInput::prepare`]
+//! (the keytab's principals, the TLS stores opened with their passwords, the spaces rule, the
+//! options file), so that bad input fails before any request. The run then reads in one round
+//! (the account, the login secret, every secret, every grant) while the account's key pair is
+//! generated, and writes in at most three: the account with its secrets, the grants, the options
+//! file. A failure at any write takes back everything the run changed.
+
+use std::path::PathBuf;
+
+use dcos_iam_client::{Action, GrantState, KeyPair, KeySize, Principal, Rid, Uid, User};
+use dcos_secrets_client::{SecretPath, SecretValue};
+use futures::future::try_join_all;
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::engine::{Account, EngineOptions, Kerberos, Tls};
+use super::security::{MesosIdentity, SecurityMode, mesos_permissions, security_mode};
+use super::{Destination, Layout, PreparedOptions, ServiceName, keytab::Keytab, stores};
+use crate::Clients;
+use crate::accounts::{login_secret, login_secret_value, same_public_key};
+use crate::error::{Context, Error, ErrorKind, Failed, Remedy, Result, RunResult};
+use crate::plan::{self, AclAt, Task, Write};
+use crate::report::{Outcome, Status, Step, StepKind};
+use crate::reporter::Reporter;
+
+/// A file's bytes, and its name for messages.
+#[derive(Clone)]
+pub struct FileInput {
+    pub file: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for FileInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FileInput({}, {} bytes)",
+            self.file.display(),
+            self.bytes.len()
+        )
+    }
+}
+
+/// S3: the key pair and where it goes.
+#[derive(Debug, Clone)]
+pub struct S3Input {
+    pub keys: crate::aws::KeyPair,
+    /// Default `NAME/aws_access_key_id` and `NAME/aws_secret_access_key`.
+    pub key_id_secret: Option<SecretPath>,
+    pub secret_key_secret: Option<SecretPath>,
+    pub aws_region: Option<super::AwsRegion>,
+    pub s3_endpoint: Option<super::S3Endpoint>,
+}
+
+/// Kerberos for HDFS: the keytab and who it must hold a key for.
+#[derive(Debug, Clone)]
+pub struct KerberosInput {
+    pub keytab: FileInput,
+    pub realm: String,
+    pub kdc_host: String,
+    pub kdc_port: u16,
+    /// Default `jupyter`.
+    pub primary: Option<String>,
+}
+
+/// TLS: the stores and their passwords.
+#[derive(Debug, Clone)]
+pub struct TlsInput {
+    pub keystore: FileInput,
+    pub keystore_password: SecretString,
+    pub key_password: Option<SecretString>,
+    pub truststore: Option<(FileInput, SecretString)>,
+    pub ca_bundle: Option<FileInput>,
+}
+
+/// What `dse setup` is asked to do, as given.
+#[derive(Debug, Clone)]
+pub struct SetupInput {
+    pub service: ServiceName,
+    /// Default: the service name, when it has no `/`.
+    pub account: Option<Uid>,
+    /// Default `NAME/service-account`.
+    pub login_secret: Option<SecretPath>,
+    /// The login endpoint the login secret names (DC/OS's own by default).
+    pub login_endpoint: String,
+    /// The Mesos role (default: the account's id) and the tasks' Linux user (default `nobody`).
+    pub role: Option<String>,
+    pub linux_user: Option<String>,
+    /// Grant the Mesos permissions in permissive mode too.
+    pub mesos_permissions: bool,
+    pub s3: Option<S3Input>,
+    pub kerberos: Option<KerberosInput>,
+    pub tls: Option<TlsInput>,
+    pub hdfs_conf_url: Option<String>,
+    pub oidc_client_secret: Option<SecretString>,
+    /// Replace secrets that hold another value (otherwise a conflict, before any write).
+    pub overwrite: bool,
+}
+
+/// A secret the setup stores.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub path: SecretPath,
+    pub value: SecretValue,
+}
+
+/// A setup whose input is checked: ready to run against a cluster in `security_mode`.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub service: ServiceName,
+    pub account: Uid,
+    pub login_secret: SecretPath,
+    pub login_endpoint: String,
+    pub security_mode: SecurityMode,
+    /// The Mesos permissions the account gets (strict mode, or asked for).
+    pub mesos: Vec<(Rid, Action)>,
+    /// The secrets to store, in the order of the report.
+    pub secrets: Vec<Stored>,
+    pub overwrite: bool,
+    pub options: PreparedOptions,
+    /// Whether the options file holds a secret value (OIDC's client secret).
+    pub plaintext_secret: bool,
+    /// Read and plan only.
+    pub dry_run: bool,
+}
+
+/// What `dse setup` did, or would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupReport {
+    /// `changed`, `unchanged` or `failed`; with a dry run, `would_change` or `unchanged`.
+    pub result: Status,
+    pub dry_run: bool,
+    pub service_name: String,
+    pub service_account: String,
+    pub security_mode: SecurityMode,
+    pub steps: Vec<Step>,
+    /// The service options (for a merge, the whole merged file).
+    pub options: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options_file: Option<String>,
+    /// The options file holds a secret value, so it is written readable by its owner alone.
+    pub options_hold_a_secret: bool,
+}
+
+/// The cluster's security mode; `told` stands in when the cluster does not say (the file
+/// cannot be read). The secret store needs permissive or strict.
+pub async fn settle_mode(clients: &Clients, told: Option<SecurityMode>) -> Result<SecurityMode> {
+    let mode = match (security_mode(clients).await, told) {
+        (Ok(mode), _) => mode,
+        (Err(e), Some(told)) if e.kind() == ErrorKind::Api => told,
+        (Err(e), _) => return Err(e),
+    };
+    if !mode.has_secret_store() {
+        return Err(Error::invalid(format!(
+            "the cluster's security mode is `{mode}`, which has no secret store: the engine's \
+             credentials need permissive or strict mode"
+        )));
+    }
+    Ok(mode)
+}
+
+impl SetupInput {
+    /// Checks everything without the cluster: the keytab holds the primary in the realm, the
+    /// stores open with their passwords and the keystore holds a key, every secret lies in the
+    /// service's space; reads the options destination and merges.
+    pub fn prepare(
+        self,
+        security_mode: SecurityMode,
+        destination: &Destination,
+        reporter: &dyn Reporter,
+    ) -> Result<Setup> {
+        let service = self.service;
+        let account = match self.account {
+            Some(uid) => uid,
+            None => Uid::new(service.as_str()).map_err(|_| {
+                Error::invalid(format!(
+                    "the service name `{service}` is no account id: name the service account"
+                ))
+            })?,
+        };
+        let login_secret = match self.login_secret {
+            Some(path) => path,
+            None => service.secret_path("service-account")?,
+        };
+        let mut secrets = Vec::new();
+        let mut store = |path: SecretPath, value: SecretValue| {
+            secrets.push(Stored {
+                path: path.clone(),
+                value,
+            });
+            path
+        };
+        let mut engine = EngineOptions {
+            account: Some(Account {
+                uid: account.clone(),
+                login_secret: login_secret.clone(),
+                role: self.role.clone().unwrap_or_else(|| account.to_string()),
+            }),
+            hadoop_conf_url: self.hdfs_conf_url,
+            oidc_client_secret: self.oidc_client_secret,
+            ..EngineOptions::default()
+        };
+        if let Some(k) = self.kerberos {
+            let primary = k.primary.unwrap_or_else(|| "jupyter".to_owned());
+            let what = format!("the keytab {}", k.keytab.file.display());
+            let keytab = Keytab::parse(&k.keytab.bytes).map_err(|e| e.context(&what))?;
+            keytab
+                .check(&primary, &k.realm)
+                .map_err(|e| e.context(&what))?;
+            let path = store(
+                service.secret_path("keytab")?,
+                SecretValue::binary(k.keytab.bytes),
+            );
+            engine.kerberos = Some(Kerberos {
+                realm: k.realm,
+                kdc_host: k.kdc_host,
+                kdc_port: k.kdc_port,
+                primary,
+                keytab_secret: path,
+            });
+        }
+        if let Some(t) = self.tls {
+            let what = format!("the keystore {}", t.keystore.file.display());
+            let opened = stores::open(
+                &t.keystore.bytes,
+                &what,
+                &t.keystore_password,
+                t.key_password.as_ref(),
+            )?;
+            opened.require_private_key(&what)?;
+            if let Some((truststore, password)) = &t.truststore {
+                let what = format!("the truststore {}", truststore.file.display());
+                stores::open(&truststore.bytes, &what, password, None)?;
+            }
+            let text =
+                |s: &SecretString| SecretValue::text(secrecy::ExposeSecret::expose_secret(s));
+            let keystore_secret = store(
+                service.secret_path("tls_keystore")?,
+                SecretValue::binary(t.keystore.bytes),
+            );
+            let keystore_password_secret = store(
+                service.secret_path("tls_keystore_password")?,
+                text(&t.keystore_password),
+            );
+            let key_password_secret = match &t.key_password {
+                Some(p) => Some(store(service.secret_path("tls_key_password")?, text(p))),
+                None => None,
+            };
+            let truststore = match t.truststore {
+                Some((file, password)) => Some((
+                    store(
+                        service.secret_path("tls_truststore")?,
+                        SecretValue::binary(file.bytes),
+                    ),
+                    store(
+                        service.secret_path("tls_truststore_password")?,
+                        text(&password),
+                    ),
+                )),
+                None => None,
+            };
+            let ca_bundle_secret = match t.ca_bundle {
+                Some(file) => Some(store(
+                    service.secret_path("tls_ca_bundle")?,
+                    SecretValue::binary(file.bytes),
+                )),
+                None => None,
+            };
+            engine.tls = Some(Tls {
+                keystore_secret,
+                keystore_password_secret,
+                key_password_secret,
+                truststore,
+                ca_bundle_secret,
+            });
+        }
+        let mut options = engine.to_json();
+        if let Some(s3) = self.s3 {
+            let key_id = match s3.key_id_secret {
+                Some(path) => path,
+                None => service.secret_path("aws_access_key_id")?,
+            };
+            let secret_key = match s3.secret_key_secret {
+                Some(path) => path,
+                None => service.secret_path("aws_secret_access_key")?,
+            };
+            let [id_value, key_value] = s3.keys.values();
+            store(key_id.clone(), id_value);
+            store(secret_key.clone(), key_value);
+            let settings = super::S3Settings {
+                service_account: account.as_str(),
+                service_account_secret: &login_secret,
+                service: &service,
+                key_id: &key_id,
+                secret_key: &secret_key,
+                region: s3.aws_region.as_ref().map(|r| r.as_str()),
+                endpoint: s3.s3_endpoint.as_ref().map(|e| e.as_str()),
+            };
+            super::merge(&mut options, &super::s3_options(&settings, Layout::Schema));
+        }
+        let paths: Vec<&SecretPath> = secrets.iter().map(|s| &s.path).collect();
+        super::check_spaces(&paths, Some(&login_secret), &service, false, reporter)?;
+        let options = match destination.existing()? {
+            Some(mut base) => {
+                super::merge(&mut base, &options);
+                base
+            }
+            None => options,
+        };
+        let plaintext_secret = engine.holds_plaintext_secret();
+        let options = destination.prepare_private(options, plaintext_secret)?;
+        let strict = security_mode == SecurityMode::Strict;
+        let mesos = match strict || self.mesos_permissions {
+            true => mesos_permissions(&MesosIdentity {
+                account: account.clone(),
+                role: self.role.unwrap_or_else(|| account.to_string()),
+                linux_user: self.linux_user.unwrap_or_else(|| "nobody".to_owned()),
+                app_id: service.as_str().to_owned(),
+            })?,
+            false => Vec::new(),
+        };
+        Ok(Setup {
+            service,
+            account,
+            login_secret,
+            login_endpoint: self.login_endpoint,
+            security_mode,
+            mesos,
+            secrets,
+            overwrite: self.overwrite,
+            options,
+            plaintext_secret,
+            dry_run: false,
+        })
+    }
+}
+
+impl Setup {
+    /// Every grant the account gets: the Mesos permissions, then read on the name and the value
+    /// of every secret the options name (the login secret first).
+    pub fn grants(&self) -> Result<Vec<(Rid, Action)>> {
+        let mut grants = self.mesos.clone();
+        let paths = std::iter::once(&self.login_secret).chain(self.secrets.iter().map(|s| &s.path));
+        for path in paths {
+            grants.push((Rid::secret_list(path.as_str())?, Action::Read));
+            grants.push((Rid::secret(path.as_str())?, Action::Read));
+        }
+        Ok(grants)
+    }
+
+    fn report(&self) -> SetupReport {
+        SetupReport {
+            result: Status::Unchanged,
+            dry_run: self.dry_run,
+            service_name: self.service.to_string(),
+            service_account: self.account.to_string(),
+            security_mode: self.security_mode,
+            steps: Vec::new(),
+            options: self.options.options.clone(),
+            options_file: self.options.file().map(|f| f.display().to_string()),
+            options_hold_a_secret: self.plaintext_secret,
+        }
+    }
+}
+
+/// What the cluster holds for a setup.
+struct Observed {
+    account: Option<User>,
+    login_secret: Option<SecretValue>,
+    secrets: Vec<Option<SecretValue>>,
+    grants: Vec<GrantState>,
+}
+
+/// Runs a setup: the report, or the report and the failure after undoing its changes.
+pub async fn setup(
+    clients: &Clients,
+    job: &Setup,
+    reporter: &dyn Reporter,
+) -> RunResult<SetupReport> {
+    let mut report = job.report();
+    let result = steps(clients, job, reporter, &mut report).await;
+    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Failed { report, error }),
+    }
+}
+
+async fn steps(
+    clients: &Clients,
+    job: &Setup,
+    reporter: &dyn Reporter,
+    report: &mut SetupReport,
+) -> Result<()> {
+    let grants = job.grants()?;
+    // The key pair of an account that may have to be created is generated while the cluster is
+    // read; it is dropped when the account exists.
+    let pending =
+        (!job.dry_run).then(|| tokio::task::spawn_blocking(|| KeyPair::generate(KeySize::Rsa2048)));
+    let observed = observe(clients, job, &grants).await?;
+    let key = match (&observed.account, pending) {
+        (None, Some(pending)) => Some(
+            pending
+                .await
+                .map_err(|e| Error::failed(format!("key generation stopped: {e}")))??,
+        ),
+        _ => None,
+    };
+    let mut tasks = plan(job, &grants, &observed, key.as_ref())?;
+    let conflicts: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.step.error.is_some())
+        .map(|t| format!("`{}`", t.step.target))
+        .collect();
+    if !conflicts.is_empty() {
+        report.steps = plan::steps(tasks);
+        return Err(Error::conflict(format!(
+            "{} already hold{} another value; nothing was changed",
+            conflicts.join(" and "),
+            if conflicts.len() == 1 { "s" } else { "" }
+        ))
+        .with_remedy(Remedy::AllowOverwrite));
+    }
+    if job.dry_run {
+        report.steps = plan::steps(tasks);
+        return Ok(());
+    }
+    let result = plan::run_or_undo(clients, &mut tasks, reporter).await;
+    report.steps = plan::steps(tasks);
+    result
+}
+
+/// One round: the account, the login secret, every secret and every grant.
+async fn observe(clients: &Clients, job: &Setup, grants: &[(Rid, Action)]) -> Result<Observed> {
+    let principal = Principal::User(job.account.clone());
+    let user = clients.iam.user(&job.account);
+    let (account, login_secret, secrets, states) = tokio::join!(
+        user.get_opt(),
+        clients.secret_value(&job.login_secret),
+        try_join_all(job.secrets.iter().map(|s| clients.secret_value(&s.path))),
+        try_join_all(grants.iter().map(|(rid, action)| async {
+            match clients.grant_state(rid, &principal, *action).await {
+                // An account not created yet holds nothing; its grants create any missing ACL.
+                Err(e) if e.is_not_found() => Ok(GrantState::NoAcl),
+                other => other,
+            }
+        })),
+    );
+    Ok(Observed {
+        account: account.context(format!("read the account `{}`", job.account))?,
+        login_secret: login_secret.context(format!("read the secret `{}`", job.login_secret))?,
+        secrets: secrets.context("read the secrets")?,
+        grants: states.context("read the grants")?,
+    })
+}
+
+/// The tasks: phase 0 the account, its login secret and the secrets; then the grants (phase 1
+/// when the account is created in phase 0); then the options file.
+fn plan(
+    job: &Setup,
+    grants: &[(Rid, Action)],
+    observed: &Observed,
+    key: Option<&KeyPair>,
+) -> Result<Vec<Task>> {
+    let dry_run = job.dry_run;
+    let uid = &job.account;
+    let mut tasks = Vec::new();
+    let mut account_step = Step::new(StepKind::Account, uid, Outcome::Unchanged);
+    match &observed.account {
+        Some(user) if !user.is_service => {
+            return Err(Error::invalid(format!(
+                "`{uid}` is a user, not a service account: the engine logs in with a key pair"
+            )));
+        }
+        Some(user) => {
+            check_login_secret(job, user, observed.login_secret.as_ref())?;
+            tasks.push(Task::report(account_step));
+            tasks.push(Task::report(Step::secret(
+                &job.login_secret,
+                Outcome::Unchanged,
+            )));
+        }
+        None => {
+            account_step.outcome = Outcome::planned(Outcome::WouldCreate, dry_run);
+            let mut login = Step::secret(
+                &job.login_secret,
+                Outcome::planned(Outcome::WouldCreate, dry_run),
+            );
+            if let Some(now) = &observed.login_secret {
+                login.previous_fingerprint = Some(now.fingerprint());
+                login.outcome = Outcome::planned(Outcome::WouldUpdate, dry_run);
+                if !job.overwrite {
+                    login.outcome = Outcome::Failed;
+                    login.error = Some(format!(
+                        "exists, but its account `{uid}` does not; overwriting was not allowed"
+                    ));
+                }
+            }
+            match key {
+                Some(key) => {
+                    let value = login_secret_value(uid, key, &job.login_endpoint);
+                    login.fingerprint = Some(value.fingerprint());
+                    let description = format!("Data Science Engine {}", job.service);
+                    tasks.push(Task::write(
+                        account_step,
+                        0,
+                        Write::Account {
+                            uid: uid.clone(),
+                            description,
+                            public_key_pem: key.public_key_pem.clone(),
+                        },
+                    ));
+                    let write = Write::Secret {
+                        path: job.login_secret.clone(),
+                        value,
+                        before: observed.login_secret.clone(),
+                    };
+                    tasks.push(Task::write(login, 0, write));
+                }
+                None => {
+                    tasks.push(Task::report(account_step));
+                    tasks.push(Task::report(login));
+                }
+            }
+        }
+    }
+    for (stored, now) in job.secrets.iter().zip(&observed.secrets) {
+        let mut step = Step::secret(&stored.path, Outcome::Unchanged);
+        step.fingerprint = Some(stored.value.fingerprint());
+        let write = |before: Option<&SecretValue>| Write::Secret {
+            path: stored.path.clone(),
+            value: stored.value.clone(),
+            before: before.cloned(),
+        };
+        tasks.push(match now {
+            None => {
+                step.outcome = Outcome::planned(Outcome::WouldCreate, dry_run);
+                Task::write(step, 0, write(None))
+            }
+            Some(now) if *now == stored.value => Task::report(step),
+            Some(now) => {
+                step.previous_fingerprint = Some(now.fingerprint());
+                if job.overwrite {
+                    step.outcome = Outcome::planned(Outcome::WouldUpdate, dry_run);
+                    Task::write(step, 0, write(Some(now)))
+                } else {
+                    step.outcome = Outcome::Failed;
+                    step.error =
+                        Some("holds another value, and overwriting was not allowed".into());
+                    Task::report(step)
+                }
+            }
+        });
+    }
+    let grant_phase = u8::from(observed.account.is_none());
+    let principal = Principal::User(uid.clone());
+    for ((rid, action), state) in grants.iter().zip(&observed.grants) {
+        let mut step = Step::grant(rid, action, uid);
+        let acl = match state {
+            GrantState::Granted => {
+                step.outcome = Outcome::AlreadyGranted;
+                tasks.push(Task::report(step));
+                continue;
+            }
+            GrantState::NotGranted => AclAt::Existed,
+            GrantState::NoAcl => AclAt::Missing,
+        };
+        step.outcome = Outcome::planned(Outcome::WouldGrant, dry_run);
+        let write = Write::Grant {
+            rid: rid.clone(),
+            principal: principal.clone(),
+            action: *action,
+            acl,
+        };
+        tasks.push(Task::write(step, grant_phase, write));
+    }
+    if let Some(file) = job.options.file() {
+        let write = job.options.change == super::FileChange::Write;
+        let outcome = match (write, dry_run) {
+            (true, true) => Outcome::WouldWrite,
+            (true, false) => Outcome::NotRun,
+            (false, _) => Outcome::Unchanged,
+        };
+        let step = Step::new(StepKind::Options, file.display(), outcome);
+        tasks.push(match write {
+            true => Task::write(step, 2, Write::Options(job.options.clone())),
+            false => Task::report(step),
+        });
+    }
+    Ok(tasks)
+}
+
+/// An existing account is used as it is: its login secret must be there and hold the private
+/// key of the account's public key.
+fn check_login_secret(job: &Setup, user: &User, value: Option<&SecretValue>) -> Result<()> {
+    let (uid, path) = (&job.account, &job.login_secret);
+    let Some(value) = value else {
+        return Err(Error::conflict(format!(
+            "the service account `{uid}` exists but its login secret `{path}` does not, and its \
+             private key is not known here: store the login secret (`service-account create \
+             {uid} --secret {path}` with its key), or name another account"
+        )));
+    };
+    let public = user.public_key.as_deref().unwrap_or_default();
+    let matches = login_secret(value).is_some_and(|secret| {
+        &secret.uid == uid
+            && KeyPair::from_private_pem(&secret.private_key_pem)
+                .is_ok_and(|k| same_public_key(&k.public_key_pem, public))
+    });
+    match matches {
+        true => Ok(()),
+        false => Err(Error::conflict(format!(
+            "the secret `{path}` is not the login secret of `{uid}`: it does not hold the private \
+             key of the account's public key"
+        ))
+        .with_remedy(Remedy::LoginSecretExists)),
+    }
+}

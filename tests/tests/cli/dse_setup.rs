@@ -1,0 +1,474 @@
+//! The engine's set-up workflow (`dcos_ops::dse::setup`) against the emulator in strict and
+//! permissive mode: exactly the Security page's grants, secrets with the bytes given, a login
+//! secret that logs in, a re-run that writes nothing, and a failure at any write that leaves
+//! the cluster as it was.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use dcos_emulator::state::Secret as StoredSecret;
+use dcos_emulator::{Emulator, FaultRule, SecurityMode as EmulatedMode};
+use dcos_iam_client::DEFAULT_LOGIN_ENDPOINT;
+use dcos_ops::dse::keytab::{Entry, Keytab, Principal};
+use dcos_ops::dse::security::SecurityMode;
+use dcos_ops::dse::setup::{
+    FileInput, KerberosInput, S3Input, Setup, SetupInput, TlsInput, settle_mode, setup,
+};
+use dcos_ops::dse::{Destination, ServiceName};
+use dcos_ops::{Clients, ErrorKind, Silent};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::harness::{Cluster, run};
+
+const SERVICE: &str = "data-science-engine";
+
+/// A keytab with a key of `components@realm`.
+fn keytab(components: &[&str], realm: &str) -> Vec<u8> {
+    let principal = Principal {
+        components: components.iter().map(|c| c.to_string()).collect(),
+        realm: realm.to_owned(),
+        name_type: 1,
+    };
+    Keytab {
+        version: 2,
+        entries: vec![Entry::new(principal, 2, 18, vec![7; 32])],
+    }
+    .to_bytes()
+}
+
+/// A PKCS#12 keystore of one key and its self-signed certificate, locked with `password`.
+fn pkcs12(password: &str) -> Vec<u8> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["engine.example".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let chain = PrivateKeyChain::new(
+        vec![1u8; 20],
+        PrivateKey::from_der(&key.serialize_der()).unwrap(),
+        [Certificate::from_der(cert.der()).unwrap()],
+    );
+    let mut store = KeyStore::new();
+    store.add_entry("engine", KeyStoreEntry::PrivateKeyChain(chain));
+    store.writer(password).write().unwrap()
+}
+
+fn secret(text: &str) -> SecretString {
+    SecretString::from(text.to_owned())
+}
+
+fn file(name: &str, bytes: Vec<u8>) -> FileInput {
+    FileInput {
+        file: name.into(),
+        bytes,
+    }
+}
+
+/// S3, Kerberos and TLS for the default service.
+fn input() -> SetupInput {
+    let keys = dcos_ops::aws::KeyPair::new(
+        "AKIAIOSFODNN7EXAMPLE".into(),
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        "the test",
+    )
+    .unwrap();
+    SetupInput {
+        service: ServiceName::new(SERVICE).unwrap(),
+        account: None,
+        login_secret: None,
+        login_endpoint: DEFAULT_LOGIN_ENDPOINT.to_owned(),
+        role: None,
+        linux_user: None,
+        mesos_permissions: false,
+        s3: Some(S3Input {
+            keys,
+            key_id_secret: None,
+            secret_key_secret: None,
+            aws_region: None,
+            s3_endpoint: None,
+        }),
+        kerberos: Some(KerberosInput {
+            keytab: file(
+                "engine.keytab",
+                keytab(&["jupyter", "node-1"], "EXAMPLE.COM"),
+            ),
+            realm: "EXAMPLE.COM".into(),
+            kdc_host: "kdc.example.com".into(),
+            kdc_port: 88,
+            primary: None,
+        }),
+        tls: Some(TlsInput {
+            keystore: file("engine.p12", pkcs12("store-pass")),
+            keystore_password: secret("store-pass"),
+            key_password: None,
+            truststore: None,
+            ca_bundle: None,
+        }),
+        hdfs_conf_url: None,
+        oidc_client_secret: None,
+        overwrite: false,
+    }
+}
+
+fn clients(cluster: &Cluster) -> Clients {
+    let (iam, secrets) = cluster.clients();
+    Clients { iam, secrets }
+}
+
+async fn prepared(cluster: &Cluster, input: SetupInput, out: &Path) -> Setup {
+    let mode = settle_mode(&clients(cluster), None).await.unwrap();
+    input
+        .prepare(mode, &Destination::Out(out.to_owned()), &Silent)
+        .unwrap()
+}
+
+/// Every (resource id, action) the account holds, from the emulator's state.
+fn grants_of(cluster: &Cluster, uid: &str) -> BTreeSet<(String, String)> {
+    let mut held = BTreeSet::new();
+    for (rid, acl) in cluster.emulator.state().acls {
+        for action in acl.users.get(uid).into_iter().flatten() {
+            held.insert((rid.clone(), action.clone()));
+        }
+    }
+    held
+}
+
+/// The Security page's ten, for the default service, its account and `nobody`.
+fn security_page() -> BTreeSet<(String, String)> {
+    [
+        ("dcos:mesos:master:task:user:nobody", "create"),
+        ("dcos:mesos:agent:task:user:nobody", "create"),
+        (
+            "dcos:mesos:master:framework:role:data-science-engine",
+            "create",
+        ),
+        (
+            "dcos:mesos:master:reservation:role:data-science-engine",
+            "create",
+        ),
+        (
+            "dcos:mesos:master:reservation:principal:data-science-engine",
+            "delete",
+        ),
+        (
+            "dcos:mesos:master:volume:role:data-science-engine",
+            "create",
+        ),
+        (
+            "dcos:mesos:master:volume:principal:data-science-engine",
+            "delete",
+        ),
+        ("dcos:mesos:master:task:role:data-science-engine", "create"),
+        (
+            "dcos:mesos:master:task:principal:data-science-engine",
+            "create",
+        ),
+        (
+            "dcos:mesos:master:task:app_id:data-science-engine",
+            "create",
+        ),
+    ]
+    .into_iter()
+    .map(|(rid, action)| (rid.to_owned(), action.to_owned()))
+    .collect()
+}
+
+const STORED: [&str; 6] = [
+    "service-account",
+    "keytab",
+    "tls_keystore",
+    "tls_keystore_password",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+];
+
+/// Read on the name and the value of each secret the setup stores.
+fn secret_reads() -> BTreeSet<(String, String)> {
+    STORED
+        .iter()
+        .flat_map(|name| {
+            [
+                format!("dcos:secrets:list:default:{SERVICE}/{name}"),
+                format!("dcos:secrets:default:{SERVICE}/{name}"),
+            ]
+        })
+        .map(|rid| (rid, "read".to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_mode_gets_the_security_pages_ten_and_the_reads_and_a_rerun_writes_nothing() {
+    let cluster = Cluster::start().await;
+    let out = cluster.path("options.json");
+    let given = input();
+    let job = prepared(&cluster, given.clone(), &out).await;
+    assert_eq!(job.security_mode, SecurityMode::Strict);
+
+    // The dry run plans everything and changes nothing.
+    let before = cluster.emulator.state();
+    let dry = Setup {
+        dry_run: true,
+        ..job.clone()
+    };
+    let planned = setup(&clients(&cluster), &dry, &Silent).await.unwrap();
+    assert_eq!(json!(planned.result), "would_change");
+    assert_eq!(cluster.emulator.state(), before);
+    assert!(!out.exists());
+
+    let writes = cluster.writes();
+    let report = setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    assert_eq!(json!(report.result), "changed", "{report:#?}");
+    assert_eq!(json!(report.security_mode), "strict");
+    let expected: BTreeSet<_> = security_page().union(&secret_reads()).cloned().collect();
+    assert_eq!(grants_of(&cluster, SERVICE), expected);
+
+    // Every secret holds the bytes given.
+    let state = cluster.emulator.state();
+    let value = |name: &str| state.secrets[&format!("{SERVICE}/{name}")].clone();
+    let text = |name: &str| match value(name) {
+        StoredSecret::Text(text) => text,
+        other => panic!("{name} is not text: {other:?}"),
+    };
+    assert_eq!(text("aws_access_key_id"), "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(text("tls_keystore_password"), "store-pass");
+    assert_eq!(
+        value("keytab"),
+        StoredSecret::Binary(keytab(&["jupyter", "node-1"], "EXAMPLE.COM"))
+    );
+    let tls = job
+        .secrets
+        .iter()
+        .find(|s| s.path.as_str().ends_with("tls_keystore"));
+    let StoredSecret::Binary(keystore) = value("tls_keystore") else {
+        panic!("the keystore is stored as text")
+    };
+    assert_eq!(
+        tls.unwrap().value,
+        dcos_secrets_client::SecretValue::binary(keystore)
+    );
+
+    // The options name exactly what was stored, for the package to read.
+    let options: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(options["spark"]["spark_mesos_principal"], SERVICE);
+    assert_eq!(
+        options["service"]["service_account_secret"],
+        format!("{SERVICE}/service-account")
+    );
+    assert_eq!(
+        options["security"]["kerberos"]["keytab_secret"],
+        format!("{SERVICE}/keytab")
+    );
+    assert_eq!(
+        options["security"]["tls"]["keystore_password"],
+        format!("{SERVICE}/tls_keystore_password")
+    );
+
+    // The login secret logs in as the account (at DCOS_URL, as a job in the cluster would).
+    let login = text("service-account");
+    let mut whoami = cluster.command();
+    whoami
+        .args(["-o", "json", "whoami"])
+        .env("DCOS_SERVICE_ACCOUNT_CREDENTIAL", &login);
+    let who = run(whoami, None).expect(0).json();
+    assert_eq!(who["uid"], SERVICE);
+
+    // Again: nothing to write.
+    let writes_after = cluster.writes();
+    assert!(writes_after > writes);
+    let again = prepared(&cluster, given, &out).await;
+    let again = setup(&clients(&cluster), &again, &Silent).await.unwrap();
+    assert_eq!(json!(again.result), "unchanged", "{again:#?}");
+    assert_eq!(cluster.writes(), writes_after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissive_mode_gets_the_reads_alone_unless_the_permissions_are_asked_for() {
+    let cluster = Cluster::with(
+        Emulator::builder()
+            .tls(true)
+            .security_mode(EmulatedMode::Permissive),
+    )
+    .await;
+    let out = cluster.path("options.json");
+    let given = input();
+    let job = prepared(&cluster, given.clone(), &out).await;
+    assert_eq!(job.security_mode, SecurityMode::Permissive);
+    setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    assert_eq!(grants_of(&cluster, SERVICE), secret_reads());
+
+    let asked = SetupInput {
+        mesos_permissions: true,
+        ..given
+    };
+    let job = prepared(&cluster, asked, &out).await;
+    let report = setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    assert_eq!(json!(report.result), "changed");
+    let expected: BTreeSet<_> = security_page().union(&secret_reads()).cloned().collect();
+    assert_eq!(grants_of(&cluster, SERVICE), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_any_write_leaves_the_cluster_as_it_was() {
+    let cluster = Cluster::start().await;
+    let before = cluster.emulator.state();
+    let out = cluster.path("options.json");
+    let job = prepared(&cluster, input(), &out).await;
+    let mut failures = 0;
+    // The k-th write fails (its change landed, its answer lost), and every write after it.
+    for skip in 0.. {
+        let rule: FaultRule = serde_json::from_value(json!({
+            "method": "PUT", "path_prefix": "/", "count": 1000, "status": 400,
+            "phase": "after", "skip": skip,
+        }))
+        .unwrap();
+        cluster.emulator.add_fault(rule);
+        let injected = cluster.emulator.counters().faults_injected;
+        let result = setup(&clients(&cluster), &job, &Silent).await;
+        let fired = cluster.emulator.counters().faults_injected > injected;
+        cluster.emulator.clear_faults();
+        if !fired {
+            // Past the last write: the run went through.
+            let report = result.unwrap();
+            assert_eq!(json!(report.result), "changed");
+            break;
+        }
+        let failed = result.unwrap_err();
+        failures += 1;
+        assert_eq!(json!(failed.report.result), "failed");
+        assert!(failed.error.undo().is_some(), "{}", failed.error);
+        assert_eq!(
+            cluster.emulator.state(),
+            before,
+            "after a failure at write {skip}: {}",
+            failed.error
+        );
+        assert!(!out.exists(), "the options file is written last");
+    }
+    // The account, its login secret and five more secrets, and 22 grants, each with its ACL.
+    assert_eq!(failures, 1 + 6 + 22 * 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keytab_or_store_that_does_not_fit_is_refused_before_any_request() {
+    let cluster = Cluster::start().await;
+    let out = cluster.path("options.json");
+    let requests = cluster.emulator.counters().total;
+    let refuse = |input: SetupInput| {
+        let error = input
+            .prepare(
+                SecurityMode::Strict,
+                &Destination::Out(out.clone()),
+                &Silent,
+            )
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+        error.to_string()
+    };
+    let with_keytab = |bytes: Vec<u8>| {
+        let mut input = input();
+        input.kerberos.as_mut().unwrap().keytab = file("engine.keytab", bytes);
+        input
+    };
+    let realm = refuse(with_keytab(keytab(&["jupyter", "node-1"], "OTHER.ORG")));
+    assert!(realm.contains("engine.keytab"), "{realm}");
+    assert!(realm.contains("jupyter/node-1@OTHER.ORG"), "{realm}");
+    let primary = refuse(with_keytab(keytab(&["hdfs", "node-1"], "EXAMPLE.COM")));
+    assert!(primary.contains("hdfs/node-1@EXAMPLE.COM"), "{primary}");
+
+    let mut wrong = input();
+    wrong.tls.as_mut().unwrap().keystore_password = secret("not-the-password");
+    let store = refuse(wrong);
+    assert!(store.contains("engine.p12"), "{store}");
+    assert!(!store.contains("not-the-password"), "{store}");
+
+    assert_eq!(cluster.emulator.counters().total, requests);
+    assert!(!out.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_account_is_used_only_with_its_own_login_secret() {
+    let cluster = Cluster::start().await;
+    let out = cluster.path("options.json");
+    let job = prepared(&cluster, input(), &out).await;
+    setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    // Another account's login secret in its place: refused, nothing written.
+    cluster
+        .admin(&[
+            "service-account",
+            "create",
+            "other",
+            "--private-key-out",
+            "other.pem",
+            "--secret",
+            "data-science-engine/other",
+        ])
+        .expect(0);
+    let StoredSecret::Text(theirs) =
+        cluster.emulator.state().secrets["data-science-engine/other"].clone()
+    else {
+        panic!("a login secret is text")
+    };
+    let (_, secrets) = cluster.clients();
+    let path = dcos_secrets_client::SecretPath::new("data-science-engine/service-account").unwrap();
+    secrets
+        .secret(&path)
+        .update(&dcos_secrets_client::SecretValue::text(theirs))
+        .await
+        .unwrap();
+    let before = cluster.emulator.state();
+    let writes = cluster.writes();
+    let refused = setup(&clients(&cluster), &job, &Silent).await.unwrap_err();
+    assert_eq!(
+        refused.error.kind(),
+        ErrorKind::Conflict,
+        "{}",
+        refused.error
+    );
+    assert!(
+        refused
+            .error
+            .to_string()
+            .contains("is not the login secret of"),
+        "{}",
+        refused.error
+    );
+    assert_eq!(cluster.writes(), writes);
+    assert_eq!(cluster.emulator.state(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mode_is_the_clusters_and_a_told_one_stands_in_only_when_it_cannot_be_read() {
+    let disabled = Cluster::with(
+        Emulator::builder()
+            .tls(true)
+            .security_mode(EmulatedMode::Disabled),
+    )
+    .await;
+    let refused = settle_mode(&clients(&disabled), Some(SecurityMode::Strict))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Invalid);
+    assert!(refused.to_string().contains("`disabled`"), "{refused}");
+
+    let cluster = Cluster::with(
+        Emulator::builder()
+            .tls(true)
+            .security_mode(EmulatedMode::Permissive),
+    )
+    .await;
+    let admin = clients(&cluster);
+    let told = settle_mode(&admin, Some(SecurityMode::Strict)).await;
+    assert_eq!(told.unwrap(), SecurityMode::Permissive);
+    // A cluster that does not serve the file: the mode told, else an error.
+    let unserved: FaultRule = serde_json::from_value(json!({
+        "path_prefix": "/dcos-metadata/bootstrap-config.json", "count": 1000, "status": 404,
+    }))
+    .unwrap();
+    cluster.emulator.add_fault(unserved);
+    let told = settle_mode(&admin, Some(SecurityMode::Strict)).await;
+    assert_eq!(told.unwrap(), SecurityMode::Strict);
+    assert!(settle_mode(&admin, None).await.is_err());
+}
