@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod admin;
+mod dse;
 mod workflows;
 
 pub use admin::*;
+pub use dse::*;
 pub use workflows::*;
 
 /// The long help's closing text: connection, tokens, exit codes.
@@ -198,13 +200,16 @@ pub enum Command {
     /// HDFS settings for the Data Science Engine
     #[command(subcommand)]
     Hdfs(HdfsCommand),
+    /// The Data Science Engine's credentials, start to finish
+    #[command(subcommand)]
+    Dse(DseCommand),
     /// Converge the cluster to a manifest of accounts, secrets, grants and S3 onboardings
     #[command(
         long_about = include_str!("../help/apply.about.txt").trim_end(),
         after_help = include_str!("../help/apply.examples.txt").trim_end()
     )]
     Apply(ApplyArgs),
-    /// Run the whole onboarding against an emulated cluster on this machine
+    /// Run the engine's whole set-up against an emulated cluster on this machine
     #[cfg(feature = "demo")]
     #[command(
         long_about = include_str!("../help/demo.about.txt").trim_end()

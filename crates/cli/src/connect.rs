@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use dcos_connect::{Environment, Error, Given, Options, Origin};
 use dcos_ops::Clients;
 
-pub use dcos_connect::{Cluster, Setting, fingerprint};
+pub use dcos_connect::Cluster;
 
 use crate::args::Global;
 use crate::exit::{self, Failure};
@@ -77,7 +77,7 @@ pub async fn session(cluster: &Cluster, probe_keyring: bool) -> exit::Result<Ses
     Ok(session.into())
 }
 
-const LOG_IN: &str = "run `dcos-creds login`, or set DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with \
+pub const LOG_IN: &str = "run `dcos-creds login`, or set DCOS_ACS_TOKEN, or DCOS_SERVICE_ACCOUNT with \
                       DCOS_PRIVATE_KEY_FILE";
 
 impl From<Error> for Failure {

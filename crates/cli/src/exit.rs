@@ -223,10 +223,7 @@ fn hint_of(error: &ApiError) -> Option<String> {
                 .map_or("is missing, expired or invalid".into(), |s| {
                     format!("{s} was refused: it has expired or is not this cluster's")
                 });
-            return Some(format!(
-                "the token {token}: run `dcos-creds login`, or set DCOS_ACS_TOKEN, or \
-                 DCOS_SERVICE_ACCOUNT with DCOS_PRIVATE_KEY_FILE"
-            ));
+            return Some(format!("the token {token}: {}", crate::connect::LOG_IN));
         }
         _ => {}
     }

@@ -95,6 +95,19 @@ impl Ui {
         }
         Err(failure)
     }
+
+    /// A workflow's end: its steps (in text), then the failure with the report, or the report
+    /// with `text` (called on success only) on standard output.
+    pub fn finish<R: Stepped + Serialize>(
+        &self,
+        result: dcos_ops::RunResult<R>,
+        text: impl FnOnce(&R) -> String,
+    ) -> exit::Result<()> {
+        match settle(self, result) {
+            (report, Some(failure)) => self.fail_with(&report, failure),
+            (report, None) => self.emit(&report, || text(&report)),
+        }
+    }
 }
 
 /// Text for one line of a terminal: no escape sequence or control character, whatever a
@@ -158,17 +171,6 @@ pub fn last_words(document: Option<String>) {
     }
     // Held until the process exits.
     std::mem::forget(printed);
-}
-
-/// `ca fetch`.
-#[derive(Debug, Serialize)]
-pub struct CaReport {
-    pub cluster: String,
-    /// One per certificate in the bundle, `sha256:<hex>`.
-    pub fingerprints: Vec<String>,
-    /// Whether the download was checked against --ca-cert or --ca-fingerprint.
-    pub verified: bool,
-    pub written_to: Option<String>,
 }
 
 /// `secret get -o json`: the value itself, which is what was asked for (and only there: its

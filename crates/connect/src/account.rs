@@ -109,6 +109,56 @@ pub struct WhoamiReport {
     pub expires_in_seconds: Option<i64>,
 }
 
+/// `Logged in to URL as UID (service account); the token is in the OS keyring until ...`.
+impl std::fmt::Display for LoginReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.service_account {
+            " (service account)"
+        } else {
+            ""
+        };
+        write!(f, "Logged in to {} as {}{kind}", self.cluster, self.uid)?;
+        if self.saved_to == SavedTo::Keyring {
+            f.write_str("; the token is in the OS keyring")?;
+            if let Some(at) = &self.expires_at {
+                write!(f, " until {at}")?;
+            }
+        }
+        f.write_str(".")
+    }
+}
+
+/// `Logged out of URL.`, or that there was nothing to do.
+impl std::fmt::Display for LogoutReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.removed {
+            true => write!(f, "Logged out of {}.", self.cluster),
+            false => write!(f, "No saved token for {}; nothing to do.", self.cluster),
+        }
+    }
+}
+
+/// `service account UID on URL` and `token from SOURCE, expires AT (in 4 days)`.
+impl std::fmt::Display for WhoamiReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.service_account {
+            Some(true) => "service account",
+            Some(false) => "user",
+            None => "account",
+        };
+        write!(
+            f,
+            "{kind} {} on {}\ntoken from {}",
+            self.uid, self.cluster, self.token_source
+        )?;
+        if let (Some(at), Some(left)) = (&self.expires_at, self.expires_in_seconds) {
+            let left = duration_words(Duration::from_secs(left.max(0) as u64));
+            write!(f, ", expires {at} (in {left})")?;
+        }
+        Ok(())
+    }
+}
+
 /// The token in use, and whether the cluster accepts it.
 #[derive(Debug, Serialize)]
 pub struct TokenStatus {

@@ -137,6 +137,27 @@ impl Options {
             (None, false) => environment.get("DCOS_TLS_CA_PATH").map(PathBuf::from),
         }
     }
+
+    /// A transport to a service other than the cluster (a server of Hadoop configuration):
+    /// these options' time-out and limits, the CA bundle they name added to the system's roots
+    /// (none verified with `insecure`), and no token.
+    pub fn plain_transport(&self, url: &str, environment: &Environment) -> Result<Transport> {
+        let mut builder = Transport::builder(url)
+            .request_timeout(self.timeout)
+            .limits(self.limits.clone());
+        if let Some(file) = self.ca_file(environment) {
+            let pem = read_file(&file).map_err(|why| Error::File {
+                what: "the CA bundle".into(),
+                file,
+                why,
+            })?;
+            builder = builder.add_ca_pem(&pem);
+        }
+        if self.insecure.is_some() {
+            builder = builder.danger_accept_invalid_certs();
+        }
+        builder.build().map_err(Error::api("connecting"))
+    }
 }
 
 /// What the resolution reads besides the options: the variables, the `dcos` CLI's folder, the
@@ -239,6 +260,20 @@ impl Environment {
     fn saved_token(&self, url: &str) -> Option<SecretString> {
         self.keyring.then(|| keyring::load(url)).flatten()
     }
+}
+
+/// `ca fetch`: the cluster's CA bundle, by fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaReport {
+    pub cluster: String,
+    /// One per certificate in the bundle, `sha256:<hex>`.
+    pub fingerprints: Vec<String>,
+    /// Whether the download was checked against a pinned CA (a file or a fingerprint).
+    pub verified: bool,
+    pub written_to: Option<String>,
+    /// The bundle, as downloaded (PEM).
+    #[serde(skip)]
+    pub bundle: Vec<u8>,
 }
 
 /// Where a setting came from, and which other sources were set but lost to it (an option wins
@@ -597,6 +632,22 @@ impl Cluster {
             .await
             .map_err(Error::api("downloading the cluster CA"))?;
         Ok(response.into_bytes().to_vec())
+    }
+
+    /// `ca fetch`: downloads the CA bundle (through the pinned CA when there is one, else
+    /// unverified, and the report says so), for the caller to write to `out`.
+    pub async fn ca_report(&self, out: Option<&Path>) -> Result<CaReport> {
+        let verified = self.is_pinned();
+        let bundle = self.fetch_ca(!verified).await?;
+        let certs = dcos_transport::pem_certificates(&bundle)
+            .map_err(Error::api("reading the cluster's CA bundle"))?;
+        Ok(CaReport {
+            cluster: self.url.clone(),
+            fingerprints: certs.iter().map(|der| fingerprint(der)).collect(),
+            verified,
+            written_to: out.map(|p| p.display().to_string()),
+            bundle,
+        })
     }
 
     /// The `dcos` CLI's configuration file, when it holds a token for this cluster.

@@ -26,6 +26,18 @@ pub struct ClusterInfo {
     pub clock_skew_seconds: Option<i64>,
 }
 
+/// `cluster NAME (ID)`, `DC/OS VERSION VARIANT` and the URL: `cluster info`.
+impl std::fmt::Display for ClusterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.name.as_deref().unwrap_or("(name needs a token)");
+        write!(
+            f,
+            "cluster {name} ({})\nDC/OS {} {}\n{}",
+            self.id, self.version, self.variant, self.url
+        )
+    }
+}
+
 /// A clock further off than this is a problem: tokens are checked against the cluster's clock,
 /// and a service-account login JWT is refused outside its validity.
 pub const SKEW_LIMIT_SECONDS: i64 = 60;

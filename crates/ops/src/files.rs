@@ -263,6 +263,29 @@ pub fn check_own_file(path: &Path, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A password from a file: its text, with one trailing newline (`\n` or `\r\n`) dropped, as
+/// `echo` or an editor leave one. An empty password is refused; the error names the file, never
+/// the text.
+pub fn read_password(path: &Path) -> Result<SecretString> {
+    let text = read_text(path, "the password file", KEY_LIMIT)?;
+    let password = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if password.is_empty() {
+        return Err(Error::invalid(format!(
+            "the password file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(password.to_owned()))
+}
+
+/// A whole file of at most [`VALUE_LIMIT`] bytes (the largest secret): keytabs, stores.
+pub fn read_value_file(path: &Path) -> Result<Vec<u8>> {
+    read(path, "", VALUE_LIMIT)
+}
+
 /// A private key in PEM form, from a file.
 pub fn read_private_key(path: &Path) -> Result<SecretString> {
     private_key_pem(read(path, "", KEY_LIMIT)?, &path.display().to_string())

@@ -46,6 +46,7 @@ pub mod audit;
 pub mod aws;
 pub mod cluster;
 pub mod consumers;
+pub mod doctor;
 pub mod dse;
 mod error;
 pub mod files;

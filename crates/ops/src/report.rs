@@ -396,6 +396,33 @@ impl S3Report {
         }
     }
 
+    /// What a rotation did, for standard output: the key ids, and with `restart` what runs on
+    /// the new pair now.
+    pub fn rotation_text(&self, restart: bool) -> String {
+        let keys = self.key_ids();
+        match self.result {
+            Status::Changed if restart => {
+                let restarted: Vec<String> = (self.steps.iter())
+                    .filter(|s| s.outcome == Outcome::Restarted)
+                    .map(|s| format!("{} {}", s.kind.as_str(), s.target))
+                    .collect();
+                match restarted.is_empty() {
+                    true => format!("rotated: {keys}\nno app or pod uses the pair\n"),
+                    false => format!(
+                        "rotated: {keys}\nrestarted, and running on the new pair: {}\n",
+                        restarted.join(", ")
+                    ),
+                }
+            }
+            Status::Changed => format!("rotated: {keys}\n"),
+            Status::WouldChange => format!("would rotate: {keys}\n"),
+            _ => format!(
+                "unchanged: the secrets already hold the pair of access key id {}\n",
+                self.new_key_id.as_deref().unwrap_or("(none)")
+            ),
+        }
+    }
+
     /// A rotation's access key ids: `access key id AKIA... -> AKIA...` (`a new key` in the dry
     /// run of one that creates it).
     pub fn key_ids(&self) -> String {
@@ -598,7 +625,8 @@ stepped!(
     crate::S3Report,
     crate::accounts::DeletionReport,
     crate::rotate_key::KeyRotationReport,
-    crate::grants::RevokeAllReport
+    crate::grants::RevokeAllReport,
+    crate::dse::setup::SetupReport
 );
 
 #[cfg(test)]

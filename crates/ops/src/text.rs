@@ -9,6 +9,15 @@ pub fn count(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
+/// `text` with `prefix` before each line that is not empty.
+pub fn indent(text: &str, prefix: &str) -> String {
+    let lines = text.lines().map(|line| match line.is_empty() {
+        true => String::new(),
+        false => format!("{prefix}{line}"),
+    });
+    lines.collect::<Vec<_>>().join("\n")
+}
+
 /// Lays out rows in aligned columns under a header; `none` when there are no rows.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     // No bare header over nothing.

@@ -24,7 +24,7 @@ use crate::harness::{Cluster, run};
 const SERVICE: &str = "data-science-engine";
 
 /// A keytab with a key of `components@realm`.
-fn keytab(components: &[&str], realm: &str) -> Vec<u8> {
+pub(crate) fn keytab(components: &[&str], realm: &str) -> Vec<u8> {
     let principal = Principal {
         components: components.iter().map(|c| c.to_string()).collect(),
         realm: realm.to_owned(),
@@ -38,7 +38,7 @@ fn keytab(components: &[&str], realm: &str) -> Vec<u8> {
 }
 
 /// A PKCS#12 keystore of one key and its self-signed certificate, locked with `password`.
-fn pkcs12(password: &str) -> Vec<u8> {
+pub(crate) fn pkcs12(password: &str) -> Vec<u8> {
     use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["engine.example".to_owned()])
@@ -109,6 +109,7 @@ fn input() -> SetupInput {
         hdfs_conf_url: None,
         oidc_client_secret: None,
         overwrite: false,
+        package_version: Default::default(),
     }
 }
 
@@ -118,10 +119,11 @@ fn clients(cluster: &Cluster) -> Clients {
 }
 
 async fn prepared(cluster: &Cluster, input: SetupInput, out: &Path) -> Setup {
+    let prepared = input
+        .prepare(&Destination::Out(out.to_owned()), &Silent)
+        .unwrap();
     let mode = settle_mode(&clients(cluster), None).await.unwrap();
-    input
-        .prepare(mode, &Destination::Out(out.to_owned()), &Silent)
-        .unwrap()
+    prepared.in_mode(mode).unwrap()
 }
 
 /// Every (resource id, action) the account holds, from the emulator's state.
@@ -358,11 +360,7 @@ async fn a_keytab_or_store_that_does_not_fit_is_refused_before_any_request() {
     let requests = cluster.emulator.counters().total;
     let refuse = |input: SetupInput| {
         let error = input
-            .prepare(
-                SecurityMode::Strict,
-                &Destination::Out(out.clone()),
-                &Silent,
-            )
+            .prepare(&Destination::Out(out.clone()), &Silent)
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
         error.to_string()
@@ -471,4 +469,104 @@ async fn the_mode_is_the_clusters_and_a_told_one_stands_in_only_when_it_cannot_b
     let told = settle_mode(&admin, Some(SecurityMode::Strict)).await;
     assert_eq!(told.unwrap(), SecurityMode::Strict);
     assert!(settle_mode(&admin, None).await.is_err());
+}
+
+/// `dse setup` as a person runs it: files for the keytab, the store and its password, the key
+/// pair from the environment; a dry run, the run, a re-run, and refusals that send nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dse_setup_runs_from_files_and_refuses_what_does_not_fit_before_any_write() {
+    let cluster = Cluster::start().await;
+    std::fs::write(
+        cluster.path("jupyter.keytab"),
+        keytab(&["jupyter", "node-1"], "EXAMPLE.COM"),
+    )
+    .unwrap();
+    std::fs::write(
+        cluster.path("other.keytab"),
+        keytab(&["jupyter", "node-1"], "OTHER.ORG"),
+    )
+    .unwrap();
+    std::fs::write(cluster.path("engine.p12"), pkcs12("store-pass")).unwrap();
+    std::fs::write(cluster.path("store.pass"), "store-pass\n").unwrap();
+    std::fs::write(cluster.path("wrong.pass"), "not-the-password\n").unwrap();
+    let env = [
+        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    let setup = |keytab: &str, password: &str, more: &[&str]| {
+        let mut args = vec![
+            "dse",
+            "setup",
+            "--s3-from-env",
+            "--kerberos-keytab",
+            keytab,
+            "--kerberos-realm",
+            "EXAMPLE.COM",
+            "--kerberos-kdc",
+            "kdc.example.com:88",
+            "--tls-keystore",
+            "engine.p12",
+            "--tls-keystore-password-file",
+            password,
+            "--out",
+            "options.json",
+        ];
+        args.extend(more);
+        cluster.run_with(&args, &env, None)
+    };
+
+    let json = ["-o", "json"];
+    let refused = setup("other.keytab", "store.pass", &[]).expect(2);
+    assert!(
+        refused.stderr.contains("jupyter/node-1@OTHER.ORG"),
+        "{}",
+        refused.stderr
+    );
+    let refused = setup("jupyter.keytab", "wrong.pass", &[]).expect(2);
+    assert!(refused.stderr.contains("engine.p12"), "{}", refused.stderr);
+    assert!(!refused.stderr.contains("not-the-password"));
+    assert_eq!(cluster.writes(), 0);
+
+    let plan = setup("jupyter.keytab", "store.pass", &["--dry-run", "-o", "json"])
+        .expect(0)
+        .json();
+    assert_eq!(plan["result"], "would_change");
+    assert_eq!(plan["security_mode"], "strict");
+    assert_eq!(plan["service_account"], SERVICE);
+    assert_eq!(cluster.writes(), 0);
+    assert!(!cluster.path("options.json").exists());
+
+    let done = setup("jupyter.keytab", "store.pass", &json)
+        .expect(0)
+        .json();
+    assert_eq!(done["result"], "changed");
+    let expected: BTreeSet<_> = security_page().union(&secret_reads()).cloned().collect();
+    assert_eq!(grants_of(&cluster, SERVICE), expected);
+    let StoredSecret::Text(password) =
+        cluster.emulator.state().secrets[&format!("{SERVICE}/tls_keystore_password")].clone()
+    else {
+        panic!("a password is text")
+    };
+    assert_eq!(password, "store-pass", "one trailing newline is dropped");
+    let options: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cluster.path("options.json")).unwrap())
+            .unwrap();
+    assert_eq!(options, done["options"]);
+
+    let writes = cluster.writes();
+    let again = setup("jupyter.keytab", "store.pass", &[]).expect(0);
+    assert!(
+        again.stderr.contains(
+            "dse setup of data-science-engine (strict mode: with the Mesos permissions): \
+             unchanged, everything is in place"
+        ),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stdout.is_empty(), "the options went to their file");
+    assert_eq!(cluster.writes(), writes);
 }

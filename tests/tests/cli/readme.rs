@@ -342,3 +342,52 @@ async fn the_readme_aws_walkthrough_runs_as_written() {
     );
     assert_eq!(running_key_id(&cluster), sha256_hex(&keys[0].0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_dse_walkthrough_runs_as_written() {
+    use crate::dse_setup::{keytab, pkcs12};
+    let cluster = Cluster::start().await;
+    std::fs::write(
+        cluster.path("jupyter.keytab"),
+        keytab(&["jupyter", "notebook.example.com"], "EXAMPLE.COM"),
+    )
+    .unwrap();
+    std::fs::write(cluster.path("engine.p12"), pkcs12("changeit")).unwrap();
+    std::fs::write(cluster.path("store.pass"), "changeit\n").unwrap();
+    let script = walkthrough("dse-walkthrough");
+    assert!(script.contains("dse setup"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env("DCOS_ACS_TOKEN", &cluster.admin_token);
+    let out = run_ok(bash);
+    for expected in [
+        "would create     account data-science-engine",
+        "would grant      create on dcos:mesos:master:task:app_id:data-science-engine",
+        "would write      options options.json",
+        "created          secret data-science-engine/keytab (hmac:",
+        "dse setup of data-science-engine (strict mode: with the Mesos permissions): done",
+        "(strict mode: with the Mesos permissions): unchanged, everything is in place",
+        "data-science-engine  service account  direct",
+    ] {
+        assert!(
+            out.stdout().contains(expected) || out.stderr.contains(expected),
+            "{expected:?} missing:\n{}\n{}",
+            out.stdout(),
+            out.stderr
+        );
+    }
+    assert!(!out.stdout().contains("changeit") && !out.stderr.contains("changeit"));
+    let options: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("options.json")).unwrap()).unwrap();
+    assert_eq!(
+        options["security"]["kerberos"]["keytab_secret"],
+        "data-science-engine/keytab"
+    );
+    assert_eq!(
+        options["security"]["tls"]["keystore_password"],
+        "data-science-engine/tls_keystore_password"
+    );
+    assert_eq!(
+        options["spark"]["spark_mesos_principal"],
+        "data-science-engine"
+    );
+}

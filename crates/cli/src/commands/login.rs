@@ -1,7 +1,5 @@
 //! `login`, `logout` and `whoami`: `dcos-connect`'s account calls, worded.
 
-use std::time::Duration;
-
 use dcos_connect::{Environment, SavedTo};
 use dcos_iam_client::{Credentials, Uid};
 use secrecy::ExposeSecret;
@@ -10,7 +8,7 @@ use crate::args::{Global, LoginArgs};
 use crate::connect;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{Ui, duration_words, write_stdout};
+use crate::output::{Ui, write_stdout};
 
 pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<()> {
     let cluster = connect::resolve(global, ui).await?;
@@ -61,20 +59,7 @@ pub async fn login(global: &Global, ui: &Ui, args: &LoginArgs) -> exit::Result<(
         }
         return ui.emit(&doc, String::new);
     }
-    ui.emit(&report, || {
-        let until = (report.expires_at.as_deref()).map(|e| format!(" until {e}"));
-        format!(
-            "Logged in to {} as {}{}; the token is in the OS keyring{}.",
-            report.cluster,
-            report.uid,
-            if report.service_account {
-                " (service account)"
-            } else {
-                ""
-            },
-            until.unwrap_or_default()
-        )
-    })
+    ui.emit(&report, || report.to_string())
 }
 
 pub async fn logout(global: &Global, ui: &Ui) -> exit::Result<()> {
@@ -91,29 +76,11 @@ pub async fn logout(global: &Global, ui: &Ui) -> exit::Result<()> {
             report.cluster
         ));
     }
-    ui.emit(&report, || match report.removed {
-        true => format!("Logged out of {}.", report.cluster),
-        false => format!("No saved token for {}; nothing to do.", report.cluster),
-    })
+    ui.emit(&report, || report.to_string())
 }
 
 pub async fn whoami(global: &Global, ui: &Ui) -> exit::Result<()> {
     let cluster = connect::resolve(global, ui).await?;
     let report = connect::session(&cluster, false).await?.whoami().await?;
-    ui.emit(&report, || {
-        let kind = match report.service_account {
-            Some(true) => "service account",
-            Some(false) => "user",
-            None => "account",
-        };
-        let mut text = format!(
-            "{kind} {} on {}\ntoken from {}",
-            report.uid, report.cluster, report.token_source
-        );
-        if let (Some(at), Some(left)) = (&report.expires_at, report.expires_in_seconds) {
-            let left = duration_words(Duration::from_secs(left.max(0) as u64));
-            text.push_str(&format!(", expires {at} (in {left})"));
-        }
-        text
-    })
+    ui.emit(&report, || report.to_string())
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod ca;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod dse;
 pub mod grant;
 pub mod hdfs;
 pub mod login;
@@ -18,8 +19,8 @@ use clap::CommandFactory;
 
 use crate::args::Global;
 use crate::args::{
-    CaCommand, Cli, ClusterCommand, Command, HdfsCommand, S3Command, ServiceAccountCommand,
-    UserCommand,
+    CaCommand, Cli, ClusterCommand, Command, DseCommand, HdfsCommand, S3Command,
+    ServiceAccountCommand, UserCommand,
 };
 use crate::connect::{self, Session};
 use crate::exit;
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         }
         Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
+        Command::Dse(DseCommand::Setup(args)) => dse::setup(global, &ui, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
         Command::Apply(args) => apply::run(connect::resolve(global, &ui).await?, &ui, args).await,

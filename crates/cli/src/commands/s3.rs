@@ -112,13 +112,7 @@ fn print_hinted(
 ) -> exit::Result<()> {
     let (report, failure) = settle(ui, result);
     match failure {
-        Some(failure) => ui.fail_with(
-            &report,
-            match hint {
-                Some(hint) => failure.hint(hint),
-                None => failure,
-            },
-        ),
+        Some(failure) => ui.fail_with(&report, hint.into_iter().fold(failure, Failure::hint)),
         None => {
             if !ui.json() {
                 ui.info(report.summary());
@@ -238,35 +232,14 @@ pub async fn rotate(
         Ok(_) => None,
     };
     print_hinted(ui, result, hint, |report| {
-        let keys = report.key_ids();
-        match report.result {
-            Status::Changed if restart => {
-                let restarted: Vec<String> = (report.steps.iter())
-                    .filter(|s| s.outcome == dcos_ops::Outcome::Restarted)
-                    .map(|s| format!("{} {}", s.kind.as_str(), s.target))
-                    .collect();
-                match restarted.is_empty() {
-                    true => format!("rotated: {keys}\nno app or pod uses the pair\n"),
-                    false => format!(
-                        "rotated: {keys}\nrestarted, and running on the new pair: {}\n",
-                        restarted.join(", ")
-                    ),
-                }
-            }
-            Status::Changed => {
-                ui.warn(format!(
-                    "restart the apps and pods that use the pair so that they read it (or pass \
-                     --restart); running tasks keep the old one until then; `dcos-creds secret \
-                     consumers {key_id}` lists them"
-                ));
-                format!("rotated: {keys}\n")
-            }
-            Status::WouldChange => format!("would rotate: {keys}\n"),
-            _ => format!(
-                "unchanged: the secrets already hold the pair of access key id {}\n",
-                report.new_key_id.as_deref().unwrap_or("(none)")
-            ),
+        if report.result == Status::Changed && !restart {
+            ui.warn(format!(
+                "restart the apps and pods that use the pair so that they read it (or pass \
+                 --restart); running tasks keep the old one until then; `dcos-creds secret \
+                 consumers {key_id}` lists them"
+            ));
         }
+        report.rotation_text(restart)
     })
 }
 

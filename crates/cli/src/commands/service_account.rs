@@ -8,7 +8,7 @@ use dcos_secrets_client::SecretPath;
 use crate::args::{DeleteArgs, KeyBits, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
-use crate::output::{Progress, Ui, count, settle};
+use crate::output::{Progress, Ui, count};
 
 pub async fn create(
     session: &Session,
@@ -89,11 +89,7 @@ pub async fn delete(session: &Session, ui: &Ui, args: &DeleteArgs, user: bool) -
         },
     )
     .await?;
-    let (report, failure) = settle(ui, result);
-    if let Some(failure) = failure {
-        return ui.fail_with(&report, failure);
-    }
-    ui.emit(&report, || report.to_string())
+    ui.finish(result, ToString::to_string)
 }
 
 /// A key rotation's options, checked before the cluster is contacted.
@@ -164,9 +160,5 @@ pub async fn rotate_key(
 }
 
 fn print_rotation(ui: &Ui, result: dcos_ops::RunResult<KeyRotationReport>) -> exit::Result<()> {
-    let (report, failure) = settle(ui, result);
-    if let Some(failure) = failure {
-        return ui.fail_with(&report, failure);
-    }
-    ui.emit(&report, || report.to_string())
+    ui.finish(result, ToString::to_string)
 }

@@ -1,111 +1,57 @@
-//! `status` (alias `doctor`): where the cluster URL, the TLS trust and the token came from,
-//! what each shadows, and whether they work. Changes nothing.
+//! `status` (alias `doctor`): `dcos_ops::doctor`'s findings, its problems worded as failures.
+//! Changes nothing.
 
 use std::time::Duration;
 
-use dcos_connect::TokenStatus;
-use dcos_ops::cluster::ClusterInfo;
+use dcos_connect::Environment;
+use dcos_ops::doctor::{self, Problem, StatusReport};
 use serde::Serialize;
 
 use crate::args::Global;
-use crate::connect::{self, Setting};
+use crate::connect;
 use crate::exit::{self, ErrorDoc, Failure};
 use crate::output::{Ui, duration_words};
 
 #[derive(Debug, Serialize)]
-struct StatusReport<'a> {
-    cluster: ClusterSetting,
-    trust: &'a Setting,
-    token: Option<TokenStatus>,
-    cluster_info: Option<ClusterInfo>,
+struct Status<'a> {
+    #[serde(flatten)]
+    report: &'a StatusReport,
     /// Every problem found, the first of which sets the exit code.
     problems: Vec<ErrorDoc<'a>>,
 }
 
-#[derive(Debug, Serialize)]
-struct ClusterSetting {
-    url: String,
-    #[serde(flatten)]
-    source: Setting,
+fn failure(problem: Problem) -> Failure {
+    match problem {
+        Problem::Connect(error) => error.into(),
+        Problem::Cluster(error) => error.into(),
+        Problem::Clock(skew) => {
+            let way = if skew > 0 { "behind" } else { "ahead of" };
+            let off = duration_words(Duration::from_secs(skew.unsigned_abs()));
+            Failure::new(exit::FAILURE, format!("this machine's clock is {off} {way} the cluster's"))
+                .hint("set the clock right (NTP): tokens and service-account logins are checked against the cluster's clock")
+        }
+    }
 }
 
 pub async fn run(global: &Global, ui: &Ui) -> exit::Result<()> {
     let cluster = connect::resolve(global, ui).await?;
-    let mut problems: Vec<Failure> = Vec::new();
-    let session = match connect::session(&cluster, true).await {
-        Ok(session) => Some(session),
-        Err(failure) => {
-            problems.push(failure);
-            None
-        }
-    };
-    let mut token = None;
-    if let Some(session) = &session {
-        let (status, problem) = session.token_status().await;
-        token = Some(status);
-        problems.extend(problem.map(Failure::from));
-    }
-    let accepted = token.as_ref().is_some_and(|t| t.accepted);
-    let transport = match (&session, accepted) {
-        (Some(session), true) => session.clients.iam.transport().clone(),
-        _ => cluster.transport()?,
-    };
-    let info = match dcos_ops::cluster::info(&transport, accepted).await {
-        Ok(info) => Some(info),
-        Err(error) => {
-            problems.push(Failure::from(error));
-            None
-        }
-    };
-    if let Some(skew) = info.as_ref().and_then(ClusterInfo::clock_off) {
-        let way = if skew > 0 { "behind" } else { "ahead of" };
-        problems.push(
-            Failure::new(
-                exit::FAILURE,
-                format!(
-                    "this machine's clock is {} {way} the cluster's",
-                    duration_words(Duration::from_secs(skew.unsigned_abs()))
-                ),
-            )
-            .hint("set the clock right (NTP): tokens and service-account logins are checked against the cluster's clock"),
-        );
-    }
-    let report = StatusReport {
-        cluster: ClusterSetting {
-            url: cluster.url.clone(),
-            source: cluster.url_source.clone(),
-        },
-        trust: &cluster.trust_source,
-        token,
-        cluster_info: info,
+    let (report, problems) = doctor::status(&cluster, &Environment::process()).await;
+    let problems: Vec<Failure> = problems.into_iter().map(failure).collect();
+    let status = Status {
+        report: &report,
         problems: problems.iter().map(Failure::doc).collect(),
     };
     if !ui.json() || problems.is_empty() {
-        ui.emit(&report, || render(&report))?;
+        ui.emit(&status, || {
+            let lines = problems
+                .iter()
+                .map(|p| format!("\nproblem   {}", p.message));
+            report.to_string() + &lines.collect::<String>()
+        })?;
     }
     match problems.first().cloned() {
         None => Ok(()),
-        Some(first) if ui.json() => ui.fail_with(&report, first),
+        Some(first) if ui.json() => ui.fail_with(&status, first),
         Some(first) => Err(first),
     }
-}
-
-fn render(report: &StatusReport<'_>) -> String {
-    let mut lines = vec![
-        format!(
-            "cluster   {} {}",
-            report.cluster.url,
-            report.cluster.source.describe()
-        ),
-        format!("TLS       trusts {}", report.trust.describe()),
-    ];
-    match &report.token {
-        None => lines.push("token     none found".to_owned()),
-        Some(token) => lines.push(token.to_string()),
-    }
-    lines.extend(report.cluster_info.as_ref().map(ClusterInfo::status_lines));
-    for problem in &report.problems {
-        lines.push(format!("problem   {}", problem.message));
-    }
-    lines.join("\n")
 }

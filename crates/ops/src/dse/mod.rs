@@ -323,6 +323,24 @@ impl Destination {
         Ok(Some(value))
     }
 
+    /// `overlay` merged into the existing options of a merge (or alone).
+    pub fn merged(&self, overlay: Value) -> Result<Value> {
+        Ok(match self.existing()? {
+            Some(mut base) => {
+                merge(&mut base, &overlay);
+                base
+            }
+            None => overlay,
+        })
+    }
+
+    /// The options of `hdfs options`: `url` added to the service's Hadoop configuration URLs
+    /// (those of the options file merged into are kept), ready to write.
+    pub fn hdfs(&self, url: &str) -> Result<PreparedOptions> {
+        let overlay = hdfs_options(url, self.existing()?.as_ref());
+        self.prepare(self.merged(overlay)?)
+    }
+
     /// Settles what writing `options` will do, checking everything that can fail before the
     /// cluster is touched: the file is readable, its folder writable, and an `Out` file would
     /// not replace a different one. For a merge, `options` is the merged whole.

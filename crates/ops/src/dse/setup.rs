@@ -9,13 +9,13 @@
 //! generated, and writes in at most three: the account with its secrets, the grants, the options
 //! file. A failure at any write takes back everything the run changed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dcos_iam_client::{Action, GrantState, KeyPair, KeySize, Principal, Rid, Uid, User};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use futures::future::try_join_all;
 use secrecy::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::engine::{Account, EngineOptions, Kerberos, Tls};
@@ -55,6 +55,19 @@ pub struct S3Input {
     pub secret_key_secret: Option<SecretPath>,
     pub aws_region: Option<super::AwsRegion>,
     pub s3_endpoint: Option<super::S3Endpoint>,
+}
+
+impl S3Input {
+    /// The pair, in the service's own secrets and the package's default region and endpoint.
+    pub fn of(keys: crate::aws::KeyPair) -> Self {
+        Self {
+            keys,
+            key_id_secret: None,
+            secret_key_secret: None,
+            aws_region: None,
+            s3_endpoint: None,
+        }
+    }
 }
 
 /// Kerberos for HDFS: the keytab and who it must hold a key for.
@@ -100,6 +113,200 @@ pub struct SetupInput {
     pub oidc_client_secret: Option<SecretString>,
     /// Replace secrets that hold another value (otherwise a conflict, before any write).
     pub overwrite: bool,
+    pub package_version: PackageVersion,
+}
+
+/// One engine's set-up as declared, files by path: a manifest's `[[dse]]` entry, or the flags
+/// of `dse setup`. [`SetupSpec::read`] reads the files into a [`SetupInput`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupSpec {
+    /// Default `data-science-engine`.
+    #[serde(default)]
+    pub service_name: Option<String>,
+    #[serde(default)]
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub service_account_secret: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub linux_user: Option<String>,
+    /// Grant the Mesos permissions in permissive mode too.
+    #[serde(default)]
+    pub mesos_permissions: bool,
+    #[serde(default)]
+    pub kerberos: Option<KerberosSpec>,
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    #[serde(default)]
+    pub hdfs_conf_url: Option<String>,
+    #[serde(default)]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Default `2.1.0`.
+    #[serde(default)]
+    pub package_version: Option<String>,
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// Kerberos, as declared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KerberosSpec {
+    pub keytab: PathBuf,
+    pub realm: String,
+    /// `HOST:PORT`.
+    pub kdc: String,
+    /// Default `jupyter`.
+    #[serde(default)]
+    pub primary: Option<String>,
+}
+
+/// TLS, as declared: the stores and the files holding their passwords.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    pub keystore: PathBuf,
+    pub keystore_password_file: PathBuf,
+    #[serde(default)]
+    pub key_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub truststore: Option<PathBuf>,
+    #[serde(default)]
+    pub truststore_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl SetupSpec {
+    /// Reads every file it names (relative paths below `base`) and checks every id and path:
+    /// the input of [`SetupInput::prepare`]. `s3` is the key pair, which the caller reads from
+    /// its source. Errors name the field; none quotes a file's content.
+    pub fn read(&self, base: &Path, s3: Option<S3Input>) -> Result<SetupInput> {
+        let at = |path: &Path| base.join(path);
+        let file = |path: &Path| -> Result<FileInput> {
+            let file = at(path);
+            let bytes = crate::files::read_value_file(&file)?;
+            Ok(FileInput { file, bytes })
+        };
+        let password = |path: &Path| crate::files::read_password(&at(path));
+        let service = self
+            .service_name
+            .as_deref()
+            .unwrap_or(super::DEFAULT_SERVICE_NAME);
+        let kerberos = match &self.kerberos {
+            Some(k) => {
+                let (kdc_host, kdc_port) =
+                    parse_kdc(&k.kdc).map_err(|e| e.context("kerberos kdc"))?;
+                Some(KerberosInput {
+                    keytab: file(&k.keytab)?,
+                    realm: k.realm.clone(),
+                    kdc_host,
+                    kdc_port,
+                    primary: k.primary.clone(),
+                })
+            }
+            None => None,
+        };
+        let tls = match &self.tls {
+            Some(t) => Some(TlsInput {
+                keystore: file(&t.keystore)?,
+                keystore_password: password(&t.keystore_password_file)?,
+                key_password: t.key_password_file.as_deref().map(password).transpose()?,
+                truststore: match (&t.truststore, &t.truststore_password_file) {
+                    (Some(store), Some(pass)) => Some((file(store)?, password(pass)?)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(Error::invalid(
+                            "a TLS truststore and its password file go together",
+                        ));
+                    }
+                },
+                ca_bundle: t.ca_bundle.as_deref().map(file).transpose()?,
+            }),
+            None => None,
+        };
+        let named = |text: &Option<String>, what: &str| -> Result<Option<SecretPath>> {
+            (text.as_deref().map(SecretPath::new).transpose())
+                .map_err(|e| Error::from(e).context(what))
+        };
+        Ok(SetupInput {
+            service: ServiceName::new(service)?,
+            account: (self.service_account.as_deref().map(Uid::new).transpose())
+                .map_err(|e| Error::from(e).context("service account"))?,
+            login_secret: named(&self.service_account_secret, "service account secret")?,
+            login_endpoint: dcos_iam_client::DEFAULT_LOGIN_ENDPOINT.to_owned(),
+            role: self.role.clone(),
+            linux_user: self.linux_user.clone(),
+            mesos_permissions: self.mesos_permissions,
+            s3,
+            kerberos,
+            tls,
+            hdfs_conf_url: (self
+                .hdfs_conf_url
+                .as_deref()
+                .map(crate::hdfs::conf_url)
+                .transpose())
+            .map_err(|e| e.context("hdfs conf url"))?,
+            oidc_client_secret: self
+                .oidc_client_secret_file
+                .as_deref()
+                .map(password)
+                .transpose()?,
+            overwrite: self.overwrite,
+            package_version: match &self.package_version {
+                Some(version) => version.parse()?,
+                None => PackageVersion::default(),
+            },
+        })
+    }
+}
+
+/// The package versions whose options `dse setup` writes. Every one reads the same keys for
+/// what the setup sets (the TLS stores' sandbox paths of 2.x keep their defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum PackageVersion {
+    #[serde(rename = "1.0.1")]
+    V1_0_1,
+    #[serde(rename = "1.0.2")]
+    V1_0_2,
+    #[serde(rename = "2.0.1")]
+    V2_0_1,
+    #[default]
+    #[serde(rename = "2.1.0")]
+    V2_1_0,
+}
+
+impl std::str::FromStr for PackageVersion {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "1.0.1" => Ok(Self::V1_0_1),
+            "1.0.2" => Ok(Self::V1_0_2),
+            "2.0.1" => Ok(Self::V2_0_1),
+            "2.1.0" => Ok(Self::V2_1_0),
+            other => Err(Error::invalid(format!(
+                "`{other}` is not a published version of the package: 1.0.1, 1.0.2, 2.0.1 or 2.1.0"
+            ))),
+        }
+    }
+}
+
+/// `HOST:PORT` of a KDC (the port is needed: the package has no default for it).
+pub fn parse_kdc(text: &str) -> Result<(String, u16)> {
+    let bad = || Error::invalid(format!("`{text}` is not a KDC address: give HOST:PORT"));
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    match (host_ok, port) {
+        (true, 1..) => Ok((host.to_owned(), port)),
+        _ => Err(bad()),
+    }
 }
 
 /// A secret the setup stores.
@@ -125,6 +332,7 @@ pub struct Setup {
     pub options: PreparedOptions,
     /// Whether the options file holds a secret value (OIDC's client secret).
     pub plaintext_secret: bool,
+    pub package_version: PackageVersion,
     /// Read and plan only.
     pub dry_run: bool,
 }
@@ -145,6 +353,30 @@ pub struct SetupReport {
     pub options_file: Option<String>,
     /// The options file holds a secret value, so it is written readable by its owner alone.
     pub options_hold_a_secret: bool,
+    pub package_version: PackageVersion,
+}
+
+impl SetupReport {
+    /// One closing line: `dse setup: done`, `dse setup (dry run): nothing was changed`.
+    pub fn summary(&self) -> String {
+        let mode = match (self.security_mode, self.steps.iter().any(is_mesos)) {
+            (SecurityMode::Strict, _) => "strict mode: with the Mesos permissions",
+            (_, true) => "permissive mode: with the Mesos permissions, as asked",
+            (_, false) => "permissive mode: no Mesos permission is needed",
+        };
+        let verb = match self.result {
+            Status::Unchanged => "unchanged, everything is in place",
+            Status::WouldChange => "nothing was changed",
+            Status::Failed => "failed",
+            Status::Changed => "done",
+        };
+        let dry = if self.dry_run { " (dry run)" } else { "" };
+        format!("dse setup{dry} of {} ({mode}): {verb}", self.service_name)
+    }
+}
+
+fn is_mesos(step: &Step) -> bool {
+    step.kind == StepKind::Grant && step.target.starts_with("dcos:mesos:")
 }
 
 /// The cluster's security mode; `told` stands in when the cluster does not say (the file
@@ -170,10 +402,9 @@ impl SetupInput {
     /// service's space; reads the options destination and merges.
     pub fn prepare(
         self,
-        security_mode: SecurityMode,
         destination: &Destination,
         reporter: &dyn Reporter,
-    ) -> Result<Setup> {
+    ) -> Result<PreparedSetup> {
         let service = self.service;
         let account = match self.account {
             Some(uid) => uid,
@@ -305,38 +536,56 @@ impl SetupInput {
         }
         let paths: Vec<&SecretPath> = secrets.iter().map(|s| &s.path).collect();
         super::check_spaces(&paths, Some(&login_secret), &service, false, reporter)?;
-        let options = match destination.existing()? {
-            Some(mut base) => {
-                super::merge(&mut base, &options);
-                base
-            }
-            None => options,
-        };
+        let options = destination.merged(options)?;
         let plaintext_secret = engine.holds_plaintext_secret();
         let options = destination.prepare_private(options, plaintext_secret)?;
-        let strict = security_mode == SecurityMode::Strict;
-        let mesos = match strict || self.mesos_permissions {
-            true => mesos_permissions(&MesosIdentity {
-                account: account.clone(),
-                role: self.role.unwrap_or_else(|| account.to_string()),
-                linux_user: self.linux_user.unwrap_or_else(|| "nobody".to_owned()),
-                app_id: service.as_str().to_owned(),
-            })?,
-            false => Vec::new(),
+        let identity = MesosIdentity {
+            account: account.clone(),
+            role: self.role.unwrap_or_else(|| account.to_string()),
+            linux_user: self.linux_user.unwrap_or_else(|| "nobody".to_owned()),
+            app_id: service.as_str().to_owned(),
         };
-        Ok(Setup {
-            service,
-            account,
-            login_secret,
-            login_endpoint: self.login_endpoint,
-            security_mode,
-            mesos,
-            secrets,
-            overwrite: self.overwrite,
-            options,
-            plaintext_secret,
-            dry_run: false,
+        // Checked now, so that a bad role or user fails before the cluster is asked.
+        mesos_permissions(&identity)?;
+        Ok(PreparedSetup {
+            setup: Setup {
+                service,
+                account,
+                login_secret,
+                login_endpoint: self.login_endpoint,
+                security_mode: SecurityMode::Strict,
+                mesos: Vec::new(),
+                secrets,
+                overwrite: self.overwrite,
+                options,
+                plaintext_secret,
+                package_version: self.package_version,
+                dry_run: false,
+            },
+            identity,
+            mesos_asked: self.mesos_permissions,
         })
+    }
+}
+
+/// A setup whose input is checked, waiting for the cluster's security mode.
+#[derive(Debug, Clone)]
+pub struct PreparedSetup {
+    setup: Setup,
+    identity: MesosIdentity,
+    mesos_asked: bool,
+}
+
+impl PreparedSetup {
+    /// The setup for a cluster in `mode` ([`settle_mode`]): the Mesos permissions in strict
+    /// mode, or when they were asked for.
+    pub fn in_mode(self, mode: SecurityMode) -> Result<Setup> {
+        let mut setup = self.setup;
+        setup.security_mode = mode;
+        if mode == SecurityMode::Strict || self.mesos_asked {
+            setup.mesos = mesos_permissions(&self.identity)?;
+        }
+        Ok(setup)
     }
 }
 
@@ -364,6 +613,7 @@ impl Setup {
             options: self.options.options.clone(),
             options_file: self.options.file().map(|f| f.display().to_string()),
             options_hold_a_secret: self.plaintext_secret,
+            package_version: self.package_version,
         }
     }
 }
@@ -503,8 +753,9 @@ fn plan(
             }
             match key {
                 Some(key) => {
+                    // No fingerprint: the key is made for the run, so a dry run's plan and the
+                    // run's are the same.
                     let value = login_secret_value(uid, key, &job.login_endpoint);
-                    login.fingerprint = Some(value.fingerprint());
                     let description = format!("Data Science Engine {}", job.service);
                     tasks.push(Task::write(
                         account_step,

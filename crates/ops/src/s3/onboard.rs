@@ -173,14 +173,7 @@ pub fn options(
     if layout.layout == Layout::Schema && existing.as_ref().is_some_and(|b| b.get("s3").is_some()) {
         reporter.warn(&Warning::TopLevelS3Kept);
     }
-    let options = match existing {
-        Some(mut base) => {
-            dse::merge(&mut base, &overlay);
-            base
-        }
-        None => overlay,
-    };
-    destination.prepare(options)
+    destination.prepare(destination.merged(overlay)?)
 }
 
 /// What the cluster holds for one onboarding: each secret's value and each grant's state.
