@@ -1,6 +1,6 @@
 //! Exit codes, and the one error type every command returns.
 //!
-//! The codes are part of the interface: scripts branch on them, and the README lists them.
+//! The codes are part of the interface: scripts branch on them, and docs/scripting.md lists them.
 
 use std::fmt;
 
@@ -30,7 +30,7 @@ pub const INTERRUPTED: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15.
 pub const TERMINATED: u8 = 143;
 
-/// Every exit code with its meaning, for `--help` and the README.
+/// Every exit code with its meaning, for `--help` and docs/scripting.md.
 pub const TABLE: [(u8, &str); 11] = [
     (SUCCESS, "success, including nothing to change"),
     (
@@ -458,11 +458,14 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_lists_every_exit_code() {
-        let readme = include_str!("../../../README.md");
+    fn the_scripting_page_lists_every_exit_code() {
+        let page = include_str!("../../../docs/scripting.md");
         for (code, meaning) in TABLE {
             let row = format!("| {code} | {meaning} |");
-            assert!(readme.contains(&row), "README lacks the row `{row}`");
+            assert!(
+                page.contains(&row),
+                "docs/scripting.md lacks the row `{row}`"
+            );
         }
     }
 

@@ -1,4 +1,4 @@
-//! The README's command-line walkthrough, run as written against the emulator.
+//! The walkthroughs of the README and of `docs/`, run as written against the emulator.
 
 use dcos_emulator::state::Secret;
 
@@ -6,16 +6,26 @@ use std::process::Command;
 
 use crate::harness::{Cluster, Run, binary, run};
 
-/// The bash between the `<!-- {name}:start -->` and `end` markers, without its code fence.
+/// The bash between the `<!-- {name}:start -->` and `end` markers of the README or a page of
+/// `docs/`, without its code fence.
 fn walkthrough(name: &str) -> String {
-    let readme = include_str!("../../../README.md");
-    let start = readme
-        .find(&format!("<!-- {name}:start -->"))
-        .expect("start marker");
-    let end = readme
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        pages.push(entry.unwrap().path());
+    }
+    let start = format!("<!-- {name}:start -->");
+    let text = pages
+        .iter()
+        .filter(|page| page.extension().is_some_and(|e| e == "md"))
+        .map(|page| std::fs::read_to_string(page).unwrap())
+        .find(|text| text.contains(&start))
+        .unwrap_or_else(|| panic!("no page has the walkthrough {name}"));
+    let from = text.find(&start).unwrap();
+    let to = text
         .find(&format!("<!-- {name}:end -->"))
         .expect("end marker");
-    readme[start..end]
+    text[from..to]
         .lines()
         .skip(1)
         .filter(|line| !line.starts_with("```"))
@@ -389,5 +399,34 @@ async fn the_readme_dse_walkthrough_runs_as_written() {
     assert_eq!(
         options["spark"]["spark_mesos_principal"],
         "data-science-engine"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_quick_start_runs_as_written() {
+    let cluster = Cluster::start().await;
+    let script = walkthrough("quick-start");
+    assert!(script.contains("dse setup"), "{script}");
+    let mut bash = bash_with_binary(&cluster, &script);
+    bash.env_remove("DCOS_TLS_CA_PATH")
+        .env("ADMIN_PASSWORD", "deleteme")
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        );
+    let out = run_ok(bash);
+    assert!(
+        out.stderr.contains(
+            "dse setup of data-science-engine (strict mode: with the Mesos permissions): done"
+        ),
+        "{}",
+        out.stderr
+    );
+    let options: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("options.json")).unwrap()).unwrap();
+    assert_eq!(
+        options["storage"]["s3"]["aws_access_key_id"],
+        "data-science-engine/aws_access_key_id"
     );
 }
