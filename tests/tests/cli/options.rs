@@ -182,49 +182,74 @@ async fn options_validate_against_every_published_package_schema() {
     eprintln!("validated against {} package schemas", schemas.len());
 }
 
-/// The engine's security options (issue 28's groundwork): its account for the service and for
-/// The engine's security options, every one set, its secrets in `folder`.
-fn every_option(folder: &str) -> dcos_ops::dse::engine::EngineOptions {
-    use dcos_iam_client::Uid;
-    use dcos_ops::dse::engine::{Account, EngineOptions, Kerberos, Tls};
-    use dcos_secrets_client::SecretPath;
-    let path = |p: &str| SecretPath::new(&format!("{folder}/{p}")).unwrap();
-    EngineOptions {
-        account: Some(Account {
-            uid: Uid::new("dse").unwrap(),
-            login_secret: path("service-account"),
-            role: "dse".into(),
-        }),
-        kerberos: Some(Kerberos {
+/// The options `dse setup` writes with every option given (S3, Kerberos, TLS with a key
+/// password, a truststore and a CA bundle, the Hadoop configuration URL, OIDC's client secret),
+/// and every secret they name.
+fn full_setup() -> (Value, std::collections::BTreeSet<String>) {
+    use crate::dse_setup::{keytab, pkcs12};
+    use dcos_ops::dse::setup::{FileInput, KerberosInput, S3Input, SetupInput, TlsInput};
+    use dcos_ops::dse::{Destination, ServiceName, security::SecurityMode};
+    let file = |name: &str, bytes: Vec<u8>| FileInput {
+        file: name.into(),
+        bytes,
+    };
+    let secret = |text: &str| secrecy::SecretString::from(text.to_owned());
+    let keys = dcos_ops::aws::KeyPair::new(
+        "AKIAIOSFODNN7EXAMPLE".into(),
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        "the test",
+    )
+    .unwrap();
+    let input = SetupInput {
+        service: ServiceName::new("data-science-engine").unwrap(),
+        account: None,
+        login_secret: None,
+        login_endpoint: dcos_iam_client::DEFAULT_LOGIN_ENDPOINT.into(),
+        role: None,
+        linux_user: None,
+        mesos_permissions: false,
+        s3: Some(S3Input::of(keys)),
+        kerberos: Some(KerberosInput {
+            keytab: file(
+                "jupyter.keytab",
+                keytab(&["jupyter", "node"], "EXAMPLE.COM"),
+            ),
             realm: "EXAMPLE.COM".into(),
             kdc_host: "kdc.example.com".into(),
             kdc_port: 88,
-            primary: "jupyter".into(),
-            keytab_secret: path("keytab"),
+            primary: None,
         }),
-        tls: Some(Tls {
-            keystore_secret: path("keystore"),
-            keystore_password_secret: path("keystore_password"),
-            key_password_secret: Some(path("key_password")),
-            truststore: Some((path("truststore"), path("truststore_password"))),
-            ca_bundle_secret: Some(path("ca_bundle")),
+        tls: Some(TlsInput {
+            keystore: file("engine.p12", pkcs12("store")),
+            keystore_password: secret("store"),
+            key_password: Some(secret("store")),
+            truststore: Some((file("trust.p12", pkcs12("trust")), secret("trust"))),
+            ca_bundle: Some(file("ca.pem", b"-----BEGIN CERTIFICATE-----\n".to_vec())),
         }),
-        hadoop_conf_url: Some(
-            "http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints".into(),
-        ),
-        oidc_client_secret: Some("b874f6e9-client-secret".to_owned().into()),
-    }
+        hdfs_conf_url: Some("http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints".into()),
+        oidc_client_secret: Some(secret("b874f6e9-client-secret")),
+        overwrite: false,
+        package_version: Default::default(),
+    };
+    let prepared = input.prepare(&Destination::Report, &dcos_ops::Silent);
+    let setup = prepared.unwrap().in_mode(SecurityMode::Strict).unwrap();
+    assert!(setup.plaintext_secret);
+    let named = std::iter::once(&setup.login_secret).chain(setup.secrets.iter().map(|s| &s.path));
+    (
+        setup.options.options,
+        named.map(ToString::to_string).collect(),
+    )
 }
 
-/// Spark's Mesos framework, Kerberos, TLS, the Hadoop configuration URL and OIDC's client
-/// secret are every one a property of each published schema, and valid there.
+/// Everything `dse setup` writes is a property of each published schema, and valid there.
 #[test]
-fn the_engines_security_options_validate_against_every_published_schema() {
-    let engine = every_option("dse");
-    assert!(engine.holds_plaintext_secret());
-    assert_eq!(engine.secret_paths().len(), 8);
-    let options = engine.to_json();
-    assert_eq!(options["spark"]["spark_mesos_principal"], "dse");
+fn the_engines_options_validate_against_every_published_schema() {
+    let (options, secrets) = full_setup();
+    assert_eq!(secrets.len(), 10, "{secrets:?}");
+    assert_eq!(
+        options["spark"]["spark_mesos_principal"],
+        "data-science-engine"
+    );
     assert_eq!(options["security"]["kerberos"]["kdc"]["port"], 88);
     let Some(schemas) = schemas() else {
         return;
@@ -483,12 +508,7 @@ fn the_engines_options_render_through_every_package_template_naming_exactly_its_
     let Some(schemas) = schemas() else {
         return;
     };
-    let engine = every_option("data-science-engine");
-    let wanted: std::collections::BTreeSet<String> = engine
-        .secret_paths()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let (options, wanted) = full_setup();
     let reference = std::env::var_os("DCOS_REFERENCE_DIR").unwrap();
     let packages = std::path::Path::new(&reference).join("dse-package");
     for (file, schema) in &schemas {
@@ -498,7 +518,7 @@ fn the_engines_options_render_through_every_package_template_naming_exactly_its_
             let file = packages.join(format!("{stem}.{suffix}"));
             std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
         };
-        let mut context = with_defaults(schema, &engine.to_json());
+        let mut context = with_defaults(schema, &options);
         context["resource"] = serde_json::from_str(&read("resource.json")).unwrap();
         let rendered = as_cosmos_renders(&read("marathon.json.mustache"), &context);
         let app: Value = serde_json::from_str(&rendered)
