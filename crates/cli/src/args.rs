@@ -203,7 +203,7 @@ pub enum Command {
     /// The Data Science Engine's credentials, start to finish
     #[command(subcommand)]
     Dse(DseCommand),
-    /// Converge the cluster to a manifest of accounts, secrets, grants and S3 onboardings
+    /// Converge the cluster to a manifest of accounts, secrets, grants, S3 onboardings and engines
     #[command(
         long_about = include_str!("../help/apply.about.txt").trim_end(),
         after_help = include_str!("../help/apply.examples.txt").trim_end()

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::aws;
+use crate::dse::security::SecurityMode;
+use crate::dse::setup::{PreparedSetup, S3Input, SetupInput, SetupSpec};
 use crate::dse::{
     AwsRegion, DEFAULT_SERVICE_NAME, Destination, Layout, OptionsLayout, S3Endpoint, ServiceName,
 };
@@ -35,6 +37,8 @@ struct ManifestFile {
     grant: Vec<GrantDecl>,
     #[serde(default)]
     s3: Vec<S3Decl>,
+    #[serde(default)]
+    dse: Vec<SetupSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,7 +105,7 @@ struct S3Decl {
     key_id_secret: Option<String>,
     #[serde(default)]
     secret_key_secret: Option<String>,
-    credentials: CredentialsDecl,
+    credentials: KeySource,
     #[serde(default)]
     layout: Option<String>,
     #[serde(default)]
@@ -125,20 +129,21 @@ fn yes() -> bool {
     true
 }
 
-/// Where an S3 onboarding's key pair comes from: exactly one of these.
-#[derive(Debug, Deserialize)]
+/// Where a manifest's S3 key pair comes from (an `[[s3]]` onboarding's, a `[[dse]]` set-up's):
+/// exactly one of these.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CredentialsDecl {
+pub struct KeySource {
     #[serde(default)]
-    aws_profile: Option<String>,
+    pub aws_profile: Option<String>,
     /// Two environment variable names: the key id's and the secret key's.
     #[serde(default)]
-    key_id_env: Option<String>,
+    pub key_id_env: Option<String>,
     #[serde(default)]
-    secret_key_env: Option<String>,
+    pub secret_key_env: Option<String>,
     /// The JSON of `aws iam create-access-key`.
     #[serde(default)]
-    file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
 }
 
 /// A service account the manifest declares.
@@ -196,6 +201,15 @@ pub struct Manifest {
     pub secrets: Vec<SecretItem>,
     pub grants: Vec<GrantItem>,
     pub onboardings: Vec<Onboarding>,
+    pub setups: Vec<DseItem>,
+}
+
+/// A `[[dse]]` set-up of a manifest, checked, waiting for the cluster's security mode.
+#[derive(Debug)]
+pub struct DseItem {
+    pub prepared: PreparedSetup,
+    /// The mode to assume when the cluster does not tell it.
+    pub told: Option<SecurityMode>,
 }
 
 impl Manifest {
@@ -227,6 +241,13 @@ impl Manifest {
                 declared.insert((rid.as_str().to_owned(), principal.clone(), Action::Read));
             }
         }
+        // A set-up's grants in strict mode: its Mesos permissions too, whatever the mode.
+        for dse in &self.setups {
+            let principal = Principal::User(dse.prepared.account().clone());
+            for (rid, action) in dse.prepared.all_grants() {
+                declared.insert((rid.as_str().to_owned(), principal.clone(), action));
+            }
+        }
         declared
     }
 
@@ -240,6 +261,9 @@ impl Manifest {
         );
         for job in &self.onboardings {
             paths.extend([&job.paths.key_id, &job.paths.secret_key]);
+        }
+        for dse in &self.setups {
+            paths.extend(dse.prepared.secret_paths());
         }
         paths
     }
@@ -308,6 +332,7 @@ fn resolve(manifest: ManifestFile, base: &Path, reporter: &dyn Reporter) -> Resu
         secrets: Vec::new(),
         grants: Vec::new(),
         onboardings: Vec::new(),
+        setups: Vec::new(),
     };
     for (i, decl) in manifest.service_account.into_iter().enumerate() {
         let at = item("service_account", i, &decl.uid);
@@ -329,6 +354,13 @@ fn resolve(manifest: ManifestFile, base: &Path, reporter: &dyn Reporter) -> Resu
         let at = item("s3", i, name);
         let job = onboarding(decl, base, &mut profiles, reporter).context(&at)?;
         desired.onboardings.push(job);
+    }
+    for (i, spec) in manifest.dse.into_iter().enumerate() {
+        let name = spec.service_name.clone();
+        let at = item("dse", i, name.as_deref().unwrap_or(DEFAULT_SERVICE_NAME));
+        desired
+            .setups
+            .push(dse(spec, base, &mut profiles, reporter).context(&at)?);
     }
     for profile in profiles.temporary {
         reporter.warn(&crate::reporter::Warning::ProfileSessionToken { profile });
@@ -366,8 +398,10 @@ fn check_unique(desired: &Manifest) -> Result<()> {
         }
     }
     let mut files = HashSet::new();
-    for job in &desired.onboardings {
-        if let Some(file) = job.options.file()
+    let options = (desired.onboardings.iter().map(|job| &job.options))
+        .chain(desired.setups.iter().map(|dse| dse.prepared.options()));
+    for prepared in options {
+        if let Some(file) = prepared.file()
             && !files.insert(file.to_owned())
         {
             return Err(twice("the options file", &file.display()));
@@ -589,29 +623,60 @@ fn onboarding(
         reporter,
     )?;
     // Read last, so that a bad option fails first.
-    let c = &decl.credentials;
-    let keys = match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
-        (Some(profile), None, None, None) => profiles.get(profile)?,
-        (None, Some(id), Some(secret), None) => {
-            env_name("key_id_env", id)?;
-            env_name("secret_key_env", secret)?;
-            aws::from_env_vars(id, secret, "credentials")?
-        }
-        (None, None, None, Some(file)) => {
-            let file = relative(base, file);
-            let bytes = files::read(&file, "credentials file", files::KEY_LIMIT)?;
-            aws::from_json(&bytes, &format!("credentials file {}", file.display()))?
-        }
-        _ => {
-            return Err(Error::invalid(
-                "credentials: give aws_profile, or key_id_env with secret_key_env, or file",
-            ));
-        }
-    };
+    let keys = key_pair(&decl.credentials, base, profiles)?;
     Ok(prepared
         .grant_value_read(decl.grant_value_read)
         .overwrite(decl.overwrite)
         .with_keys(keys))
+}
+
+/// The key pair `source` names.
+fn key_pair(source: &KeySource, base: &Path, profiles: &mut Profiles) -> Result<aws::KeyPair> {
+    let c = source;
+    match (&c.aws_profile, &c.key_id_env, &c.secret_key_env, &c.file) {
+        (Some(profile), None, None, None) => profiles.get(profile),
+        (None, Some(id), Some(secret), None) => {
+            env_name("key_id_env", id)?;
+            env_name("secret_key_env", secret)?;
+            aws::from_env_vars(id, secret, "credentials")
+        }
+        (None, None, None, Some(file)) => {
+            let file = relative(base, file);
+            let bytes = files::read(&file, "credentials file", files::KEY_LIMIT)?;
+            aws::from_json(&bytes, &format!("credentials file {}", file.display()))
+        }
+        _ => Err(Error::invalid(
+            "credentials: give aws_profile, or key_id_env with secret_key_env, or file",
+        )),
+    }
+}
+
+/// A `[[dse]]` set-up: its files read and checked, its options merged, waiting for the
+/// cluster's security mode (`told` stands in when the cluster does not say).
+fn dse(
+    spec: SetupSpec,
+    base: &Path,
+    profiles: &mut Profiles,
+    reporter: &dyn Reporter,
+) -> Result<DseItem> {
+    let destination = match (&spec.out, &spec.merge_into) {
+        (Some(file), None) => Destination::Out(relative(base, file)),
+        (None, Some(file)) => Destination::MergeInto(relative(base, file)),
+        (None, None) => Destination::Report,
+        (Some(_), Some(_)) => return Err(Error::invalid("give at most one of out and merge_into")),
+    };
+    let told = spec.security_mode.as_deref().map(str::parse).transpose()?;
+    let input = spec.read(base, None)?;
+    // Everything local is checked before the key pair is read.
+    input
+        .clone()
+        .prepare(&Destination::Report, &crate::Silent)?;
+    let keys = match &spec.credentials {
+        Some(source) => Some(S3Input::of(key_pair(source, base, profiles)?)),
+        None => None,
+    };
+    let prepared = SetupInput { s3: keys, ..input }.prepare(&destination, reporter)?;
+    Ok(DseItem { prepared, told })
 }
 
 #[cfg(test)]

@@ -448,6 +448,8 @@ pub enum ItemKind {
     Grant,
     /// An S3 onboarding.
     S3,
+    /// A Data Science Engine's set-up.
+    Dse,
     /// Grants revoked by `prune` on one resource.
     Prune,
 }
@@ -460,6 +462,7 @@ impl ItemKind {
             ItemKind::Secret => "secret",
             ItemKind::Grant => "grant",
             ItemKind::S3 => "s3",
+            ItemKind::Dse => "dse",
             ItemKind::Prune => "prune",
         }
     }

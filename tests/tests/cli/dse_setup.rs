@@ -570,3 +570,90 @@ async fn dse_setup_runs_from_files_and_refuses_what_does_not_fit_before_any_writ
     assert!(again.stdout.is_empty(), "the options went to their file");
     assert_eq!(cluster.writes(), writes);
 }
+
+/// A manifest's `[[dse]]` entries: `apply` plans each set-up, carries it out all or nothing,
+/// changes nothing the second time, and `apply --check` says when one is pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_sets_engines_up_from_dse_entries() {
+    let cluster = Cluster::start().await;
+    std::fs::write(
+        cluster.path("jupyter.keytab"),
+        keytab(&["jupyter", "node-1"], "EXAMPLE.COM"),
+    )
+    .unwrap();
+    std::fs::write(cluster.path("engine.p12"), pkcs12("store-pass")).unwrap();
+    std::fs::write(cluster.path("store.pass"), "store-pass\n").unwrap();
+    // The entry docs/ci.md shows, its key pair from the AWS profile it names.
+    let page = include_str!("../../../docs/ci.md");
+    let start = page
+        .find("```toml\n  [[dse]]")
+        .expect("docs/ci.md shows a [[dse]] entry");
+    let shown: String = page[start..]
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.trim_start().starts_with("```"))
+        .map(|line| format!("{}\n", line.trim_start()))
+        .collect();
+    std::fs::create_dir_all(cluster.path("home/.aws")).unwrap();
+    std::fs::write(
+        cluster.path("home/.aws/credentials"),
+        "[dse]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\
+         aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    let manifest =
+        format!("{shown}\n[[dse]]\nservice_name = \"analytics\"\nout = \"analytics.json\"\n");
+    std::fs::write(cluster.path("engines.toml"), manifest).unwrap();
+    let env = [("DCOS_ACS_TOKEN", cluster.admin_token.as_str())];
+    let apply = |args: &[&str]| {
+        let args = [&["-o", "json", "apply", "-f", "engines.toml"], args].concat();
+        cluster.run_with(&args, &env, None)
+    };
+    let item = |report: &serde_json::Value, name: &str| {
+        let items = report["items"].as_array().unwrap();
+        let found = items
+            .iter()
+            .find(|i| i["kind"] == "dse" && i["name"] == name);
+        found
+            .unwrap_or_else(|| panic!("no dse item {name}: {report:#}"))
+            .clone()
+    };
+
+    let check = apply(&["--check"]).expect(8).json();
+    assert_eq!(item(&check, SERVICE)["result"], "would_change");
+    let steps = item(&check, SERVICE)["steps"].as_array().unwrap().len();
+    assert!(steps > 20, "the plan shows the set-up's steps: {check:#}");
+    assert_eq!(cluster.writes(), 0);
+
+    let done = apply(&[]).expect(0).json();
+    assert_eq!(done["result"], "changed", "{done:#}");
+    assert_eq!(item(&done, "analytics")["result"], "changed");
+    let expected: BTreeSet<_> = security_page().union(&secret_reads()).cloned().collect();
+    assert_eq!(grants_of(&cluster, SERVICE), expected);
+    let analytics = grants_of(&cluster, "analytics");
+    assert!(analytics.contains(&(
+        "dcos:secrets:default:analytics/service-account".to_owned(),
+        "read".to_owned()
+    )));
+    assert_eq!(analytics.len(), 10 + 2, "{analytics:?}");
+    let options: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("engine.json")).unwrap()).unwrap();
+    assert_eq!(options["security"]["kerberos"]["realm"], "EXAMPLE.COM");
+
+    let writes = cluster.writes();
+    let again = apply(&[]).expect(0).json();
+    assert_eq!(again["result"], "unchanged", "{again:#}");
+    assert_eq!(cluster.writes(), writes);
+    apply(&["--check"]).expect(0);
+
+    // An unknown field is refused, naming the entry.
+    std::fs::write(
+        cluster.path("typo.toml"),
+        "[[dse]]\nkerberos_realm = \"X\"\n",
+    )
+    .unwrap();
+    let typo = cluster
+        .run_with(&["apply", "-f", "typo.toml"], &env, None)
+        .expect(2);
+    assert!(typo.stderr.contains("kerberos_realm"), "{}", typo.stderr);
+}

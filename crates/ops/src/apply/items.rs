@@ -11,10 +11,12 @@ use super::state::ClusterState;
 use crate::Clients;
 use crate::accounts::login_secret_value;
 use crate::dse::FileChange;
+use crate::dse::security::SecurityMode;
+use crate::dse::setup::{Setup, setup};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files;
 use crate::journal::Change;
-use crate::manifest::{AccountItem, AccountKey, GrantItem, Manifest, SecretItem};
+use crate::manifest::{AccountItem, AccountKey, DseItem, GrantItem, Manifest, SecretItem};
 use crate::plan::{self, AclAt, Task, Write};
 use crate::report::{ItemKind, ItemReport, Outcome, Step, StepKind, principal_name};
 use crate::reporter::Reporter;
@@ -31,6 +33,8 @@ pub(super) enum Work<'a> {
     Revokes(Vec<Task>),
     /// An S3 onboarding.
     S3(&'a Onboarding, Planned),
+    /// A Data Science Engine's set-up, in the cluster's mode: its own plan, all or nothing.
+    Dse(Box<Setup>),
     /// Nothing to do, or refused at the plan.
     Done,
 }
@@ -405,7 +409,7 @@ pub(super) async fn run(
             report.steps.extend(plan::steps(tasks));
             Ok(())
         }
-        Work::Account(..) if dry_run => Ok(()),
+        Work::Account(..) | Work::Dse(_) if dry_run => Ok(()),
         Work::Tasks(mut tasks) => {
             let result = plan::run_or_undo(clients, &mut tasks, reporter).await;
             report.steps.extend(plan::steps(tasks));
@@ -422,11 +426,66 @@ pub(super) async fn run(
             result
         }
         Work::Account(account, plan) => run_account(clients, account, plan, report, reporter).await,
+        Work::Dse(job) => match setup(clients, &job, reporter).await {
+            Ok(done) => {
+                report.steps = done.steps;
+                Ok(())
+            }
+            Err(failed) => {
+                report.steps = failed.report.steps;
+                Err(failed.error)
+            }
+        },
     };
     if let Err(error) = result {
         report.error = Some(error.full_message());
     }
     report.settle(dry_run);
+}
+
+/// A `[[dse]]` item: its set-up in `mode` (the cluster's, or the one the manifest tells when
+/// the cluster does not say), planned now (a dry run of it), so that the plan shows its steps.
+pub(super) async fn plan_dse<'a>(
+    clients: &Clients,
+    dse: &DseItem,
+    mode: &Result<SecurityMode>,
+    dry_run: bool,
+) -> Item<'a> {
+    let job = dse.prepared.clone();
+    let mut report = ItemReport::new(ItemKind::Dse, job.service());
+    let mode = match (mode, dse.told) {
+        (Ok(mode), _) if !mode.has_secret_store() => Err(format!(
+            "the cluster's security mode is `{mode}`, which has no secret store"
+        )),
+        (Ok(mode), _) => Ok(*mode),
+        (Err(e), Some(told)) if e.kind() == ErrorKind::Api => Ok(told),
+        (Err(e), _) => Err(e.full_message()),
+    };
+    let job = match mode.and_then(|mode| job.in_mode(mode).map_err(|e| e.full_message())) {
+        Ok(job) => job,
+        Err(error) => return Item::refused(report, error),
+    };
+    let plan = Setup {
+        dry_run: true,
+        ..job.clone()
+    };
+    match setup(clients, &plan, &crate::Silent).await {
+        Ok(planned) if !planned.steps.iter().any(Step::changes) => {
+            report.steps = planned.steps;
+            Item::new(report, Work::Done)
+        }
+        // A dry run shows the plan; a run makes its own again, and reports its steps.
+        Ok(planned) => {
+            if dry_run {
+                report.steps = planned.steps;
+            }
+            Item::new(report, Work::Dse(Box::new(job)))
+        }
+        Err(failed) => {
+            report.steps = failed.report.steps;
+            Item::refused(report, failed.error.full_message())
+        }
+    }
 }
 
 /// Starts generating a key pair on a thread of its own.

@@ -72,6 +72,13 @@ pub async fn run(
     let eager = manifest.secret_paths().len() <= options.concurrency.saturating_mul(2);
     let state = state::read(clients, manifest, options.prune, eager).await?;
     let mut items = items::plan(manifest, &state, options.dry_run, options.prune);
+    if !manifest.setups.is_empty() {
+        // The engines' set-ups: the cluster's mode once, then each one's own plan.
+        let mode = crate::dse::security::security_mode(clients).await;
+        for dse in &manifest.setups {
+            items.push(items::plan_dse(clients, dse, &mode, options.dry_run).await);
+        }
+    }
     for item in &mut items {
         if let (Work::Account(account, plan), Some(_)) = (&mut item.work, &item.account) {
             plan.pending = keys.remove(&account.uid);

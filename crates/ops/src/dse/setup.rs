@@ -148,6 +148,16 @@ pub struct SetupSpec {
     pub package_version: Option<String>,
     #[serde(default)]
     pub overwrite: bool,
+    /// A manifest's own (the command line has flags for them): where the S3 key pair, if any,
+    /// comes from; where the options go; the mode to assume when the cluster does not tell it.
+    #[serde(default)]
+    pub credentials: Option<crate::manifest::KeySource>,
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+    #[serde(default)]
+    pub merge_into: Option<PathBuf>,
+    #[serde(default)]
+    pub security_mode: Option<String>,
 }
 
 /// Kerberos, as declared.
@@ -577,6 +587,32 @@ pub struct PreparedSetup {
 }
 
 impl PreparedSetup {
+    /// The service it sets up.
+    pub fn service(&self) -> &ServiceName {
+        &self.setup.service
+    }
+
+    /// The account it sets up.
+    pub fn account(&self) -> &Uid {
+        &self.setup.account
+    }
+
+    /// The login secret and every secret it stores.
+    pub fn secret_paths(&self) -> impl Iterator<Item = &SecretPath> {
+        std::iter::once(&self.setup.login_secret).chain(self.setup.secrets.iter().map(|s| &s.path))
+    }
+
+    /// The options it writes.
+    pub fn options(&self) -> &PreparedOptions {
+        &self.setup.options
+    }
+
+    /// Every grant it may make: strict mode's.
+    pub fn all_grants(&self) -> Vec<(Rid, Action)> {
+        let strict = self.clone().in_mode(SecurityMode::Strict);
+        strict.and_then(|setup| setup.grants()).unwrap_or_default()
+    }
+
     /// The setup for a cluster in `mode` ([`settle_mode`]): the Mesos permissions in strict
     /// mode, or when they were asked for.
     pub fn in_mode(self, mode: SecurityMode) -> Result<Setup> {

@@ -228,6 +228,7 @@ fn workflows_are_send() {
         secrets: Vec::new(),
         grants: Vec::new(),
         onboardings: Vec::new(),
+        setups: Vec::new(),
     };
     let options = dcos_ops::apply::ApplyOptions::default();
     send(&dcos_ops::apply::run(
