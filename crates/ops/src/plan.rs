@@ -316,18 +316,27 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// Takes back every task's journal at once, marking the steps: undone, not run (nothing had
-/// landed), or undo failed with why.
+/// Takes back the tasks' journals, the last phase first and each phase's at once (an account
+/// is deleted only after the grants it was given are revoked, and made again before they are
+/// given back), marking the steps: undone, not run (nothing had landed), or undo failed with
+/// why.
 pub(crate) async fn undo(clients: &Clients, tasks: &mut [Task]) -> Undo {
-    let results = join_all(tasks.iter_mut().filter(|t| !t.journal.is_empty()).map(
-        |task| async move {
-            let result = undo_all(clients, &task.journal).await;
-            (task, result)
-        },
-    ))
-    .await;
+    let last = tasks.iter().map(|t| t.phase).max().unwrap_or(0);
+    let mut results = Vec::new();
+    for phase in (0..=last).rev() {
+        let of_phase =
+            (tasks.iter().enumerate()).filter(|(_, t)| t.phase == phase && !t.journal.is_empty());
+        results.extend(
+            join_all(
+                of_phase
+                    .map(|(i, task)| async move { (i, undo_all(clients, &task.journal).await) }),
+            )
+            .await,
+        );
+    }
     let mut summary = Undo::default();
-    for (task, result) in results {
+    for (i, result) in results {
+        let task = &mut tasks[i];
         let step = &mut task.step;
         match result {
             Ok(Some(what)) => {

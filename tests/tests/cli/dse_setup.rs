@@ -657,3 +657,105 @@ async fn apply_sets_engines_up_from_dse_entries() {
         .expect(2);
     assert!(typo.stderr.contains("kerberos_realm"), "{}", typo.stderr);
 }
+
+/// `dse offboard` takes back what the set-up gave: a dry run changes nothing; a run leaves no
+/// grant and none of the secrets (the account and its login secret stay unless asked); a
+/// failure at any write leaves the cluster as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_takes_back_every_grant_and_secret_and_undoes_itself() {
+    use dcos_ops::dse::offboard::{Offboard, offboard};
+    let cluster = Cluster::start().await;
+    let out = cluster.path("options.json");
+    let job = prepared(&cluster, input(), &out).await;
+    setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    let set_up = cluster.emulator.state();
+    let service = ServiceName::new(SERVICE).unwrap();
+    let base = Offboard::new(service, None, None).unwrap();
+
+    let dry = Offboard {
+        dry_run: true,
+        ..base.clone()
+    };
+    let plan = offboard(&clients(&cluster), &dry, &Silent).await.unwrap();
+    assert_eq!(json!(plan.result), "would_change");
+    let would = |outcome: &str| {
+        let steps = plan.steps.iter().filter(|s| json!(s.outcome) == outcome);
+        steps.count()
+    };
+    assert_eq!(would("would_revoke"), 10 + 12, "{:#?}", plan.steps);
+    assert_eq!(would("would_delete"), 5, "{:#?}", plan.steps);
+    assert_eq!(cluster.emulator.state(), set_up);
+
+    // A failure at each write: everything is put back.
+    for skip in 0.. {
+        let rule: FaultRule = serde_json::from_value(json!({
+            "method": "DELETE", "path_prefix": "/", "count": 1000, "status": 400,
+            "phase": "after", "skip": skip,
+        }))
+        .unwrap();
+        cluster.emulator.add_fault(rule);
+        let injected = cluster.emulator.counters().faults_injected;
+        let job = Offboard {
+            delete_account: true,
+            ..base.clone()
+        };
+        let result = offboard(&clients(&cluster), &job, &Silent).await;
+        let fired = cluster.emulator.counters().faults_injected > injected;
+        cluster.emulator.clear_faults();
+        if !fired {
+            assert_eq!(json!(result.unwrap().result), "changed");
+            break;
+        }
+        let failed = result.unwrap_err();
+        assert!(failed.error.undo().is_some(), "{}", failed.error);
+        assert_eq!(
+            cluster.emulator.state(),
+            set_up,
+            "after a failure at write {skip}: {}",
+            failed.error
+        );
+    }
+    // With the account: nothing of the engine is left.
+    let state = cluster.emulator.state();
+    assert!(grants_of(&cluster, SERVICE).is_empty());
+    assert!(!state.accounts.contains_key(SERVICE));
+    let left: Vec<&String> = (state.secrets.keys())
+        .filter(|p| p.starts_with("data-science-engine/"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Without `delete_account` the account and its login secret stay, and a re-run changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_keeps_the_account_unless_asked() {
+    use dcos_ops::dse::offboard::{Offboard, offboard};
+    let cluster = Cluster::start().await;
+    let job = prepared(&cluster, input(), &cluster.path("options.json")).await;
+    setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    let base = Offboard::new(ServiceName::new(SERVICE).unwrap(), None, None).unwrap();
+    let done = offboard(&clients(&cluster), &base, &Silent).await.unwrap();
+    assert_eq!(json!(done.result), "changed");
+    assert!(grants_of(&cluster, SERVICE).is_empty());
+    let state = cluster.emulator.state();
+    assert!(state.accounts.contains_key(SERVICE));
+    let left: Vec<&String> = (state.secrets.keys())
+        .filter(|p| p.starts_with("data-science-engine/"))
+        .collect();
+    assert_eq!(left, ["data-science-engine/service-account"]);
+    let writes = cluster.writes();
+    let again = offboard(&clients(&cluster), &base, &Silent).await.unwrap();
+    assert_eq!(json!(again.result), "unchanged");
+    assert_eq!(cluster.writes(), writes);
+    // A misspelt account deletes nothing.
+    let typo = Offboard::new(
+        ServiceName::new(SERVICE).unwrap(),
+        Some(dcos_iam_client::Uid::new("data-science-engin").unwrap()),
+        None,
+    )
+    .unwrap();
+    let refused = offboard(&clients(&cluster), &typo, &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error.kind(), ErrorKind::NotFound);
+}

@@ -16,6 +16,7 @@ use crate::reporter::{Reporter, Warning};
 
 pub mod engine;
 pub mod keytab;
+pub mod offboard;
 pub mod security;
 pub mod setup;
 pub mod stores;

@@ -319,6 +319,19 @@ pub fn parse_kdc(text: &str) -> Result<(String, u16)> {
     }
 }
 
+/// The names of the secrets a set-up stores in the service's space (besides the login secret).
+pub const STORED: [&str; 9] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "keytab",
+    "tls_keystore",
+    "tls_keystore_password",
+    "tls_key_password",
+    "tls_truststore",
+    "tls_truststore_password",
+    "tls_ca_bundle",
+];
+
 /// A secret the setup stores.
 #[derive(Debug, Clone)]
 pub struct Stored {
