@@ -16,7 +16,7 @@ pub use workflows::*;
 fn after_help() -> String {
     let codes: Vec<String> = crate::exit::TABLE
         .iter()
-        .map(|(code, meaning)| format!("  {code}  {meaning}"))
+        .map(|(code, _, meaning)| format!("  {code}  {meaning}"))
         .collect();
     format!(
         "{}\n\nExit codes:\n{}",

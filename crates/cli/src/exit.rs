@@ -30,63 +30,61 @@ pub const INTERRUPTED: u8 = 130;
 /// Stopped by SIGTERM: 128 + 15.
 pub const TERMINATED: u8 = 143;
 
-/// Every exit code with its meaning, for `--help` and docs/scripting.md.
-pub const TABLE: [(u8, &str); 11] = [
-    (SUCCESS, "success, including nothing to change"),
+/// Every exit code with its name in JSON errors (`"kind"`, for scripts that prefer words) and
+/// its meaning, for `--help` and docs/scripting.md.
+pub const TABLE: [(u8, &str, &str); 11] = [
+    (SUCCESS, "success", "success, including nothing to change"),
     (
         FAILURE,
+        "failure",
         "unexpected failure, or an API error that fits no other code",
     ),
-    (USAGE, "usage error or invalid input"),
+    (USAGE, "usage", "usage error or invalid input"),
     (
         CONFLICT,
+        "conflict",
         "conflict: exists with a different value and overwriting was not allowed",
     ),
     (
         AUTH,
+        "auth",
         "authentication, permission or trust: 401/403, no usable or an expired token, a TLS \
          certificate that does not verify, a CA fingerprint mismatch",
     ),
     (
         NOT_FOUND,
+        "not_found",
         "the secret, account, group or resource does not exist",
     ),
     (
         UNAVAILABLE,
+        "unavailable",
         "cluster unreachable, or still failing after retries",
     ),
     (
         PARTIAL,
+        "partial",
         "partial failure: some items failed (JSON output says which)",
     ),
     (
         DRIFT,
+        "drift",
         "drift: apply --check found changes pending (the cluster differs from the manifest), or \
          the cluster changed while a confirmation prompt waited (nothing was changed)",
     ),
     (
         INTERRUPTED,
+        "interrupted",
         "stopped by Ctrl-C before the job was done: nothing new started, what was in flight \
          was cut short, what was changed was taken back",
     ),
-    (TERMINATED, "stopped by SIGTERM, the same way"),
+    (TERMINATED, "terminated", "stopped by SIGTERM, the same way"),
 ];
 
-/// The name of each exit code in JSON errors (`"kind"`), for scripts that prefer words.
+/// The name of an exit code in JSON errors.
 pub fn kind_of(code: u8) -> &'static str {
-    match code {
-        SUCCESS => "success",
-        USAGE => "usage",
-        CONFLICT => "conflict",
-        AUTH => "auth",
-        NOT_FOUND => "not_found",
-        UNAVAILABLE => "unavailable",
-        PARTIAL => "partial",
-        DRIFT => "drift",
-        INTERRUPTED => "interrupted",
-        TERMINATED => "terminated",
-        _ => "failure",
-    }
+    let row = TABLE.iter().find(|(c, ..)| *c == code);
+    row.map_or("failure", |(_, kind, _)| kind)
 }
 
 /// Why a command failed: an exit code, a message, and perhaps a hint on what to do.
@@ -460,7 +458,7 @@ mod tests {
     #[test]
     fn the_scripting_page_lists_every_exit_code() {
         let page = include_str!("../../../docs/scripting.md");
-        for (code, meaning) in TABLE {
+        for (code, _, meaning) in TABLE {
             let row = format!("| {code} | {meaning} |");
             assert!(
                 page.contains(&row),

@@ -247,14 +247,4 @@ mod tests {
                 .is_binary()
         );
     }
-
-    #[test]
-    fn private_keys_must_look_like_pem() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("k");
-        std::fs::write(&file, "not a key").unwrap();
-        let e = private_key(&file).unwrap_err();
-        assert_eq!(e.code, exit::USAGE);
-        assert!(!e.message.contains("not a key"));
-    }
 }

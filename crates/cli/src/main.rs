@@ -58,23 +58,13 @@ fn colour() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// The command line, without the command name the `dcos` CLI puts first when it runs this as
-/// its plugin (`dcos creds whoami` runs `dcos-creds creds whoami`).
-fn arguments() -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == PLUGIN_COMMAND) {
-        args.remove(1);
-    }
-    args
-}
-
 /// The command the `dcos` CLI plugin adds.
 const PLUGIN_COMMAND: &str = "creds";
 
 fn main() -> ExitCode {
     // First, so that a signal never finds the default action once work may have begun.
     let watching = interrupt::watch();
-    let args = arguments();
+    let args = dcos_connect::plugin_arguments(std::env::args_os(), PLUGIN_COMMAND);
     // The plugin's one-line description, which the `dcos` CLI asks for.
     if args.len() == 2 && args[1] == "--info" {
         println!("{}", args::ABOUT);

@@ -46,6 +46,19 @@ struct Core {
     ssl_verify: Option<toml::Value>,
 }
 
+/// The command line of a plugin, without the command the `dcos` CLI puts first when it runs
+/// it (`dcos creds whoami` runs `dcos-creds creds whoami`, for the plugin command `creds`).
+pub fn plugin_arguments(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    command: &str,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == command) {
+        args.remove(1);
+    }
+    args
+}
+
 /// The attached cluster's configuration in the `dcos` CLI's folder `dir`, if it has one.
 pub fn attached(dir: &Path) -> Result<Option<AttachedCluster>> {
     let Ok(clusters) = std::fs::read_dir(dir.join("clusters")) else {

@@ -52,7 +52,7 @@ pub use account::{
     LoginReport, LogoutReport, SavedTo, TokenStatus, WhoamiReport, duration_words, expires_at,
     expires_in_seconds,
 };
-pub use dcos_cli::{AttachedCluster, SslVerify};
+pub use dcos_cli::{AttachedCluster, SslVerify, plugin_arguments};
 pub use error::{Error, Result};
 
 /// The path of the cluster's CA bundle.

@@ -23,6 +23,14 @@ pub struct ConfCheck {
     pub missing: Vec<String>,
 }
 
+/// `URL: Hadoop configuration, N properties`, for a file that is fine.
+impl std::fmt::Display for ConfCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties = crate::text::count(self.properties, "property", "properties");
+        write!(f, "{}: Hadoop configuration, {properties}", self.url)
+    }
+}
+
 /// The configuration URL: absolute http(s), one URL, without query or fragment, without a
 /// trailing `/`.
 pub fn conf_url(text: &str) -> Result<String> {

@@ -68,7 +68,7 @@ use dcos_secrets_client::{SecretPath, SecretValue, SecretsClient};
 use dcos_transport::Transport;
 
 pub use error::{Error, ErrorKind, Failed, Remedy, Result, RunResult, Undo};
-pub use plan::{Confirmed, acl_description};
+pub use plan::{Confirmable, Confirmed, acl_description};
 pub use report::{
     ApplyReport, ItemKind, ItemReport, Outcome, PrincipalType, S3Command, S3Report, Status, Step,
     StepKind, Stepped, principal_name,

@@ -492,6 +492,36 @@ impl Confirmed {
     }
 }
 
+/// A job a person confirms before it runs: its own dry run is the plan shown, and the run
+/// checks the cluster against the plan confirmed before it writes.
+pub trait Confirmable: Clone {
+    /// The job as its dry run: the plan.
+    fn planning(&self) -> Self;
+    /// The job to run, given the plan a person confirmed (none: the caller said yes ahead).
+    fn confirmed(&self, plan: Option<Confirmed>) -> Self;
+}
+
+macro_rules! confirmable {
+    ($($job:ty),*) => {$(
+        impl Confirmable for $job {
+            fn planning(&self) -> Self {
+                Self { dry_run: true, ..self.clone() }
+            }
+            fn confirmed(&self, plan: Option<Confirmed>) -> Self {
+                Self { dry_run: false, confirmed: plan, ..self.clone() }
+            }
+        }
+    )*};
+}
+
+confirmable!(
+    crate::secrets::Deletion,
+    crate::accounts::Deletion,
+    crate::grants::RevokeAll,
+    crate::s3::Offboarding,
+    crate::dse::offboard::Offboard
+);
+
 /// [`Confirmed::check`] when the caller gave a confirmed plan.
 pub(crate) fn check_confirmed<'a>(
     confirmed: Option<&Confirmed>,

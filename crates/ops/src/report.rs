@@ -629,7 +629,9 @@ stepped!(
     crate::accounts::DeletionReport,
     crate::rotate_key::KeyRotationReport,
     crate::grants::RevokeAllReport,
-    crate::dse::setup::SetupReport
+    crate::secrets::DeletionReport,
+    crate::dse::setup::SetupReport,
+    crate::dse::offboard::OffboardReport
 );
 
 #[cfg(test)]

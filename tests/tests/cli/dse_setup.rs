@@ -669,8 +669,7 @@ async fn offboarding_takes_back_every_grant_and_secret_and_undoes_itself() {
     let job = prepared(&cluster, input(), &out).await;
     setup(&clients(&cluster), &job, &Silent).await.unwrap();
     let set_up = cluster.emulator.state();
-    let service = ServiceName::new(SERVICE).unwrap();
-    let base = Offboard::new(service, None, None).unwrap();
+    let base = Offboard::new(SERVICE, None, None).unwrap();
 
     let dry = Offboard {
         dry_run: true,
@@ -733,7 +732,7 @@ async fn offboarding_keeps_the_account_unless_asked() {
     let cluster = Cluster::start().await;
     let job = prepared(&cluster, input(), &cluster.path("options.json")).await;
     setup(&clients(&cluster), &job, &Silent).await.unwrap();
-    let base = Offboard::new(ServiceName::new(SERVICE).unwrap(), None, None).unwrap();
+    let base = Offboard::new(SERVICE, None, None).unwrap();
     let done = offboard(&clients(&cluster), &base, &Silent).await.unwrap();
     assert_eq!(json!(done.result), "changed");
     assert!(grants_of(&cluster, SERVICE).is_empty());
@@ -748,14 +747,138 @@ async fn offboarding_keeps_the_account_unless_asked() {
     assert_eq!(json!(again.result), "unchanged");
     assert_eq!(cluster.writes(), writes);
     // A misspelt account deletes nothing.
-    let typo = Offboard::new(
-        ServiceName::new(SERVICE).unwrap(),
-        Some(dcos_iam_client::Uid::new("data-science-engin").unwrap()),
-        None,
-    )
-    .unwrap();
+    let typo = Offboard::new(SERVICE, Some("data-science-engin"), None).unwrap();
     let refused = offboard(&clients(&cluster), &typo, &Silent)
         .await
         .unwrap_err();
     assert_eq!(refused.error.kind(), ErrorKind::NotFound);
+}
+
+/// `dse offboard` as a person runs it: the plan, the brake without a terminal, then `--yes`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dse_offboard_shows_its_plan_and_asks_before_it_takes_anything_back() {
+    let cluster = Cluster::start().await;
+    let env = [
+        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    let run = |args: &[&str]| cluster.run_with(args, &env, None);
+    run(&["dse", "setup", "--s3-from-env"]).expect(0);
+    let set_up = cluster.emulator.state();
+
+    let plan = run(&["dse", "offboard", "--delete-account", "--dry-run"]).expect(0);
+    assert!(
+        plan.stderr.contains(
+            "would revoke     create on dcos:mesos:master:task:app_id:data-science-engine"
+        ),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr
+            .contains("would delete     account data-science-engine")
+    );
+    let braked = run(&["dse", "offboard", "--delete-account"]).expect(2);
+    assert!(
+        braked.stderr.contains("not without --yes"),
+        "{}",
+        braked.stderr
+    );
+    assert_eq!(cluster.emulator.state(), set_up);
+
+    let done = run(&["-o", "json", "dse", "offboard", "--delete-account", "--yes"])
+        .expect(0)
+        .json();
+    assert_eq!(done["result"], "changed");
+    assert!(grants_of(&cluster, SERVICE).is_empty());
+    let state = cluster.emulator.state();
+    assert!(!state.accounts.contains_key(SERVICE));
+    assert!(state.secrets.is_empty(), "{:?}", state.secrets.keys());
+    run(&["dse", "offboard", "--yes"]).expect(5);
+}
+
+/// `dse status` after a set-up: every check passes; then a revoked permission, a wrong store
+/// password and a keytab for another realm each fail, named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_passes_after_setup_and_names_what_breaks() {
+    use dcos_ops::dse::status::{CheckState, StatusJob, status};
+    let cluster = Cluster::start().await;
+    let out = cluster.path("options.json");
+    let job = prepared(&cluster, input(), &out).await;
+    setup(&clients(&cluster), &job, &Silent).await.unwrap();
+    let check = StatusJob::new(SERVICE, None, None, Some(&out)).unwrap();
+    let report = status(&clients(&cluster), &check).await.unwrap();
+    assert_eq!(report.failed(), 0, "{report}");
+    let kinds: BTreeSet<&str> = report.checks.iter().map(|c| c.check).collect();
+    for kind in [
+        "account",
+        "login",
+        "mesos permission",
+        "secret",
+        "space",
+        "read",
+        "keytab",
+        "keystore",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} check: {report}");
+    }
+    assert_eq!(
+        report
+            .checks
+            .iter()
+            .filter(|c| c.check == "mesos permission")
+            .count(),
+        10
+    );
+    // Without the options: what the set-up stored, checked all the same.
+    let defaults = StatusJob::new(SERVICE, None, None, None).unwrap();
+    let plain = status(&clients(&cluster), &defaults).await.unwrap();
+    assert_eq!(plain.failed(), 0, "{plain}");
+
+    let (iam, secrets) = cluster.clients();
+    let rid =
+        dcos_iam_client::Rid::new("dcos:mesos:master:task:app_id:data-science-engine").unwrap();
+    let principal = dcos_iam_client::Principal::User(dcos_iam_client::Uid::new(SERVICE).unwrap());
+    iam.acl(&rid)
+        .revoke(&principal, dcos_iam_client::Action::Create)
+        .await
+        .unwrap();
+    let password =
+        dcos_secrets_client::SecretPath::new("data-science-engine/tls_keystore_password").unwrap();
+    secrets
+        .secret(&password)
+        .update(&dcos_secrets_client::SecretValue::text("not-the-password"))
+        .await
+        .unwrap();
+    let keytab_path = dcos_secrets_client::SecretPath::new("data-science-engine/keytab").unwrap();
+    secrets
+        .secret(&keytab_path)
+        .update(&dcos_secrets_client::SecretValue::binary(keytab(
+            &["jupyter", "node-1"],
+            "OTHER.ORG",
+        )))
+        .await
+        .unwrap();
+    let broken = status(&clients(&cluster), &check).await.unwrap();
+    let failed: Vec<(&str, &str)> = (broken.checks.iter())
+        .filter(|c| c.state == CheckState::Failed)
+        .map(|c| (c.check, c.target.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (
+                "mesos permission",
+                "create on dcos:mesos:master:task:app_id:data-science-engine"
+            ),
+            ("keytab", "data-science-engine/keytab"),
+            ("keystore", "data-science-engine/tls_keystore"),
+        ],
+        "{broken}"
+    );
+    assert!(!broken.to_string().contains("not-the-password"));
 }

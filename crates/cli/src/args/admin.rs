@@ -268,30 +268,7 @@ pub enum ServiceAccountCommand {
         long_about = include_str!("../../help/service-account-rotate-key.about.txt").trim_end(),
         after_help = include_str!("../../help/service-account-rotate-key.examples.txt").trim_end()
     )]
-    RotateKey {
-        /// The account's id
-        uid: String,
-
-        /// Write the new private key here (mode 0600; an existing file is never overwritten)
-        #[arg(long, value_name = "FILE")]
-        private_key_out: PathBuf,
-
-        /// A login secret of the account to give the new key (repeat for several) [default:
-        /// every login secret of the account, found by its content]
-        #[arg(long, value_name = "PATH")]
-        secret: Vec<String>,
-
-        /// The RSA key size in bits
-        #[arg(long, value_enum, value_name = "BITS", default_value_t = KeyBits::Rsa2048)]
-        key_size: KeyBits,
-
-        /// Show the plan, and change nothing
-        #[arg(long)]
-        dry_run: bool,
-
-        #[command(flatten)]
-        confirm: ConfirmArgs,
-    },
+    RotateKey(RotateKeyArgs),
     /// List the service accounts, and the secrets that hold each one's login credential
     #[command(
         long_about = include_str!("../../help/service-account-list.about.txt").trim_end(),
@@ -391,4 +368,31 @@ pub enum UserCommand {
         after_help = include_str!("../../help/user-delete.examples.txt").trim_end()
     )]
     Delete(DeleteArgs),
+}
+
+/// `service-account rotate-key`.
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// The account's id
+    pub uid: String,
+
+    /// Write the new private key here (mode 0600; an existing file is never overwritten)
+    #[arg(long, value_name = "FILE")]
+    pub private_key_out: PathBuf,
+
+    /// A login secret of the account to give the new key (repeat for several) [default:
+    /// every login secret of the account, found by its content]
+    #[arg(long, value_name = "PATH")]
+    pub secret: Vec<String>,
+
+    /// The RSA key size in bits
+    #[arg(long, value_enum, value_name = "BITS", default_value_t = KeyBits::Rsa2048)]
+    pub key_size: KeyBits,
+
+    /// Show the plan, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }

@@ -22,6 +22,27 @@ pub enum DseCommand {
         after_help = include_str!("../../help/dse-setup.examples.txt").trim_end()
     )]
     Setup(Box<DseSetupArgs>),
+    /// Take back what `dse setup` gave one engine: its grants, its secrets, and with
+    /// --delete-account its account
+    #[command(after_help = include_str!("../../help/dse-offboard.examples.txt").trim_end())]
+    Offboard(DseOffboardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DseOffboardArgs {
+    #[command(flatten)]
+    pub id: DseIdArgs,
+    /// Also delete the account and its login secret
+    #[arg(long)]
+    pub delete_account: bool,
+    /// Delete secrets that apps or pods use (they fail at their next start)
+    #[arg(long)]
+    pub force: bool,
+    /// Show the plan, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub confirm: super::ConfirmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -44,9 +65,9 @@ pub struct DseSetupArgs {
     pub dry_run: bool,
 }
 
-/// The flags named as the fields of a manifest's `[[dse]]` entry: that entry.
+/// Which engine, and its account.
 #[derive(Debug, Args, Serialize)]
-pub struct DseSpecArgs {
+pub struct DseIdArgs {
     /// The service's name, its Marathon app id without the leading `/`
     #[arg(long, value_name = "NAME", default_value = dcos_ops::dse::DEFAULT_SERVICE_NAME)]
     pub service_name: String,
@@ -57,6 +78,14 @@ pub struct DseSpecArgs {
     /// The secret holding the account's login [default: <service-name>/service-account]
     #[arg(long, value_name = "PATH")]
     pub service_account_secret: Option<String>,
+}
+
+/// The flags named as the fields of a manifest's `[[dse]]` entry: that entry.
+#[derive(Debug, Args, Serialize)]
+pub struct DseSpecArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub id: DseIdArgs,
     /// The Mesos role Spark registers with [default: the account's id]
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,

@@ -2,9 +2,10 @@
 //! this turns the flags into its spec and prints the report.
 
 use dcos_ops::dse;
+use dcos_ops::dse::offboard::{self, Offboard};
 use dcos_ops::dse::setup::{self, S3Input, SetupSpec};
 
-use crate::args::{DseSetupArgs, Global};
+use crate::args::{DseOffboardArgs, DseSetupArgs, Global};
 use crate::exit::{self, Failure};
 use crate::output::{Progress, Ui};
 
@@ -48,4 +49,22 @@ pub async fn setup(global: &Global, ui: &Ui, args: &DseSetupArgs) -> exit::Resul
             Some(_) => String::new(),
         }
     })
+}
+
+/// `dse offboard`: the plan, confirmed on a terminal or by `--yes`, then the run.
+pub async fn offboard(global: &Global, ui: &Ui, args: &DseOffboardArgs) -> exit::Result<()> {
+    let id = &args.id;
+    let (account, secret) = (&id.service_account, &id.service_account_secret);
+    let job = Offboard {
+        delete_account: args.delete_account,
+        force: args.force,
+        ..Offboard::new(&id.service_name, account.as_deref(), secret.as_deref())?
+    };
+    let session = super::session(global, ui).await?;
+    let (clients, progress) = (&session.clients, &Progress::new(*ui));
+    let run = |job: Offboard| async move { offboard::offboard(clients, &job, progress).await };
+    let question = |_: &_| format!("Offboard the Data Science Engine {}", job.service.app_id());
+    let result =
+        (super::confirm_job((args.dry_run, args.confirm.yes), &job, run, question)).await?;
+    ui.finish(result, |_| String::new())
 }

@@ -124,27 +124,15 @@ async fn revoke_all(session: &Session, ui: &Ui, args: &RevokeArgs) -> exit::Resu
     };
     let progress = &Progress::new(*ui);
     let clients = &session.clients;
-    let result = super::confirm_and_execute(
-        (args.dry_run, args.confirm.yes),
-        || grants::revoke_all(clients, &job, progress),
-        |plan| plan.steps.clone(),
-        |plan| {
-            let n = plan.steps.iter().filter(|s| s.changes()).count();
-            format!(
-                "Revoke {} of {}",
-                count(n, "grant", "grants"),
-                plan.principal
-            )
-        },
-        |confirmed| {
-            let job = RevokeAll {
-                dry_run: false,
-                confirmed: confirmed.map(|(_, c)| c),
-                ..job.clone()
-            };
-            async move { grants::revoke_all(clients, &job, progress).await }
-        },
-    )
+    let run = |job: RevokeAll| async move { grants::revoke_all(clients, &job, progress).await };
+    let result = super::confirm_job((args.dry_run, args.confirm.yes), &job, run, |plan| {
+        let n = plan.steps.iter().filter(|s| s.changes()).count();
+        format!(
+            "Revoke {} of {}",
+            count(n, "grant", "grants"),
+            plan.principal
+        )
+    })
     .await?;
     print_revoke_all(ui, result)
 }

@@ -25,11 +25,7 @@ pub async fn check(global: &Global, ui: &Ui, url: &str) -> exit::Result<Vec<hdfs
     let transport = options.plain_transport(url, &dcos_connect::Environment::process())?;
     let checks = hdfs::check(&transport, url).await?;
     for check in checks.iter().filter(|c| c.missing.is_empty()) {
-        ui.info(format!(
-            "{}: Hadoop configuration, {}",
-            check.url,
-            crate::output::count(check.properties, "property", "properties")
-        ));
+        ui.info(check);
     }
     hdfs::require(&checks)?;
     Ok(checks)

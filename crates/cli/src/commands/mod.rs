@@ -87,6 +87,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::S3(S3Command::Options(args)) => s3::options(&ui, args),
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
         Command::Dse(DseCommand::Setup(args)) => dse::setup(global, &ui, args).await,
+        Command::Dse(DseCommand::Offboard(args)) => dse::offboard(global, &ui, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
         Command::Apply(args) => apply::run(connect::resolve(global, &ui).await?, &ui, args).await,
@@ -106,17 +107,10 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::User(UserCommand::Delete(args)) => {
             service_account::delete(&session(global, &ui).await?, &ui, args, true).await
         }
-        Command::ServiceAccount(ServiceAccountCommand::RotateKey {
-            uid,
-            private_key_out,
-            secret,
-            key_size,
-            dry_run,
-            confirm,
-        }) => {
+        Command::ServiceAccount(ServiceAccountCommand::RotateKey(args)) => {
             let session = session(global, &ui).await?;
-            let job = service_account::rotation(uid, private_key_out, secret, *key_size, *dry_run)?;
-            service_account::rotate_key(&session, &ui, job, confirm.yes).await
+            let job = service_account::rotation(args)?;
+            service_account::rotate_key(&session, &ui, job, args.confirm.yes).await
         }
         Command::Status => status::run(global, &ui).await,
         Command::Audit(args) => audit::run(&session(global, &ui).await?, &ui, args).await,
@@ -162,6 +156,32 @@ where
         false => dcos_ops::Confirmed::of(&planned),
     };
     Ok(execute(Some((plan, confirmed))).await)
+}
+
+/// [`confirm_and_execute`] for a [`dcos_ops::Confirmable`] job: its dry run is the plan, and
+/// `run` runs the job it is given (the plan, then the confirmed run).
+pub async fn confirm_job<J, R, F>(
+    (dry_run, yes): (bool, bool),
+    job: &J,
+    run: impl Fn(J) -> F,
+    question: impl FnOnce(&R) -> String,
+) -> exit::Result<dcos_ops::RunResult<R>>
+where
+    J: dcos_ops::Confirmable,
+    R: dcos_ops::Stepped,
+    F: Future<Output = dcos_ops::RunResult<R>>,
+{
+    let steps = |plan: &R| plan.steps().to_vec();
+    let execute =
+        |confirmed: Option<(R, dcos_ops::Confirmed)>| run(job.confirmed(confirmed.map(|(_, c)| c)));
+    confirm_and_execute(
+        (dry_run, yes),
+        || run(job.planning()),
+        steps,
+        question,
+        execute,
+    )
+    .await
 }
 
 /// An optional secret path given by `flag`, checked; an error names the flag.

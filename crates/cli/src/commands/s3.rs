@@ -315,29 +315,14 @@ pub fn offboarding(args: &OffboardArgs) -> exit::Result<Offboarding> {
 pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -> exit::Result<()> {
     let progress = &Progress::new(*ui);
     let clients = &session.clients;
-    let plan_job = Offboarding {
-        dry_run: true,
-        ..job.clone()
-    };
-    let result = super::confirm_and_execute(
-        (job.dry_run, yes),
-        || s3::offboard(clients, &plan_job, progress),
-        |plan| plan.steps.clone(),
-        |_| {
-            format!(
-                "Offboard `{}` from {}",
-                job.account,
-                job.paths.service.app_id()
-            )
-        },
-        |confirmed| {
-            let job = Offboarding {
-                confirmed: confirmed.map(|(_, c)| c),
-                ..job.clone()
-            };
-            async move { s3::offboard(clients, &job, progress).await }
-        },
-    )
+    let run = |job: Offboarding| async move { s3::offboard(clients, &job, progress).await };
+    let result = super::confirm_job((job.dry_run, yes), &job, run, |_| {
+        format!(
+            "Offboard `{}` from {}",
+            job.account,
+            job.paths.service.app_id()
+        )
+    })
     .await?;
     print(ui, result, |_| String::new())
 }

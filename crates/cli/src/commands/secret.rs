@@ -93,26 +93,15 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             };
             // Read first: a missing secret needs no confirmation, and the plan says what goes;
             // what a person confirmed is what goes (a value changed at the prompt is not).
-            let plan_job = Deletion {
-                dry_run: true,
-                ..job.clone()
-            };
-            let result = super::confirm_and_execute(
-                (false, confirm.yes),
-                || secrets::delete(clients, &plan_job),
-                |plan| plan.steps.clone(),
-                |plan| match plan.binary {
-                    Some(true) => format!("Delete the binary secret `{}`", plan.path),
-                    _ => format!("Delete the secret `{}`", plan.path),
-                },
-                |confirmed| {
-                    let job = Deletion {
-                        confirmed: confirmed.map(|(_, c)| c),
-                        ..job
-                    };
-                    async move { secrets::delete(clients, &job).await }
-                },
-            )
+            let run = |job: Deletion| async move { secrets::delete(clients, &job).await };
+            let result = super::confirm_job((false, confirm.yes), &job, run, |plan| {
+                let binary = if plan.binary == Some(true) {
+                    "binary "
+                } else {
+                    ""
+                };
+                format!("Delete the {binary}secret `{}`", plan.path)
+            })
             .await?;
             let report = result.map_err(|failed| Failure::from(failed.error))?;
             let out = SecretReport {

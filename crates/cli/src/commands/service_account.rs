@@ -5,7 +5,7 @@ use dcos_ops::accounts::{self, Deletion, LoginSecret, NewAccount};
 use dcos_ops::rotate_key::{self, KeyRotation, KeyRotationReport};
 use dcos_secrets_client::SecretPath;
 
-use crate::args::{DeleteArgs, KeyBits, ServiceAccountCreateArgs};
+use crate::args::{DeleteArgs, RotateKeyArgs, ServiceAccountCreateArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context};
 use crate::output::{Progress, Ui, count};
@@ -69,47 +69,25 @@ pub async fn delete(session: &Session, ui: &Ui, args: &DeleteArgs, user: bool) -
     };
     let progress = &Progress::new(*ui);
     let clients = &session.clients;
-    let result = super::confirm_and_execute(
-        (dry_run, yes),
-        || accounts::delete(clients, &job, progress),
-        |plan| plan.steps.clone(),
-        |plan| {
-            format!(
-                "Delete the {} `{uid}`",
-                plan.principal_type.as_str().replace('_', " ")
-            )
-        },
-        |confirmed| {
-            let job = Deletion {
-                dry_run: false,
-                confirmed: confirmed.map(|(_, c)| c),
-                ..job.clone()
-            };
-            async move { accounts::delete(clients, &job, progress).await }
-        },
-    )
+    let run = |job: Deletion| async move { accounts::delete(clients, &job, progress).await };
+    let result = super::confirm_job((dry_run, yes), &job, run, |plan| {
+        let kind = plan.principal_type.as_str().replace('_', " ");
+        format!("Delete the {kind} `{uid}`")
+    })
     .await?;
     ui.finish(result, ToString::to_string)
 }
 
 /// A key rotation's options, checked before the cluster is contacted.
-pub fn rotation(
-    uid: &str,
-    private_key_out: &std::path::Path,
-    secrets: &[String],
-    key_size: KeyBits,
-    dry_run: bool,
-) -> exit::Result<KeyRotation> {
+pub fn rotation(args: &RotateKeyArgs) -> exit::Result<KeyRotation> {
     Ok(KeyRotation {
-        uid: Uid::new(uid).context("the service account id")?,
-        private_key_out: private_key_out.to_owned(),
-        secrets: secrets
-            .iter()
-            .map(|p| SecretPath::new(p))
+        uid: Uid::new(&args.uid).context("the service account id")?,
+        private_key_out: args.private_key_out.clone(),
+        secrets: (args.secret.iter().map(|p| SecretPath::new(p)))
             .collect::<Result<_, _>>()
             .context("--secret")?,
-        key_size: key_size.into(),
-        dry_run,
+        key_size: args.key_size.into(),
+        dry_run: args.dry_run,
         confirmed: None,
     })
 }

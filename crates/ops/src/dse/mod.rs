@@ -19,6 +19,7 @@ pub mod keytab;
 pub mod offboard;
 pub mod security;
 pub mod setup;
+pub mod status;
 pub mod stores;
 
 /// The package's default service name, and so its default app id `/data-science-engine`.

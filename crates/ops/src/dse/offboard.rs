@@ -48,14 +48,12 @@ pub struct OffboardReport {
 }
 
 impl Offboard {
-    /// The offboarding of `service`; the account and login secret default as `dse setup`'s do.
-    pub fn new(
-        service: ServiceName,
-        account: Option<Uid>,
-        login_secret: Option<SecretPath>,
-    ) -> Result<Self> {
+    /// The offboarding of the service named `service`; the account and login secret default
+    /// as `dse setup`'s do. Each name is checked; an error names what it is.
+    pub fn new(service: &str, account: Option<&str>, login_secret: Option<&str>) -> Result<Self> {
+        let service = ServiceName::new(service)?;
         let account = match account {
-            Some(uid) => uid,
+            Some(uid) => Uid::new(uid).context("the service account")?,
             None => Uid::new(service.as_str()).map_err(|_| {
                 Error::invalid(format!(
                     "the service name `{service}` is no account id: name the service account"
@@ -63,7 +61,7 @@ impl Offboard {
             })?,
         };
         let login_secret = match login_secret {
-            Some(path) => path,
+            Some(path) => SecretPath::new(path).context("the service account's secret")?,
             None => service.secret_path("service-account")?,
         };
         Ok(Self {
