@@ -15,7 +15,7 @@ use serde::de::IgnoredAny;
 
 use crate::aws;
 use crate::dse::security::SecurityMode;
-use crate::dse::setup::{PreparedSetup, S3Input, SetupInput, SetupSpec};
+use crate::dse::setup::{PreparedSetup, SetupSpec};
 use crate::dse::{
     AwsRegion, DEFAULT_SERVICE_NAME, Destination, Layout, OptionsLayout, S3Endpoint, ServiceName,
 };
@@ -666,16 +666,12 @@ fn dse(
         (Some(_), Some(_)) => return Err(Error::invalid("give at most one of out and merge_into")),
     };
     let told = spec.security_mode.as_deref().map(str::parse).transpose()?;
-    let input = spec.read(base, None)?;
-    // Everything local is checked before the key pair is read.
-    input
-        .clone()
-        .prepare(&Destination::Report, &crate::Silent)?;
-    let keys = match &spec.credentials {
-        Some(source) => Some(S3Input::of(key_pair(source, base, profiles)?)),
-        None => None,
+    let keys = || {
+        (spec.credentials.as_ref())
+            .map(|c| key_pair(c, base, profiles))
+            .transpose()
     };
-    let prepared = SetupInput { s3: keys, ..input }.prepare(&destination, reporter)?;
+    let prepared = spec.prepare_with(base, (&destination, reporter), keys)?;
     Ok(DseItem { prepared, told })
 }
 

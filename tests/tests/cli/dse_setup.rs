@@ -882,3 +882,51 @@ async fn status_passes_after_setup_and_names_what_breaks() {
     );
     assert!(!broken.to_string().contains("not-the-password"));
 }
+
+/// `dse status` as a person runs it: a table and exit 0 after a set-up; exit 5 naming what
+/// failed, and under `-o json` the checks with the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dse_status_exits_5_naming_what_failed() {
+    let cluster = Cluster::start().await;
+    let env = [
+        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    let run = |args: &[&str]| cluster.run_with(args, &env, None);
+    run(&["dse", "setup", "--s3-from-env", "--out", "options.json"]).expect(0);
+    let fine = run(&["dse", "status", "--options", "options.json"]).expect(0);
+    assert!(fine.stdout().contains("CHECK"), "{}", fine.stdout());
+    assert!(!fine.stdout().contains("failed"), "{}", fine.stdout());
+    run(&[
+        "revoke",
+        "--user",
+        SERVICE,
+        "dcos:secrets:default:data-science-engine/aws_secret_access_key",
+        "read",
+    ])
+    .expect(0);
+    let broken = run(&["dse", "status", "--options", "options.json"]).expect(5);
+    assert!(
+        broken.stderr.contains("1 check failed"),
+        "{}",
+        broken.stderr
+    );
+    let row = broken
+        .stdout()
+        .lines()
+        .find(|l| l.contains("failed"))
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        row.as_deref(),
+        Some("read data-science-engine/aws_secret_access_key failed")
+    );
+    let json = run(&["-o", "json", "dse", "status", "--options", "options.json"])
+        .expect(5)
+        .json();
+    assert_eq!(json["error"]["kind"], "not_found");
+    assert!(json["checks"].as_array().unwrap().len() > 15, "{json:#}");
+}

@@ -22,10 +22,21 @@ pub enum DseCommand {
         after_help = include_str!("../../help/dse-setup.examples.txt").trim_end()
     )]
     Setup(Box<DseSetupArgs>),
-    /// Take back what `dse setup` gave one engine: its grants, its secrets, and with
-    /// --delete-account its account
+    /// Take back what `dse setup` gave: grants, secrets, and with --delete-account the account
     #[command(after_help = include_str!("../../help/dse-offboard.examples.txt").trim_end())]
     Offboard(DseOffboardArgs),
+    /// Check one engine: its account and login, Mesos permissions, secrets, keytab and stores
+    #[command(after_help = include_str!("../../help/dse-status.examples.txt").trim_end())]
+    Status(DseStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DseStatusArgs {
+    #[command(flatten)]
+    pub id: DseIdArgs,
+    /// The engine's options file: check what it names
+    #[arg(long, value_name = "FILE")]
+    pub options: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -71,13 +82,20 @@ pub struct DseIdArgs {
     /// The service's name, its Marathon app id without the leading `/`
     #[arg(long, value_name = "NAME", default_value = dcos_ops::dse::DEFAULT_SERVICE_NAME)]
     pub service_name: String,
-    /// The service account it runs as, created with its key pair if missing [default: the
-    /// service name]
+    /// The service account, created with its key pair if missing [default: the service name]
     #[arg(long, value_name = "UID")]
     pub service_account: Option<String>,
     /// The secret holding the account's login [default: <service-name>/service-account]
     #[arg(long, value_name = "PATH")]
     pub service_account_secret: Option<String>,
+}
+
+impl DseIdArgs {
+    /// The service's name, its account and its login secret, as given.
+    pub fn names(&self) -> (&str, Option<&str>, Option<&str>) {
+        let (account, secret) = (&self.service_account, &self.service_account_secret);
+        (&self.service_name, account.as_deref(), secret.as_deref())
+    }
 }
 
 /// The flags named as the fields of a manifest's `[[dse]]` entry: that entry.

@@ -3,11 +3,13 @@
 
 use dcos_ops::dse;
 use dcos_ops::dse::offboard::{self, Offboard};
-use dcos_ops::dse::setup::{self, S3Input, SetupSpec};
+use dcos_ops::dse::setup::{self, SetupSpec};
+use dcos_ops::dse::status::{self, StatusJob};
 
-use crate::args::{DseOffboardArgs, DseSetupArgs, Global};
+use crate::args::{DseOffboardArgs, DseSetupArgs, DseStatusArgs, Global};
 use crate::exit::{self, Failure};
-use crate::output::{Progress, Ui};
+use crate::input::aws_key_pair;
+use crate::output::{Progress, Ui, count};
 
 /// The flags as the spec a manifest's `[[dse]]` entry would be: the same fields.
 fn spec(args: &DseSetupArgs) -> exit::Result<SetupSpec> {
@@ -19,18 +21,11 @@ fn spec(args: &DseSetupArgs) -> exit::Result<SetupSpec> {
 pub async fn setup(global: &Global, ui: &Ui, args: &DseSetupArgs) -> exit::Result<()> {
     let progress = Progress::new(*ui);
     let destination = super::s3::destination(&args.destination);
-    let mut input = spec(args)?.read(std::path::Path::new(""), None)?;
-    // Everything local is checked before the key pair is read (it may be a prompt).
-    input
-        .clone()
-        .prepare(&dse::Destination::Report, &dcos_ops::Silent)?;
-    destination.existing()?;
     let c = &args.s3;
-    if c.from_env || c.from_stdin || c.aws_profile.is_some() {
-        let keys = crate::input::aws_key_pair(c, &progress)?;
-        input.s3 = Some(S3Input::of(keys));
-    }
-    let prepared = input.prepare(&destination, &progress)?;
+    let asked = c.from_env || c.from_stdin || c.aws_profile.is_some();
+    let keys = || asked.then(|| aws_key_pair(c, &progress)).transpose();
+    let at = std::path::Path::new("");
+    let prepared = spec(args)?.prepare_with(at, (&destination, &progress), keys)?;
     if let (true, Some(url)) = (args.check, &args.spec.hdfs_conf_url) {
         super::hdfs::check(global, ui, url).await?;
     }
@@ -53,18 +48,29 @@ pub async fn setup(global: &Global, ui: &Ui, args: &DseSetupArgs) -> exit::Resul
 
 /// `dse offboard`: the plan, confirmed on a terminal or by `--yes`, then the run.
 pub async fn offboard(global: &Global, ui: &Ui, args: &DseOffboardArgs) -> exit::Result<()> {
-    let id = &args.id;
-    let (account, secret) = (&id.service_account, &id.service_account_secret);
-    let job = Offboard {
-        delete_account: args.delete_account,
-        force: args.force,
-        ..Offboard::new(&id.service_name, account.as_deref(), secret.as_deref())?
-    };
+    let (service, uid, secret) = args.id.names();
+    let mut job = Offboard::new(service, uid, secret)?;
+    (job.delete_account, job.force) = (args.delete_account, args.force);
     let session = super::session(global, ui).await?;
     let (clients, progress) = (&session.clients, &Progress::new(*ui));
     let run = |job: Offboard| async move { offboard::offboard(clients, &job, progress).await };
     let question = |_: &_| format!("Offboard the Data Science Engine {}", job.service.app_id());
-    let result =
-        (super::confirm_job((args.dry_run, args.confirm.yes), &job, run, question)).await?;
+    let asked = (args.dry_run, args.confirm.yes);
+    let result = super::confirm_job(asked, &job, run, question).await?;
     ui.finish(result, |_| String::new())
+}
+
+/// `dse status`: every check; exit 5 when one fails.
+pub async fn status(global: &Global, ui: &Ui, args: &DseStatusArgs) -> exit::Result<()> {
+    let (service, uid, secret) = args.id.names();
+    let job = StatusJob::new(service, uid, secret, args.options.as_deref())?;
+    let report = status::status(&super::session(global, ui).await?.clients, &job).await?;
+    if report.failed() == 0 || !ui.json() {
+        ui.emit(&report, || report.to_string())?;
+    }
+    let failed = format!("{} failed", count(report.failed(), "check", "checks"));
+    match report.failed() {
+        0 => Ok(()),
+        _ => ui.fail_with(&report, Failure::new(exit::NOT_FOUND, failed)),
+    }
 }

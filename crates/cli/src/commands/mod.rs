@@ -88,6 +88,7 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Hdfs(HdfsCommand::Options(args)) => hdfs::options(global, &ui, args).await,
         Command::Dse(DseCommand::Setup(args)) => dse::setup(global, &ui, args).await,
         Command::Dse(DseCommand::Offboard(args)) => dse::offboard(global, &ui, args).await,
+        Command::Dse(DseCommand::Status(args)) => dse::status(global, &ui, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
         Command::Apply(args) => apply::run(connect::resolve(global, &ui).await?, &ui, args).await,

@@ -94,17 +94,9 @@ pub fn with_keys(
     Ok(job)
 }
 
-/// Prints a report: JSON, or the steps on standard error and `stdout_text` on standard output.
+/// Prints a report: JSON, or the steps on standard error and `stdout_text` on standard output;
+/// a failure with `hint` in place of its own, when there is one.
 fn print(
-    ui: &Ui,
-    result: RunResult<S3Report>,
-    stdout_text: impl FnOnce(&S3Report) -> String,
-) -> exit::Result<()> {
-    print_hinted(ui, result, None, stdout_text)
-}
-
-/// [`print`], with `hint` in place of the failure's own.
-fn print_hinted(
     ui: &Ui,
     result: RunResult<S3Report>,
     hint: Option<String>,
@@ -124,7 +116,7 @@ fn print_hinted(
 
 pub async fn onboard(session: &Session, ui: &Ui, job: Onboarding) -> exit::Result<()> {
     let result = s3::onboard(&session.clients, &job, &Progress::new(*ui)).await;
-    print(ui, result, |_| match job.options.file() {
+    print(ui, result, None, |_| match job.options.file() {
         None => dse::render(&job.options.options),
         Some(_) => String::new(),
     })
@@ -231,7 +223,7 @@ pub async fn rotate(
         },
         Ok(_) => None,
     };
-    print_hinted(ui, result, hint, |report| {
+    print(ui, result, hint, |report| {
         if report.result == Status::Changed && !restart {
             ui.warn(format!(
                 "restart the apps and pods that use the pair so that they read it (or pass \
@@ -295,7 +287,7 @@ pub async fn retire(session: &Session, ui: &Ui, args: &RetireArgs) -> exit::Resu
         },
     )
     .await?;
-    print(ui, result, |_| String::new())
+    print(ui, result, None, |_| String::new())
 }
 
 /// An offboarding's account and paths, checked before the cluster is contacted.
@@ -324,7 +316,7 @@ pub async fn offboard(session: &Session, ui: &Ui, job: Offboarding, yes: bool) -
         )
     })
     .await?;
-    print(ui, result, |_| String::new())
+    print(ui, result, None, |_| String::new())
 }
 
 /// Prints the options without contacting the cluster.

@@ -190,6 +190,23 @@ pub struct TlsSpec {
 }
 
 impl SetupSpec {
+    /// [`SetupSpec::read`] and [`SetupInput::prepare`] for `destination`, asking `keys` for the
+    /// S3 key pair (which may be a prompt) only after everything local passed its checks.
+    pub fn prepare_with<E: From<Error>>(
+        &self,
+        base: &Path,
+        (destination, reporter): (&Destination, &dyn Reporter),
+        keys: impl FnOnce() -> std::result::Result<Option<crate::aws::KeyPair>, E>,
+    ) -> std::result::Result<PreparedSetup, E> {
+        let input = self.read(base, None)?;
+        input
+            .clone()
+            .prepare(&Destination::Report, &crate::Silent)?;
+        destination.existing()?;
+        let s3 = keys()?.map(S3Input::of);
+        Ok(SetupInput { s3, ..input }.prepare(destination, reporter)?)
+    }
+
     /// Reads every file it names (relative paths below `base`) and checks every id and path:
     /// the input of [`SetupInput::prepare`]. `s3` is the key pair, which the caller reads from
     /// its source. Errors name the field; none quotes a file's content.
