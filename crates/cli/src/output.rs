@@ -1,6 +1,5 @@
-//! What commands print: data on standard output (text, or JSON from the structs below and the
-//! workflows' reports), messages on standard error. No struct here holds a secret value except
-//! [`SecretOut`], which is what `secret get -o json` was asked for.
+//! What commands print: data on standard output (text, or JSON of the workflows' reports),
+//! messages on standard error. No struct here holds a secret value.
 
 use std::io::{IsTerminal, Write};
 
@@ -173,29 +172,6 @@ pub fn last_words(document: Option<String>) {
     std::mem::forget(printed);
 }
 
-/// `secret get -o json`: the value itself, which is what was asked for (and only there: its
-/// `Debug` shows no value).
-#[derive(Serialize)]
-pub struct SecretOut<'a> {
-    pub path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<&'a str>,
-    /// For a binary secret: the bytes, base64.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_base64: Option<String>,
-    pub binary: bool,
-}
-
-impl std::fmt::Debug for SecretOut<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (path, binary) = (self.path, self.binary);
-        write!(
-            f,
-            "SecretOut {{ path: {path:?}, binary: {binary}, value: [REDACTED] }}"
-        )
-    }
-}
-
 /// A workflow's report and its failure, if it failed; for people, its steps are printed on
 /// standard error (JSON carries them in the report).
 pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option<Failure>) {
@@ -309,27 +285,5 @@ impl Reporter for Progress {
 
     fn stop_requested(&self) -> bool {
         crate::interrupt::requested().is_some()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// A value asked for is printed as JSON, and never by `Debug`.
-    #[test]
-    fn a_secret_out_shows_no_value_in_debug() {
-        let value_base64 = Some("aHVudGVyMg==".to_owned());
-        let (value, binary) = (Some("hunter2"), false);
-        let out = super::SecretOut {
-            path: "a/b",
-            value,
-            value_base64,
-            binary,
-        };
-        let shown = format!("{out:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("aHVudGVy"),
-            "{shown}"
-        );
-        assert!(serde_json::to_string(&out).unwrap().contains("hunter2"));
     }
 }

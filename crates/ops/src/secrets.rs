@@ -280,3 +280,68 @@ fn absent(mut report: DeletionReport, job: &Deletion) -> RunResult<DeletionRepor
 fn fail<R>(report: R, error: Error) -> RunResult<R> {
     Err(Failed { report, error })
 }
+
+/// `secret get -o json`: the value itself, which is what was asked for (and only there: its
+/// `Debug` shows no value). A text value as text, any other as base64.
+#[derive(Serialize)]
+pub struct ValueOut<'a> {
+    pub path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
+    /// For a binary secret: the bytes, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_base64: Option<String>,
+    pub binary: bool,
+}
+
+impl<'a> ValueOut<'a> {
+    /// `value`, the value of the secret at `path`.
+    pub fn of(path: &'a SecretPath, value: &'a SecretValue) -> Self {
+        use base64::Engine;
+        let bytes = value.expose_bytes();
+        let text = (!value.is_binary())
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten();
+        Self {
+            path: path.as_str(),
+            value: text,
+            value_base64: text
+                .is_none()
+                .then(|| base64::engine::general_purpose::STANDARD.encode(bytes)),
+            binary: value.is_binary(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ValueOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, binary) = (self.path, self.binary);
+        write!(
+            f,
+            "ValueOut {{ path: {path:?}, binary: {binary}, value: [REDACTED] }}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    /// A value asked for is printed as JSON, and never by `Debug`.
+    #[test]
+    fn a_value_shows_in_json_and_never_in_debug() {
+        let path = SecretPath::new("a/b").unwrap();
+        for (value, shows) in [
+            (SecretValue::text("hunter2"), "hunter2"),
+            (SecretValue::binary(b"hunter2".to_vec()), "aHVudGVyMg=="),
+        ] {
+            let out = ValueOut::of(&path, &value);
+            let shown = format!("{out:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("aHVudGVy"),
+                "{shown}"
+            );
+            assert!(serde_json::to_string(&out).unwrap().contains(shows));
+        }
+    }
+}

@@ -1,6 +1,5 @@
 //! `secret create|update|put|get|list|delete`.
 
-use base64::Engine;
 use dcos_ops::Status;
 use dcos_ops::secrets::{self, Deletion, SecretOutcome, SecretReport, Write};
 use dcos_secrets_client::SecretPath;
@@ -9,7 +8,7 @@ use crate::args::{SecretCommand, ValueArgs};
 use crate::connect::Session;
 use crate::exit::{self, Context, Failure};
 use crate::input;
-use crate::output::{SecretOut, Ui, one_line, write_stdout};
+use crate::output::{Ui, one_line, write_stdout};
 
 fn path(text: &str) -> exit::Result<SecretPath> {
     Ok(SecretPath::new(text)?)
@@ -52,17 +51,7 @@ pub async fn run(session: &Session, ui: &Ui, command: &SecretCommand) -> exit::R
             if !ui.json() {
                 return write_stdout(value.expose_bytes());
             }
-            let text = (!value.is_binary())
-                .then(|| std::str::from_utf8(value.expose_bytes()).ok())
-                .flatten();
-            let out = SecretOut {
-                path: path.as_str(),
-                value: text,
-                value_base64: text.is_none().then(|| {
-                    base64::engine::general_purpose::STANDARD.encode(value.expose_bytes())
-                }),
-                binary: value.is_binary(),
-            };
+            let out = secrets::ValueOut::of(&path, &value);
             ui.emit(&out, String::new)
         }
         SecretCommand::List { path: p } => {
