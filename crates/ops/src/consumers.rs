@@ -7,7 +7,8 @@
 //! a pod from its own and its containers' `environment` and from `volumes` (`{"name",
 //! "secret": NAME}`) that containers mount (`volumeMounts`: `{"name", "mountPath"}`). A
 //! service built on the DC/OS SDK, such as the Data Science Engine, names secrets for the tasks
-//! its scheduler launches in `TASKCFG_ALL_*_SECRET_NAMES` (a comma list of paths) in its app's
+//! its scheduler launches in `TASKCFG_ALL_*_SECRET_NAMES` (a comma list of paths; in an app
+//! Cosmos installed, any `*_SECRET_NAMES`) in its app's
 //! `env`, and, in an app Cosmos installed (labelled `DCOS_PACKAGE_NAME`), one path in each
 //! `*_SECRET` variable (`SECURITY_KERBEROS_KEYTAB_SECRET`) and in the engine's two TLS password
 //! variables. A secret an app or pod declares and does not refer to is a use too (`declared`):
@@ -238,8 +239,10 @@ fn environment(
                     refs.push((secret.to_owned(), UsedAs::Env, var.clone()));
                 }
             }
+            // The Data Science Engine 1.x names its extra Spark secrets in `EXTRA_SECRET_NAMES`.
             Value::String(paths)
-                if var.starts_with("TASKCFG_ALL_") && var.ends_with("_SECRET_NAMES") =>
+                if var.ends_with("_SECRET_NAMES")
+                    && (var.starts_with("TASKCFG_ALL_") || package) =>
             {
                 let paths = paths.split(',').map(str::trim).filter(|p| !p.is_empty());
                 named.extend(paths.map(|p| (p.trim_start_matches('/').to_owned(), var.clone())));

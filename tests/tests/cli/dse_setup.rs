@@ -108,6 +108,7 @@ fn input() -> SetupInput {
         }),
         hdfs_conf_url: None,
         oidc_client_secret: None,
+        spark_secrets: Vec::new(),
         overwrite: false,
         package_version: Default::default(),
     }
@@ -929,4 +930,90 @@ async fn dse_status_exits_5_naming_what_failed() {
         .json();
     assert_eq!(json["error"]["kind"], "not_found");
     assert!(json["checks"].as_array().unwrap().len() > 15, "{json:#}");
+}
+
+/// `--spark-secret`: the three lists of equal length, read for the account, and refused (nothing
+/// written) when the secret is missing, or binary over 4 KB where it would be a variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spark_secrets_are_named_in_three_equal_lists_and_checked_first() {
+    let cluster = Cluster::start().await;
+    let (_, secrets) = cluster.clients();
+    let store = |path: &str, value: dcos_secrets_client::SecretValue| {
+        let path = dcos_secrets_client::SecretPath::new(path).unwrap();
+        let secrets = secrets.clone();
+        async move { secrets.secret(&path).create(&value).await.unwrap() }
+    };
+    store(
+        "data-science-engine/db_password",
+        dcos_secrets_client::SecretValue::text("pw"),
+    )
+    .await;
+    store(
+        "data-science-engine/ca.pem",
+        dcos_secrets_client::SecretValue::text("-----BEGIN"),
+    )
+    .await;
+    let big = dcos_secrets_client::SecretValue::binary(vec![7u8; 5000]);
+    store("data-science-engine/big.bin", big).await;
+    let env = [("DCOS_ACS_TOKEN", cluster.admin_token.as_str())];
+    let setup = |spark: &[&str]| {
+        let mut args = vec!["-o", "json", "dse", "setup"];
+        for s in spark {
+            args.extend(["--spark-secret", s]);
+        }
+        cluster.run_with(&args, &env, None)
+    };
+    let writes = cluster.writes();
+    let missing = setup(&["data-science-engine/none,env=NONE"]).expect(5);
+    assert!(
+        missing.stderr.contains("data-science-engine/none"),
+        "{}",
+        missing.stderr
+    );
+    let big_env = setup(&[
+        "data-science-engine/big.bin,file=big.bin",
+        "data-science-engine/db_password,env=DB_PASSWORD",
+    ])
+    .expect(2);
+    assert!(big_env.stderr.contains("4096"), "{}", big_env.stderr);
+    let syntax = setup(&["data-science-engine/db_password,envy=X"]).expect(2);
+    assert!(syntax.stderr.contains("env=KEY"), "{}", syntax.stderr);
+    assert_eq!(cluster.writes(), writes, "nothing is written");
+
+    let done = setup(&[
+        "data-science-engine/db_password,env=DB_PASSWORD",
+        "data-science-engine/ca.pem,file=ca.pem",
+    ])
+    .expect(0)
+    .json();
+    let lists = &done["options"]["security"]["extra_spark_secrets"];
+    assert_eq!(
+        lists["secret_names"],
+        "data-science-engine/db_password,data-science-engine/ca.pem"
+    );
+    assert_eq!(
+        lists["secret_filenames"],
+        "data-science-engine_db_password,ca.pem"
+    );
+    assert_eq!(lists["secret_envkeys"], "DB_PASSWORD,SPARK_SECRET_2");
+    let held = grants_of(&cluster, SERVICE);
+    for path in ["db_password", "ca.pem"] {
+        for rid in [
+            format!("dcos:secrets:default:{SERVICE}/{path}"),
+            format!("dcos:secrets:list:default:{SERVICE}/{path}"),
+        ] {
+            assert!(held.contains(&(rid.clone(), "read".to_owned())), "{rid}");
+        }
+    }
+    // A big binary secret as a file, with no secret as a variable: given.
+    let as_file = setup(&["data-science-engine/big.bin,file=big.bin"])
+        .expect(0)
+        .json();
+    let lists = &as_file["options"]["security"]["extra_spark_secrets"];
+    assert!(lists.get("secret_envkeys").is_none(), "{lists}");
+    // Offboarding takes back the reads on them too.
+    cluster
+        .run_with(&["dse", "offboard", "--yes"], &env, None)
+        .expect(0);
+    assert!(grants_of(&cluster, SERVICE).is_empty());
 }

@@ -228,13 +228,20 @@ fn full_setup() -> (Value, std::collections::BTreeSet<String>) {
         }),
         hdfs_conf_url: Some("http://api.hdfs.marathon.l4lb.thisdcos.directory/v1/endpoints".into()),
         oidc_client_secret: Some(secret("b874f6e9-client-secret")),
+        spark_secrets: vec![
+            "data-science-engine/db_password,env=DB_PASSWORD"
+                .parse()
+                .unwrap(),
+        ],
         overwrite: false,
         package_version: Default::default(),
     };
     let prepared = input.prepare(&Destination::Report, &dcos_ops::Silent);
     let setup = prepared.unwrap().in_mode(SecurityMode::Strict).unwrap();
     assert!(setup.plaintext_secret);
-    let named = std::iter::once(&setup.login_secret).chain(setup.secrets.iter().map(|s| &s.path));
+    let named = std::iter::once(&setup.login_secret)
+        .chain(setup.secrets.iter().map(|s| &s.path))
+        .chain(setup.spark_secrets.iter().map(|s| &s.path));
     (
         setup.options.options,
         named.map(ToString::to_string).collect(),
@@ -245,7 +252,7 @@ fn full_setup() -> (Value, std::collections::BTreeSet<String>) {
 #[test]
 fn the_engines_options_validate_against_every_published_schema() {
     let (options, secrets) = full_setup();
-    assert_eq!(secrets.len(), 10, "{secrets:?}");
+    assert_eq!(secrets.len(), 11, "{secrets:?}");
     assert_eq!(
         options["spark"]["spark_mesos_principal"],
         "data-science-engine"

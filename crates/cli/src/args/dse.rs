@@ -124,6 +124,10 @@ pub struct DseSpecArgs {
     /// file is then written readable by its owner alone
     #[arg(long, value_name = "FILE")]
     pub oidc_client_secret_file: Option<PathBuf>,
+    /// An existing secret Spark is given too, as a file in the sandbox and/or an environment
+    /// variable (repeat for several)
+    #[arg(long = "spark-secret", value_name = "PATH[,file=NAME][,env=KEY]")]
+    pub spark_secrets: Vec<String>,
     /// The package version the options are for: 1.0.1, 1.0.2, 2.0.1 or 2.1.0
     #[arg(long, value_name = "VERSION", default_value = "2.1.0")]
     pub package_version: String,

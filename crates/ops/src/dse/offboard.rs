@@ -1,6 +1,6 @@
 //! `dse offboard`: takes back what `dse setup` gave one engine, as one plan: the Mesos
-//! permissions its account holds (whatever role and user they were given for) and its read
-//! grants on the engine's secrets, the secrets the set-up stores, and with
+//! permissions its account holds (whatever role and user they were given for) and its grants
+//! on the secrets of the engine's space (the Spark secrets it was given too), the secrets the set-up stores, and with
 //! `delete_account` the account and its login secret. All or nothing: a failure takes back
 //! what the run did (grants given again, secrets and the account restored).
 //!
@@ -149,11 +149,22 @@ async fn steps(
     let states = states.context("read the grants")?;
     // The Mesos permissions it holds itself, held.
     let held = held.context(format!("read the permissions of `{uid}`"))?;
-    let mesos = (held.direct.iter())
-        .filter(|p| p.rid.starts_with("dcos:mesos:"))
+    // Its Mesos permissions, and its grants on other secrets of the engine's space (the Spark
+    // secrets a set-up named), each held.
+    let space = format!("{}/", job.service);
+    let of_engine = |rid: &str| {
+        let path = (rid.strip_prefix("dcos:secrets:default:"))
+            .or_else(|| rid.strip_prefix("dcos:secrets:list:default:"));
+        rid.starts_with("dcos:mesos:")
+            || path.is_some_and(|p| p.starts_with(&space))
+                && !reads.iter().any(|(r, _)| r.as_str() == rid)
+    };
+    let mut grants: Vec<(Rid, Action)> = (held.direct.iter())
+        .filter(|p| of_engine(&p.rid))
         .flat_map(|p| p.actions.iter().map(move |a| (&p.rid, &a.name)))
-        .filter_map(|(rid, action)| Some((Rid::new(rid).ok()?, action.parse().ok()?)));
-    let grants: Vec<(Rid, Action)> = mesos.chain(reads).collect();
+        .filter_map(|(rid, action)| Some((Rid::new(rid).ok()?, action.parse().ok()?)))
+        .collect();
+    grants.extend(reads);
     let states =
         std::iter::repeat_n(GrantState::Granted, grants.len() - states.len()).chain(states);
     // The login secret stays with the account.

@@ -111,6 +111,8 @@ pub struct SetupInput {
     pub tls: Option<TlsInput>,
     pub hdfs_conf_url: Option<String>,
     pub oidc_client_secret: Option<SecretString>,
+    /// Existing secrets Spark is given too: read by the account, named in the options.
+    pub spark_secrets: Vec<SparkSecret>,
     /// Replace secrets that hold another value (otherwise a conflict, before any write).
     pub overwrite: bool,
     pub package_version: PackageVersion,
@@ -143,6 +145,9 @@ pub struct SetupSpec {
     pub hdfs_conf_url: Option<String>,
     #[serde(default)]
     pub oidc_client_secret_file: Option<PathBuf>,
+    /// Existing secrets Spark is given too.
+    #[serde(default)]
+    pub spark_secrets: Vec<SparkSecretSpec>,
     /// Default `2.1.0`.
     #[serde(default)]
     pub package_version: Option<String>,
@@ -281,6 +286,8 @@ impl SetupSpec {
                 .as_deref()
                 .map(password)
                 .transpose()?,
+            spark_secrets: (self.spark_secrets.iter().map(SparkSecretSpec::read))
+                .collect::<Result<_>>()?,
             overwrite: self.overwrite,
             package_version: match &self.package_version {
                 Some(version) => version.parse()?,
@@ -336,6 +343,121 @@ pub fn parse_kdc(text: &str) -> Result<(String, u16)> {
     }
 }
 
+/// An existing secret Spark is given besides the engine's own: as a file in the sandbox, as an
+/// environment variable, or both (`security.extra_spark_secrets`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparkSecret {
+    pub path: SecretPath,
+    pub file: Option<String>,
+    pub env: Option<String>,
+}
+
+/// The most bytes of a binary secret Mesos delivers to an environment variable.
+pub const ENV_SECRET_LIMIT: usize = 4096;
+
+impl std::str::FromStr for SparkSecret {
+    type Err = Error;
+
+    /// `PATH[,file=NAME][,env=KEY]`: at least one of the two.
+    fn from_str(text: &str) -> Result<Self> {
+        let mut parts = text.split(',');
+        let path = SecretPath::new(parts.next().unwrap_or_default())
+            .map_err(|e| Error::from(e).context("a Spark secret"))?;
+        let (mut file, mut env) = (None, None);
+        for part in parts {
+            match part.split_once('=') {
+                Some(("file", name)) if valid_file(name) => file = Some(name.to_owned()),
+                Some(("env", key)) if valid_env(key) => env = Some(key.to_owned()),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "`{part}` in the Spark secret `{path}`: give file=NAME (a file name, no \
+                         `/`) or env=KEY (letters, digits and _)"
+                    )));
+                }
+            }
+        }
+        if file.is_none() && env.is_none() {
+            return Err(Error::invalid(format!(
+                "the Spark secret `{path}` needs file=NAME, env=KEY or both, as in \
+                 `{path},file=NAME,env=KEY`"
+            )));
+        }
+        Ok(Self { path, file, env })
+    }
+}
+
+fn valid_file(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', ','])
+}
+
+fn valid_env(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The three lists of `security.extra_spark_secrets`, of equal length as the package needs: a
+/// list is written when one secret wants it, and a secret that wants only the other way gets a
+/// placeholder there (a file named after its path, a variable `SPARK_SECRET_<N>`).
+fn spark_secret_options(secrets: &[SparkSecret]) -> Value {
+    let files = secrets.iter().any(|s| s.file.is_some());
+    let envs = secrets.iter().any(|s| s.env.is_some());
+    let names: Vec<&str> = secrets.iter().map(|s| s.path.as_str()).collect();
+    let filenames: Vec<String> = (secrets.iter())
+        .map(|s| {
+            s.file
+                .clone()
+                .unwrap_or_else(|| s.path.as_str().replace('/', "_"))
+        })
+        .collect();
+    let envkeys: Vec<String> = (secrets.iter().enumerate())
+        .map(|(i, s)| {
+            s.env
+                .clone()
+                .unwrap_or_else(|| format!("SPARK_SECRET_{}", i + 1))
+        })
+        .collect();
+    let mut lists = serde_json::Map::new();
+    lists.insert("secret_names".into(), names.join(",").into());
+    if files {
+        lists.insert("secret_filenames".into(), filenames.join(",").into());
+    }
+    if envs {
+        lists.insert("secret_envkeys".into(), envkeys.join(",").into());
+    }
+    serde_json::json!({"security": {"extra_spark_secrets": lists}})
+}
+
+/// A Spark secret as a manifest declares it: `"PATH,file=NAME,env=KEY"`, or a table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SparkSecretSpec {
+    Short(String),
+    Table {
+        path: String,
+        #[serde(default)]
+        file: Option<String>,
+        #[serde(default)]
+        env: Option<String>,
+    },
+}
+
+impl SparkSecretSpec {
+    fn read(&self) -> Result<SparkSecret> {
+        match self {
+            Self::Short(text) => text.parse(),
+            Self::Table { path, file, env } => {
+                let mut text = path.clone();
+                text.extend(file.iter().map(|f| format!(",file={f}")));
+                text.extend(env.iter().map(|e| format!(",env={e}")));
+                text.parse()
+            }
+        }
+    }
+}
+
 /// The names of the secrets a set-up stores in the service's space (besides the login secret).
 pub const STORED: [&str; 9] = [
     "aws_access_key_id",
@@ -368,6 +490,8 @@ pub struct Setup {
     pub mesos: Vec<(Rid, Action)>,
     /// The secrets to store, in the order of the report.
     pub secrets: Vec<Stored>,
+    /// The existing secrets Spark is given too.
+    pub spark_secrets: Vec<SparkSecret>,
     pub overwrite: bool,
     pub options: PreparedOptions,
     /// Whether the options file holds a secret value (OIDC's client secret).
@@ -574,7 +698,11 @@ impl SetupInput {
             };
             super::merge(&mut options, &super::s3_options(&settings, Layout::Schema));
         }
-        let paths: Vec<&SecretPath> = secrets.iter().map(|s| &s.path).collect();
+        if !self.spark_secrets.is_empty() {
+            super::merge(&mut options, &spark_secret_options(&self.spark_secrets));
+        }
+        let mut paths: Vec<&SecretPath> = secrets.iter().map(|s| &s.path).collect();
+        paths.extend(self.spark_secrets.iter().map(|s| &s.path));
         super::check_spaces(&paths, Some(&login_secret), &service, false, reporter)?;
         let options = destination.merged(options)?;
         let plaintext_secret = engine.holds_plaintext_secret();
@@ -596,6 +724,7 @@ impl SetupInput {
                 security_mode: SecurityMode::Strict,
                 mesos: Vec::new(),
                 secrets,
+                spark_secrets: self.spark_secrets,
                 overwrite: self.overwrite,
                 options,
                 plaintext_secret,
@@ -660,7 +789,9 @@ impl Setup {
     /// of every secret the options name (the login secret first).
     pub fn grants(&self) -> Result<Vec<(Rid, Action)>> {
         let mut grants = self.mesos.clone();
-        let paths = std::iter::once(&self.login_secret).chain(self.secrets.iter().map(|s| &s.path));
+        let paths = std::iter::once(&self.login_secret)
+            .chain(self.secrets.iter().map(|s| &s.path))
+            .chain(self.spark_secrets.iter().map(|s| &s.path));
         for path in paths {
             grants.push((Rid::secret_list(path.as_str())?, Action::Read));
             grants.push((Rid::secret(path.as_str())?, Action::Read));
@@ -689,6 +820,7 @@ struct Observed {
     account: Option<User>,
     login_secret: Option<SecretValue>,
     secrets: Vec<Option<SecretValue>>,
+    spark_secrets: Vec<Option<SecretValue>>,
     grants: Vec<GrantState>,
 }
 
@@ -727,6 +859,7 @@ async fn steps(
         ),
         _ => None,
     };
+    check_spark_secrets(job, &observed.spark_secrets)?;
     let mut tasks = plan(job, &grants, &observed, key.as_ref())?;
     let conflicts: Vec<String> = tasks
         .iter()
@@ -755,10 +888,12 @@ async fn steps(
 async fn observe(clients: &Clients, job: &Setup, grants: &[(Rid, Action)]) -> Result<Observed> {
     let principal = Principal::User(job.account.clone());
     let user = clients.iam.user(&job.account);
-    let (account, login_secret, secrets, states) = tokio::join!(
+    let spark = &job.spark_secrets;
+    let (account, login_secret, secrets, spark_secrets, states) = tokio::join!(
         user.get_opt(),
         clients.secret_value(&job.login_secret),
         try_join_all(job.secrets.iter().map(|s| clients.secret_value(&s.path))),
+        try_join_all(spark.iter().map(|s| clients.secret_value(&s.path))),
         try_join_all(grants.iter().map(|(rid, action)| async {
             match clients.grant_state(rid, &principal, *action).await {
                 // An account not created yet holds nothing; its grants create any missing ACL.
@@ -771,8 +906,35 @@ async fn observe(clients: &Clients, job: &Setup, grants: &[(Rid, Action)]) -> Re
         account: account.context(format!("read the account `{}`", job.account))?,
         login_secret: login_secret.context(format!("read the secret `{}`", job.login_secret))?,
         secrets: secrets.context("read the secrets")?,
+        spark_secrets: spark_secrets.context("read the Spark secrets")?,
         grants: states.context("read the grants")?,
     })
+}
+
+/// The Spark secrets must exist, and Mesos refuses a binary one over 4 KB in an environment
+/// variable (each one gets a variable when one of them asks for one).
+fn check_spark_secrets(job: &Setup, values: &[Option<SecretValue>]) -> Result<()> {
+    let envs = job.spark_secrets.iter().any(|s| s.env.is_some());
+    for (secret, value) in job.spark_secrets.iter().zip(values) {
+        let path = &secret.path;
+        match value {
+            None => {
+                return Err(Error::not_found(format!(
+                    "the Spark secret `{path}` does not exist; store it first"
+                )));
+            }
+            Some(value) if envs && value.is_binary() && value.len() > ENV_SECRET_LIMIT => {
+                return Err(Error::invalid(format!(
+                    "the Spark secret `{path}` is binary and {} bytes: Mesos refuses a binary \
+                     secret over {ENV_SECRET_LIMIT} bytes in an environment variable, so give \
+                     it as a file, with no Spark secret as a variable",
+                    value.len()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// The tasks: phase 0 the account, its login secret and the secrets; then the grants (phase 1
