@@ -1017,3 +1017,51 @@ async fn spark_secrets_are_named_in_three_equal_lists_and_checked_first() {
         .expect(0);
     assert!(grants_of(&cluster, SERVICE).is_empty());
 }
+
+/// The S3 pair where it is named, with its region and endpoint, as `s3 onboard` takes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_pair_goes_where_it_is_named() {
+    let cluster = Cluster::start().await;
+    let env = [
+        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    let setup = |more: &[&str]| {
+        let args = [&["-o", "json", "dse", "setup", "--s3-from-env"], more].concat();
+        cluster.run_with(&args, &env, None)
+    };
+    let outside = setup(&["--key-id-secret", "team/key_id"]).expect(2);
+    assert!(outside.stderr.contains("team/key_id"), "{}", outside.stderr);
+    assert_eq!(cluster.writes(), 0);
+    let done = setup(&[
+        "--key-id-secret",
+        "data-science-engine/key_id",
+        "--secret-key-secret",
+        "data-science-engine/secret_key",
+        "--aws-region",
+        "eu-west-1",
+        "--s3-endpoint",
+        "s3.eu-west-1.amazonaws.com",
+    ])
+    .expect(0)
+    .json();
+    let s3 = &done["options"]["storage"]["s3"];
+    assert_eq!(s3["aws_access_key_id"], "data-science-engine/key_id");
+    assert_eq!(
+        s3["aws_secret_access_key"],
+        "data-science-engine/secret_key"
+    );
+    assert_eq!(s3["aws_region"], "eu-west-1");
+    assert_eq!(s3["endpoint"], "s3.eu-west-1.amazonaws.com");
+    let state = cluster.emulator.state();
+    assert!(state.secrets.contains_key("data-science-engine/key_id"));
+    assert!(
+        !state
+            .secrets
+            .contains_key("data-science-engine/aws_access_key_id")
+    );
+}

@@ -124,6 +124,18 @@ pub struct DseSpecArgs {
     /// file is then written readable by its owner alone
     #[arg(long, value_name = "FILE")]
     pub oidc_client_secret_file: Option<PathBuf>,
+    /// S3: the secret holding the access key id [default: <service-name>/aws_access_key_id]
+    #[arg(long, value_name = "PATH")]
+    pub key_id_secret: Option<String>,
+    /// S3: the secret holding the secret access key [default: <service-name>/aws_secret_access_key]
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_secret: Option<String>,
+    /// S3: storage.s3.aws_region (the package's default is us-east-1)
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// S3: storage.s3.endpoint (the package's default is s3.us-east-1.amazonaws.com)
+    #[arg(long, value_name = "HOST")]
+    pub s3_endpoint: Option<String>,
     /// An existing secret Spark is given too, as a file in the sandbox and/or an environment
     /// variable (repeat for several)
     #[arg(long = "spark-secret", value_name = "PATH[,file=NAME][,env=KEY]")]

@@ -148,6 +148,16 @@ pub struct SetupSpec {
     /// Existing secrets Spark is given too.
     #[serde(default)]
     pub spark_secrets: Vec<SparkSecretSpec>,
+    /// S3: where the pair goes [default: `NAME/aws_access_key_id`, `NAME/aws_secret_access_key`],
+    /// and `storage.s3.aws_region` and `.endpoint`.
+    #[serde(default)]
+    pub key_id_secret: Option<String>,
+    #[serde(default)]
+    pub secret_key_secret: Option<String>,
+    #[serde(default)]
+    pub aws_region: Option<String>,
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
     /// Default `2.1.0`.
     #[serde(default)]
     pub package_version: Option<String>,
@@ -208,7 +218,31 @@ impl SetupSpec {
             .clone()
             .prepare(&Destination::Report, &crate::Silent)?;
         destination.existing()?;
-        let s3 = keys()?.map(S3Input::of);
+        let named = |text: &Option<String>, what: &str| -> Result<Option<SecretPath>> {
+            let path = text.as_deref().map(SecretPath::new).transpose();
+            path.map_err(|e| Error::from(e).context(what))
+        };
+        let (key_id_secret, secret_key_secret) = (
+            named(&self.key_id_secret, "the key id's secret")?,
+            named(&self.secret_key_secret, "the secret key's secret")?,
+        );
+        let aws_region = self
+            .aws_region
+            .as_deref()
+            .map(super::AwsRegion::new)
+            .transpose()?;
+        let s3_endpoint = self
+            .s3_endpoint
+            .as_deref()
+            .map(super::S3Endpoint::new)
+            .transpose()?;
+        let s3 = keys()?.map(|keys| S3Input {
+            key_id_secret,
+            secret_key_secret,
+            aws_region,
+            s3_endpoint,
+            ..S3Input::of(keys)
+        });
         Ok(SetupInput { s3, ..input }.prepare(destination, reporter)?)
     }
 
