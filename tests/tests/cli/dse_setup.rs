@@ -901,7 +901,7 @@ async fn dse_status_exits_5_naming_what_failed() {
     run(&["dse", "setup", "--s3-from-env", "--out", "options.json"]).expect(0);
     let fine = run(&["dse", "status", "--options", "options.json"]).expect(0);
     assert!(fine.stdout().contains("CHECK"), "{}", fine.stdout());
-    assert!(!fine.stdout().contains("failed"), "{}", fine.stdout());
+    assert!(!fine.stdout().contains("FAILED"), "{}", fine.stdout());
     run(&[
         "revoke",
         "--user",
@@ -919,11 +919,11 @@ async fn dse_status_exits_5_naming_what_failed() {
     let row = broken
         .stdout()
         .lines()
-        .find(|l| l.contains("failed"))
+        .find(|l| l.contains("FAILED"))
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     assert_eq!(
         row.as_deref(),
-        Some("read data-science-engine/aws_secret_access_key failed")
+        Some("read data-science-engine/aws_secret_access_key FAILED")
     );
     let json = run(&["-o", "json", "dse", "status", "--options", "options.json"])
         .expect(5)
@@ -1063,5 +1063,55 @@ async fn the_s3_pair_goes_where_it_is_named() {
         !state
             .secrets
             .contains_key("data-science-engine/aws_access_key_id")
+    );
+    // Offboarding told where they went deletes them.
+    let args = [
+        "dse",
+        "offboard",
+        "--key-id-secret",
+        "data-science-engine/key_id",
+        "--secret-key-secret",
+        "data-science-engine/secret_key",
+        "--yes",
+    ];
+    cluster.run_with(&args, &env, None).expect(0);
+    let left: Vec<String> = cluster.emulator.state().secrets.into_keys().collect();
+    assert_eq!(left, ["data-science-engine/service-account"]);
+}
+
+/// OIDC's client secret goes into the options in plain text (the package takes it so): the file
+/// is its owner's alone, and the run says so.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_with_the_oidc_secret_are_their_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = Cluster::start().await;
+    std::fs::write(cluster.path("oidc.secret"), "b874f6e9-client-secret\n").unwrap();
+    let env = [("DCOS_ACS_TOKEN", cluster.admin_token.as_str())];
+    let args = [
+        "dse",
+        "setup",
+        "--oidc-client-secret-file",
+        "oidc.secret",
+        "--out",
+        "options.json",
+    ];
+    let run = cluster.run_with(&args, &env, None).expect(0);
+    assert!(
+        run.stderr
+            .contains("options.json holds OIDC's client secret"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("b874f6e9"));
+    let mode = std::fs::metadata(cluster.path("options.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let options = std::fs::read_to_string(cluster.path("options.json")).unwrap();
+    assert!(
+        options.contains("\"client_secret\": \"b874f6e9-client-secret\""),
+        "{options}"
     );
 }

@@ -43,6 +43,12 @@ pub struct DseStatusArgs {
 pub struct DseOffboardArgs {
     #[command(flatten)]
     pub id: DseIdArgs,
+    /// The secret the S3 access key id went to, when `dse setup` was told
+    #[arg(long, value_name = "PATH")]
+    pub key_id_secret: Option<String>,
+    /// The secret the S3 secret access key went to, when `dse setup` was told
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_secret: Option<String>,
     /// Also delete the account and its login secret
     #[arg(long)]
     pub delete_account: bool,

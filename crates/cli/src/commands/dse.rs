@@ -51,6 +51,11 @@ pub async fn offboard(global: &Global, ui: &Ui, args: &DseOffboardArgs) -> exit:
     let (service, uid, secret) = args.id.names();
     let mut job = Offboard::new(service, uid, secret)?;
     (job.delete_account, job.force) = (args.delete_account, args.force);
+    let s3 = (
+        args.key_id_secret.as_deref(),
+        args.secret_key_secret.as_deref(),
+    );
+    let job = job.with_s3_secrets(s3)?;
     let session = super::session(global, ui).await?;
     let (clients, progress) = (&session.clients, &Progress::new(*ui));
     let run = |job: Offboard| async move { offboard::offboard(clients, &job, progress).await };

@@ -26,6 +26,8 @@ pub struct Offboard {
     pub service: ServiceName,
     pub account: Uid,
     pub login_secret: SecretPath,
+    /// The S3 pair's secrets, when the set-up was told where they go.
+    pub s3_secrets: Option<(SecretPath, SecretPath)>,
     /// Also delete the account and its login secret.
     pub delete_account: bool,
     /// Delete secrets that apps or pods use (they fail at their next start).
@@ -68,6 +70,7 @@ impl Offboard {
             service,
             account,
             login_secret,
+            s3_secrets: None,
             delete_account: false,
             force: false,
             dry_run: false,
@@ -75,11 +78,33 @@ impl Offboard {
         })
     }
 
+    /// The S3 pair's secrets where the set-up was told to put them (either, the other where it
+    /// goes by default).
+    pub fn with_s3_secrets(
+        mut self,
+        (key_id, secret_key): (Option<&str>, Option<&str>),
+    ) -> Result<Self> {
+        let named = |given: Option<&str>, name: &str| match given {
+            Some(path) => SecretPath::new(path).context(format!("the secret of {name}")),
+            None => self.service.secret_path(name),
+        };
+        if key_id.is_some() || secret_key.is_some() {
+            self.s3_secrets = Some((
+                named(key_id, "aws_access_key_id")?,
+                named(secret_key, "aws_secret_access_key")?,
+            ));
+        }
+        Ok(self)
+    }
+
     /// The secrets a set-up may have stored, then the login secret.
     fn paths(&self) -> Result<Vec<SecretPath>> {
         let mut paths = (STORED.iter())
             .map(|name| self.service.secret_path(name))
             .collect::<Result<Vec<_>>>()?;
+        if let Some((key_id, secret_key)) = &self.s3_secrets {
+            paths.splice(0..2, [key_id.clone(), secret_key.clone()]);
+        }
         paths.push(self.login_secret.clone());
         Ok(paths)
     }

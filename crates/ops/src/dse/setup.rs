@@ -569,7 +569,13 @@ impl SetupReport {
             Status::Changed => "done",
         };
         let dry = if self.dry_run { " (dry run)" } else { "" };
-        format!("dse setup{dry} of {} ({mode}): {verb}", self.service_name)
+        let mut line = format!("dse setup{dry} of {} ({mode}): {verb}", self.service_name);
+        if let (true, Some(file)) = (self.options_hold_a_secret, &self.options_file) {
+            line.push_str(&format!(
+                "\n{file} holds OIDC's client secret: it is readable by its owner alone"
+            ));
+        }
+        line
     }
 }
 

@@ -65,10 +65,13 @@ impl std::fmt::Display for DseStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let rows: Vec<Vec<String>> = (self.checks.iter())
             .map(|c| {
-                let state = serde_json::to_value(c.state).unwrap_or_default();
-                let state = state.as_str().unwrap_or_default().to_owned();
+                let state = match c.state {
+                    CheckState::Ok => "ok",
+                    CheckState::Failed => "FAILED",
+                    CheckState::Unknown => "unknown",
+                };
                 let why = c.why.clone().unwrap_or_default();
-                vec![c.check.to_owned(), c.target.clone(), state, why]
+                vec![c.check.to_owned(), c.target.clone(), state.to_owned(), why]
             })
             .collect();
         f.write_str(&crate::text::table(
