@@ -5,7 +5,7 @@
 //! the last. Every write is recorded in its task's journal before it is sent, so that undo
 //! takes back exactly what may have landed, and marks each step with what became of it.
 
-use dcos_iam_client::{Action, CreateOutcome, Gid, Principal, Rid, Uid};
+use dcos_iam_client::{Action, CreateOutcome, Gid, GrantState, Principal, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
 use futures::future::join_all;
 
@@ -233,6 +233,114 @@ impl Task {
             }
         }
     }
+}
+
+/// The task that makes the secret at `path` hold `value`, given what it holds `now`: nothing when
+/// it holds it already; a failed step (a conflict, see [`check_conflicts`]) when it holds
+/// another value and `overwrite` is not allowed.
+pub(crate) fn secret_task(
+    (path, value): (&SecretPath, &SecretValue),
+    now: Option<&SecretValue>,
+    overwrite: bool,
+    dry_run: bool,
+) -> Task {
+    let mut step = Step::secret(path, Outcome::Unchanged);
+    step.fingerprint = Some(value.fingerprint());
+    let write = |before: Option<&SecretValue>| Write::Secret {
+        path: path.clone(),
+        value: value.clone(),
+        before: before.cloned(),
+    };
+    match now {
+        None => {
+            step.outcome = Outcome::planned(Outcome::WouldCreate, dry_run);
+            Task::write(step, 0, write(None))
+        }
+        Some(now) if now == value => Task::report(step),
+        Some(now) => {
+            step.previous_fingerprint = Some(now.fingerprint());
+            if overwrite {
+                step.outcome = Outcome::planned(Outcome::WouldUpdate, dry_run);
+                Task::write(step, 0, write(Some(now)))
+            } else {
+                step.outcome = Outcome::Failed;
+                step.error =
+                    Some("holds a different value, and overwriting was not allowed".into());
+                Task::report(step)
+            }
+        }
+    }
+}
+
+/// The task that grants `action` on `rid` to `principal` in `phase`, given the grant's state and
+/// whether this run created the ACL while reading (its journal then has it).
+pub(crate) fn grant_task(
+    (rid, action, principal): (&Rid, Action, &Principal),
+    state: GrantState,
+    registered: bool,
+    (phase, dry_run): (u8, bool),
+) -> Task {
+    let mut step = Step::grant(rid, action, crate::report::principal_name(principal));
+    let acl = match (state, registered) {
+        (GrantState::Granted, _) => {
+            step.outcome = Outcome::AlreadyGranted;
+            return Task::report(step);
+        }
+        (_, true) => AclAt::Registered,
+        (GrantState::NotGranted, false) => AclAt::Existed,
+        (GrantState::NoAcl, false) => AclAt::Missing,
+    };
+    step.outcome = Outcome::planned(Outcome::WouldGrant, dry_run);
+    let write = Write::Grant {
+        rid: rid.clone(),
+        principal: principal.clone(),
+        action,
+        acl,
+    };
+    let mut task = Task::write(step, phase, write);
+    if acl == AclAt::Registered {
+        task.journal.push(Change::Acl { rid: rid.clone() });
+    }
+    task
+}
+
+/// The task that writes the options file in `phase`, when the options go to one.
+pub(crate) fn options_task(options: &PreparedOptions, phase: u8, dry_run: bool) -> Option<Task> {
+    let file = options.file()?;
+    let write = options.change == crate::dse::FileChange::Write;
+    let outcome = match (write, dry_run) {
+        (true, true) => Outcome::WouldWrite,
+        (true, false) => Outcome::NotRun,
+        (false, _) => Outcome::Unchanged,
+    };
+    let step = Step::new(crate::report::StepKind::Options, file.display(), outcome);
+    Some(match write {
+        true => Task::write(step, phase, Write::Options(options.clone())),
+        false => Task::report(step),
+    })
+}
+
+/// A conflict when a secret holds a different value and overwriting was not allowed (the
+/// failed steps of [`secret_task`]).
+pub(crate) fn check_conflicts(tasks: &[Task]) -> Result<()> {
+    let conflicts: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.step.error.is_some())
+        .map(|t| format!("`{}`", t.step.target))
+        .collect();
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let verb = if conflicts.len() == 1 {
+        "holds"
+    } else {
+        "hold"
+    };
+    Err(Error::conflict(format!(
+        "{} already {verb} a different value; nothing was changed",
+        conflicts.join(" and "),
+    ))
+    .with_remedy(crate::error::Remedy::AllowOverwrite))
 }
 
 /// The description of an ACL this tool creates.

@@ -114,6 +114,18 @@ fn input() -> SetupInput {
     }
 }
 
+/// A run's environment: the superuser's token, and AWS's example pair for `--s3-from-env`.
+fn with_pair(token: &str) -> [(&'static str, &str); 3] {
+    [
+        ("DCOS_ACS_TOKEN", token),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+    ]
+}
+
 fn clients(cluster: &Cluster) -> Clients {
     let (iam, secrets) = cluster.clients();
     Clients { iam, secrets }
@@ -490,14 +502,7 @@ async fn dse_setup_runs_from_files_and_refuses_what_does_not_fit_before_any_writ
     std::fs::write(cluster.path("engine.p12"), pkcs12("store-pass")).unwrap();
     std::fs::write(cluster.path("store.pass"), "store-pass\n").unwrap();
     std::fs::write(cluster.path("wrong.pass"), "not-the-password\n").unwrap();
-    let env = [
-        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
-        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        ),
-    ];
+    let env = with_pair(&cluster.admin_token);
     let setup = |keytab: &str, password: &str, more: &[&str]| {
         let mut args = vec![
             "dse",
@@ -747,6 +752,46 @@ async fn offboarding_keeps_the_account_unless_asked() {
     let again = offboard(&clients(&cluster), &base, &Silent).await.unwrap();
     assert_eq!(json!(again.result), "unchanged");
     assert_eq!(cluster.writes(), writes);
+    // Another account's login secret where the engine's should be: nothing is deleted.
+    let (_, secrets) = cluster.clients();
+    let args = [
+        "service-account",
+        "create",
+        "other",
+        "--private-key-out",
+        "o.pem",
+    ];
+    cluster
+        .admin(&[&args[..], &["--secret", "other/service-account"]].concat())
+        .expect(0);
+    let theirs = cluster.emulator.state().secrets["other/service-account"].clone();
+    let StoredSecret::Text(theirs) = theirs else {
+        panic!("a login secret is text")
+    };
+    let login =
+        dcos_secrets_client::SecretPath::new("data-science-engine/service-account").unwrap();
+    let text = dcos_secrets_client::SecretValue::text(theirs);
+    secrets.secret(&login).update(&text).await.unwrap();
+    let before = cluster.emulator.state();
+    let all = Offboard {
+        delete_account: true,
+        ..base.clone()
+    };
+    let refused = offboard(&clients(&cluster), &all, &Silent)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.error.kind(),
+        ErrorKind::Conflict,
+        "{}",
+        refused.error
+    );
+    assert!(
+        refused.error.to_string().contains("`other`"),
+        "{}",
+        refused.error
+    );
+    assert_eq!(cluster.emulator.state(), before);
     // A misspelt account deletes nothing.
     let typo = Offboard::new(SERVICE, Some("data-science-engin"), None).unwrap();
     let refused = offboard(&clients(&cluster), &typo, &Silent)
@@ -759,14 +804,7 @@ async fn offboarding_keeps_the_account_unless_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dse_offboard_shows_its_plan_and_asks_before_it_takes_anything_back() {
     let cluster = Cluster::start().await;
-    let env = [
-        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
-        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        ),
-    ];
+    let env = with_pair(&cluster.admin_token);
     let run = |args: &[&str]| cluster.run_with(args, &env, None);
     run(&["dse", "setup", "--s3-from-env"]).expect(0);
     let set_up = cluster.emulator.state();
@@ -889,16 +927,16 @@ async fn status_passes_after_setup_and_names_what_breaks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dse_status_exits_5_naming_what_failed() {
     let cluster = Cluster::start().await;
-    let env = [
-        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
-        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        ),
-    ];
+    let env = with_pair(&cluster.admin_token);
     let run = |args: &[&str]| cluster.run_with(args, &env, None);
     run(&["dse", "setup", "--s3-from-env", "--out", "options.json"]).expect(0);
+    let missing = run(&["dse", "status", "--options", "none.json"]).expect(2);
+    assert!(missing.stderr.contains("none.json"), "{}", missing.stderr);
+    assert!(
+        !missing.stderr.contains("--merge-into"),
+        "{}",
+        missing.stderr
+    );
     let fine = run(&["dse", "status", "--options", "options.json"]).expect(0);
     assert!(fine.stdout().contains("CHECK"), "{}", fine.stdout());
     assert!(!fine.stdout().contains("FAILED"), "{}", fine.stdout());
@@ -1022,14 +1060,7 @@ async fn spark_secrets_are_named_in_three_equal_lists_and_checked_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_s3_pair_goes_where_it_is_named() {
     let cluster = Cluster::start().await;
-    let env = [
-        ("DCOS_ACS_TOKEN", cluster.admin_token.as_str()),
-        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        ),
-    ];
+    let env = with_pair(&cluster.admin_token);
     let setup = |more: &[&str]| {
         let args = [&["-o", "json", "dse", "setup", "--s3-from-env"], more].concat();
         cluster.run_with(&args, &env, None)

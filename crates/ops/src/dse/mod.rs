@@ -300,29 +300,46 @@ pub enum Destination {
     MergeInto(PathBuf),
 }
 
+/// The service options in the file at `path`: a JSON object.
+pub fn read_options(path: &Path) -> Result<Value> {
+    let text = crate::files::read_text(path, "the options file", crate::files::OPTIONS_LIMIT)?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(format!(
+            "{} is not valid JSON (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(Error::invalid(format!(
+            "{} does not hold a JSON object of service options",
+            path.display()
+        )));
+    }
+    Ok(value)
+}
+
+/// `options` for `Debug`: OIDC's client secret, the one value options hold, is replaced.
+pub(crate) fn redacted(options: &Value) -> Value {
+    let mut shown = options.clone();
+    if let Some(secret) = shown.pointer_mut("/oidc/client_secret") {
+        *secret = Value::String("[REDACTED]".into());
+    }
+    shown
+}
+
 impl Destination {
     /// The existing options of a merge, read and checked before anything else is done.
     pub fn existing(&self) -> Result<Option<Value>> {
         let Self::MergeInto(path) = self else {
             return Ok(None);
         };
-        let text = crate::files::read_text(path, "the options file", crate::files::OPTIONS_LIMIT)
-            .map_err(|e| e.with_remedy(Remedy::OptionsFileMissing))?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::invalid(format!(
-                "{} is not valid JSON (line {}, column {})",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
+        let options = read_options(path).map_err(|e| match e.kind() {
+            ErrorKind::Invalid if !path.exists() => e.with_remedy(Remedy::OptionsFileMissing),
+            _ => e,
         })?;
-        if !value.is_object() {
-            return Err(Error::invalid(format!(
-                "{} does not hold a JSON object of service options",
-                path.display()
-            )));
-        }
-        Ok(Some(value))
+        Ok(Some(options))
     }
 
     /// `overlay` merged into the existing options of a merge (or alone).
@@ -431,8 +448,8 @@ pub enum FileChange {
     Write,
 }
 
-/// Options ready to be written, after [`Destination::prepare`].
-#[derive(Debug, Clone)]
+/// Options ready to be written, after [`Destination::prepare`]. `Debug` shows no secret value.
+#[derive(Clone)]
 pub struct PreparedOptions {
     pub destination: Destination,
     /// The options (for `--merge-into`, the whole merged file).
@@ -442,6 +459,17 @@ pub struct PreparedOptions {
     target: Option<PathBuf>,
     /// The options hold a secret value: the file is readable by its owner alone.
     pub private: bool,
+}
+
+impl std::fmt::Debug for PreparedOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedOptions")
+            .field("destination", &self.destination)
+            .field("options", &redacted(&self.options))
+            .field("change", &self.change)
+            .field("private", &self.private)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PreparedOptions {
@@ -734,6 +762,19 @@ mod tests {
         assert!(e.to_string().contains("not valid JSON"), "{e}");
         let missing = Destination::MergeInto(dir.path().join("none.json"));
         assert_eq!(missing.existing().unwrap_err().kind(), ErrorKind::Invalid);
+    }
+
+    /// OIDC's client secret, the one value options hold, never shows in `Debug`.
+    #[test]
+    fn prepared_options_show_no_secret_in_debug() {
+        let options = json!({"oidc": {"client_secret": "s3cr3t"}, "service": {"name": "x"}});
+        let prepared = Destination::Report.prepare(options).unwrap();
+        let shown = format!("{prepared:?}");
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("[REDACTED]"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"x\""), "{shown}");
     }
 
     /// Options that hold a secret value go to a file its owner alone reads: a new one, a merged

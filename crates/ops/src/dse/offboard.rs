@@ -194,6 +194,29 @@ async fn steps(
         std::iter::repeat_n(GrantState::Granted, grants.len() - states.len()).chain(states);
     // The login secret stays with the account.
     let deleted = |i: usize| i + 1 < paths.len() || job.delete_account;
+    // Nothing is deleted on the strength of its name alone: a login secret is deleted only as
+    // the account's own, and never another account's.
+    for (i, (path, value)) in paths.iter().zip(&values).enumerate() {
+        let owner = value
+            .as_ref()
+            .and_then(crate::accounts::login_secret)
+            .map(|s| s.uid);
+        let login = i + 1 == paths.len();
+        match owner {
+            Some(owner) if &owner != uid && deleted(i) => {
+                return Err(Error::conflict(format!(
+                    "`{path}` is the login secret of the service account `{owner}`, not of \
+                     `{uid}`; nothing was revoked or deleted"
+                )));
+            }
+            None if login && deleted(i) && value.is_some() => {
+                return Err(Error::conflict(format!(
+                    "`{path}` is not the login secret of `{uid}`; nothing was revoked or deleted"
+                )));
+            }
+            _ => {}
+        }
+    }
     match users {
         Err(why) => reporter.warn(&Warning::MarathonUnread {
             why: why.to_string(),

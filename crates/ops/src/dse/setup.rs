@@ -24,7 +24,7 @@ use super::{Destination, Layout, PreparedOptions, ServiceName, keytab::Keytab, s
 use crate::Clients;
 use crate::accounts::{login_secret, login_secret_value, same_public_key};
 use crate::error::{Context, Error, ErrorKind, Failed, Remedy, Result, RunResult};
-use crate::plan::{self, AclAt, Task, Write};
+use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, Status, Step, StepKind};
 use crate::reporter::Reporter;
 
@@ -535,8 +535,9 @@ pub struct Setup {
     pub dry_run: bool,
 }
 
-/// What `dse setup` did, or would do.
-#[derive(Debug, Clone, Serialize)]
+/// What `dse setup` did, or would do. `Debug` shows no secret value (the options may hold
+/// OIDC's client secret).
+#[derive(Clone, Serialize)]
 pub struct SetupReport {
     /// `changed`, `unchanged` or `failed`; with a dry run, `would_change` or `unchanged`.
     pub result: Status,
@@ -552,6 +553,20 @@ pub struct SetupReport {
     /// The options file holds a secret value, so it is written readable by its owner alone.
     pub options_hold_a_secret: bool,
     pub package_version: PackageVersion,
+}
+
+impl std::fmt::Debug for SetupReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupReport")
+            .field("result", &self.result)
+            .field("dry_run", &self.dry_run)
+            .field("service_name", &self.service_name)
+            .field("security_mode", &self.security_mode)
+            .field("steps", &self.steps)
+            .field("options", &super::redacted(&self.options))
+            .field("options_file", &self.options_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SetupReport {
@@ -901,19 +916,9 @@ async fn steps(
     };
     check_spark_secrets(job, &observed.spark_secrets)?;
     let mut tasks = plan(job, &grants, &observed, key.as_ref())?;
-    let conflicts: Vec<String> = tasks
-        .iter()
-        .filter(|t| t.step.error.is_some())
-        .map(|t| format!("`{}`", t.step.target))
-        .collect();
-    if !conflicts.is_empty() {
+    if let Err(conflict) = plan::check_conflicts(&tasks) {
         report.steps = plan::steps(tasks);
-        return Err(Error::conflict(format!(
-            "{} already hold{} another value; nothing was changed",
-            conflicts.join(" and "),
-            if conflicts.len() == 1 { "s" } else { "" }
-        ))
-        .with_remedy(Remedy::AllowOverwrite));
+        return Err(conflict);
     }
     if job.dry_run {
         report.steps = plan::steps(tasks);
@@ -1049,68 +1054,21 @@ fn plan(
         }
     }
     for (stored, now) in job.secrets.iter().zip(&observed.secrets) {
-        let mut step = Step::secret(&stored.path, Outcome::Unchanged);
-        step.fingerprint = Some(stored.value.fingerprint());
-        let write = |before: Option<&SecretValue>| Write::Secret {
-            path: stored.path.clone(),
-            value: stored.value.clone(),
-            before: before.cloned(),
-        };
-        tasks.push(match now {
-            None => {
-                step.outcome = Outcome::planned(Outcome::WouldCreate, dry_run);
-                Task::write(step, 0, write(None))
-            }
-            Some(now) if *now == stored.value => Task::report(step),
-            Some(now) => {
-                step.previous_fingerprint = Some(now.fingerprint());
-                if job.overwrite {
-                    step.outcome = Outcome::planned(Outcome::WouldUpdate, dry_run);
-                    Task::write(step, 0, write(Some(now)))
-                } else {
-                    step.outcome = Outcome::Failed;
-                    step.error =
-                        Some("holds another value, and overwriting was not allowed".into());
-                    Task::report(step)
-                }
-            }
-        });
+        let secret = (&stored.path, &stored.value);
+        tasks.push(plan::secret_task(
+            secret,
+            now.as_ref(),
+            job.overwrite,
+            dry_run,
+        ));
     }
-    let grant_phase = u8::from(observed.account.is_none());
+    let phase = u8::from(observed.account.is_none());
     let principal = Principal::User(uid.clone());
     for ((rid, action), state) in grants.iter().zip(&observed.grants) {
-        let mut step = Step::grant(rid, action, uid);
-        let acl = match state {
-            GrantState::Granted => {
-                step.outcome = Outcome::AlreadyGranted;
-                tasks.push(Task::report(step));
-                continue;
-            }
-            GrantState::NotGranted => AclAt::Existed,
-            GrantState::NoAcl => AclAt::Missing,
-        };
-        step.outcome = Outcome::planned(Outcome::WouldGrant, dry_run);
-        let write = Write::Grant {
-            rid: rid.clone(),
-            principal: principal.clone(),
-            action: *action,
-            acl,
-        };
-        tasks.push(Task::write(step, grant_phase, write));
+        let grant = (rid, *action, &principal);
+        tasks.push(plan::grant_task(grant, *state, false, (phase, dry_run)));
     }
-    if let Some(file) = job.options.file() {
-        let write = job.options.change == super::FileChange::Write;
-        let outcome = match (write, dry_run) {
-            (true, true) => Outcome::WouldWrite,
-            (true, false) => Outcome::NotRun,
-            (false, _) => Outcome::Unchanged,
-        };
-        let step = Step::new(StepKind::Options, file.display(), outcome);
-        tasks.push(match write {
-            true => Task::write(step, 2, Write::Options(job.options.clone())),
-            false => Task::report(step),
-        });
-    }
+    tasks.extend(plan::options_task(&job.options, 2, dry_run));
     Ok(tasks)
 }
 
@@ -1138,5 +1096,29 @@ fn check_login_secret(job: &Setup, user: &User, value: Option<&SecretValue>) -> 
              key of the account's public key"
         ))
         .with_remedy(Remedy::LoginSecretExists)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_shows_no_secret_in_debug() {
+        let report = SetupReport {
+            result: Status::Changed,
+            dry_run: false,
+            service_name: "dse".into(),
+            service_account: "dse".into(),
+            security_mode: SecurityMode::Strict,
+            steps: Vec::new(),
+            options: serde_json::json!({"oidc": {"client_secret": "s3cr3t"}}),
+            options_file: None,
+            options_hold_a_secret: true,
+            package_version: PackageVersion::default(),
+        };
+        let shown = format!("{report:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(serde_json::to_string(&report).unwrap().contains("s3cr3t"));
     }
 }

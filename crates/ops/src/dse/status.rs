@@ -102,14 +102,7 @@ impl StatusJob {
         options_file: Option<&Path>,
     ) -> Result<Self> {
         let offboard = super::offboard::Offboard::new(service, account, login_secret)?;
-        let options = match options_file {
-            Some(file) => Some(
-                super::Destination::MergeInto(file.to_owned())
-                    .existing()?
-                    .unwrap_or_default(),
-            ),
-            None => None,
-        };
+        let options = options_file.map(super::read_options).transpose()?;
         let named = |pointer: &str| {
             let text = options.as_ref()?.pointer(pointer)?.as_str()?;
             Some(text.to_owned())

@@ -13,11 +13,11 @@ use futures::future::{join_all, try_join_all};
 use super::Paths;
 use crate::Clients;
 use crate::aws::KeyPair;
-use crate::dse::{self, Destination, FileChange, Layout, OptionsLayout, PreparedOptions};
+use crate::dse::{self, Destination, Layout, OptionsLayout, PreparedOptions};
 use crate::error::{Context, Error, Remedy, Result, RunResult, Undo};
 use crate::journal::{Change, delete_acl_if_empty};
-use crate::plan::{self, AclAt, Task, Write, acl_description};
-use crate::report::{Outcome, S3Command, S3Report, Step, StepKind};
+use crate::plan::{self, Task, acl_description};
+use crate::report::{S3Command, S3Report, Step};
 use crate::reporter::{Reporter, Warning};
 
 /// An onboarding whose local input is checked and whose options are settled: everything but
@@ -229,7 +229,7 @@ async fn steps(
     let rids = job.rids()?;
     let observed = observe(clients, job, &principal, &rids, !job.dry_run, reporter).await?;
     let planned = plan(job, &rids, &observed, job.dry_run);
-    if let Err(failure) = check_conflicts(&planned.tasks) {
+    if let Err(failure) = plan::check_conflicts(&planned.tasks) {
         let created = planned.registered();
         report.steps = plan::steps(planned.tasks);
         return Err(unregister(clients, &created, failure).await);
@@ -342,91 +342,29 @@ fn account_check(account: &Uid, login_secret: &SecretPath, is_service: Option<bo
     }
 }
 
-/// A conflict when a secret holds a different value and overwriting was not allowed.
-fn check_conflicts(tasks: &[Task]) -> Result<()> {
-    let conflicts: Vec<String> = tasks
-        .iter()
-        .filter(|t| t.step.error.is_some())
-        .map(|t| format!("`{}`", t.step.target))
-        .collect();
-    if conflicts.is_empty() {
-        return Ok(());
-    }
-    let verb = if conflicts.len() == 1 {
-        "holds"
-    } else {
-        "hold"
-    };
-    Err(Error::conflict(format!(
-        "{} already {verb} a different value; nothing was changed",
-        conflicts.join(" and "),
-    ))
-    .with_remedy(Remedy::AllowOverwrite))
-}
-
 /// Compares what is there with what the onboarding wants.
 pub(crate) fn plan(job: &Onboarding, rids: &[Rid], observed: &Observed, dry_run: bool) -> Planned {
     let mut tasks = Vec::new();
     let values = job.keys.values();
-    for (path, (value, now)) in job
+    let both = job
         .paths
         .both()
         .into_iter()
-        .zip(values.iter().zip(&observed.current))
-    {
-        let mut step = Step::secret(path, Outcome::Unchanged);
-        step.fingerprint = Some(value.fingerprint());
-        let write = |before: Option<&SecretValue>| Write::Secret {
-            path: path.clone(),
-            value: value.clone(),
-            before: before.cloned(),
-        };
-        tasks.push(match now {
-            None => {
-                step.outcome = Outcome::planned(Outcome::WouldCreate, dry_run);
-                Task::write(step, 0, write(None))
-            }
-            Some(now) if now == value => Task::report(step),
-            Some(now) => {
-                step.previous_fingerprint = Some(now.fingerprint());
-                if job.overwrite {
-                    step.outcome = Outcome::planned(Outcome::WouldUpdate, dry_run);
-                    Task::write(step, 0, write(Some(now)))
-                } else {
-                    step.outcome = Outcome::Failed;
-                    step.error =
-                        Some("holds a different value, and overwriting was not allowed".into());
-                    Task::report(step)
-                }
-            }
-        });
+        .zip(&values)
+        .zip(&observed.current);
+    for ((path, value), now) in both {
+        tasks.push(plan::secret_task(
+            (path, value),
+            now.as_ref(),
+            job.overwrite,
+            dry_run,
+        ));
     }
     let principal = Principal::User(job.account.clone());
     for (g, (rid, state)) in rids.iter().zip(&observed.states).enumerate() {
-        let mut step = Step::grant(rid, Action::Read, &job.account);
         let registered = observed.registered.get(g).copied().unwrap_or(false);
-        let acl = match (state, registered) {
-            (GrantState::Granted, _) => {
-                step.outcome = Outcome::AlreadyGranted;
-                tasks.push(Task::report(step));
-                continue;
-            }
-            (_, true) => AclAt::Registered,
-            (GrantState::NotGranted, false) => AclAt::Existed,
-            (GrantState::NoAcl, false) => AclAt::Missing,
-        };
-        step.outcome = Outcome::planned(Outcome::WouldGrant, dry_run);
-        let write = Write::Grant {
-            rid: rid.clone(),
-            principal: principal.clone(),
-            action: Action::Read,
-            acl,
-        };
-        let mut task = Task::write(step, 0, write);
-        if acl == AclAt::Registered {
-            task.journal.push(Change::Acl { rid: rid.clone() });
-        }
-        tasks.push(task);
+        let grant = (rid, Action::Read, &principal);
+        tasks.push(plan::grant_task(grant, *state, registered, (0, dry_run)));
     }
     Planned { tasks }
 }
@@ -442,23 +380,10 @@ pub(crate) async fn execute(
     reporter: &dyn Reporter,
 ) -> (Vec<Step>, Result<()>) {
     let mut tasks = planned.tasks;
-    if let Err(conflict) = check_conflicts(&tasks) {
+    if let Err(conflict) = plan::check_conflicts(&tasks) {
         return (plan::steps(tasks), Err(conflict));
     }
-    if let Some(file) = job.options.file() {
-        let write = job.options.change == FileChange::Write;
-        let outcome = match (write, dry_run) {
-            (true, true) => Outcome::WouldWrite,
-            (true, false) => Outcome::NotRun,
-            (false, _) => Outcome::Unchanged,
-        };
-        let step = Step::new(StepKind::Options, file.display(), outcome);
-        tasks.push(if write {
-            Task::write(step, 1, Write::Options(job.options.clone()))
-        } else {
-            Task::report(step)
-        });
-    }
+    tasks.extend(plan::options_task(&job.options, 1, dry_run));
     if dry_run {
         return (plan::steps(tasks), Ok(()));
     }
