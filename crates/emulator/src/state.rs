@@ -64,6 +64,10 @@ pub struct Account {
     /// For a service account: its RSA public key, SubjectPublicKeyInfo PEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// For a remote user: the kind of its identity provider (`ldap`, `oidc` or `saml`) and
+    /// the provider's id; it logs in there, never with a password here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<(String, String)>,
 }
 
 impl Account {
@@ -113,6 +117,10 @@ pub struct State {
     /// ACLs by resource id (raw, with `/`).
     #[serde(default)]
     pub acls: BTreeMap<String, Acl>,
+    /// External identity providers by id, each with its kind (`ldap`, `oidc` or `saml`):
+    /// listed by `/acs/api/v1/auth/providers`, and the providers a remote user may name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, String>,
     /// Marathon apps by id (`/a/b`), as given with their `version`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub apps: BTreeMap<String, serde_json::Value>,
@@ -171,6 +179,7 @@ impl State {
                 description: "Bootstrap superuser".to_owned(),
                 password_sha256: Some(password_hash(uid, password)),
                 public_key: None,
+                provider: None,
             },
         );
         state.groups.insert(
@@ -293,6 +302,7 @@ mod tests {
                 description: String::new(),
                 password_sha256: None,
                 public_key: Some("k".into()),
+                provider: None,
             },
         );
         let acl = s.acls.entry(rid.into()).or_default();

@@ -118,6 +118,23 @@ impl IamClient {
         self.get_array(Request::get(format!("{BASE}/groups"))).await
     }
 
+    /// The login providers (`GET /auth/providers`, no token needed): each provider's id with
+    /// its `authentication-type` (`dcos-uid-password`, `dcos-uid-password-ldap`,
+    /// `oidc-authorization-code-flow`, `saml-sp-initiated`, ...).
+    pub async fn login_providers(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Provider {
+            #[serde(rename = "authentication-type", default)]
+            kind: String,
+        }
+        let all: std::collections::BTreeMap<String, Provider> = self
+            .get(Request::get(format!("{BASE}/auth/providers")))
+            .await?;
+        Ok(all.into_iter().map(|(id, p)| (id, p.kind)).collect())
+    }
+
     /// All ACLs.
     pub async fn acls(&self) -> Result<Vec<Acl>, Error> {
         self.get_array(Request::get(format!("{BASE}/acls"))).await

@@ -20,6 +20,10 @@ struct CreateBody<'a> {
     password: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_id: Option<&'a str>,
 }
 
 impl<'a> UserHandle<'a> {
@@ -41,6 +45,8 @@ impl<'a> UserHandle<'a> {
             description,
             password: Some(password.expose_secret()),
             public_key: None,
+            provider_type: None,
+            provider_id: None,
         };
         let request = Request::put(self.url())
             .json(&body)?
@@ -58,6 +64,29 @@ impl<'a> UserHandle<'a> {
             description,
             password: None,
             public_key: Some(public_key_pem),
+            provider_type: None,
+            provider_id: None,
+        };
+        self.client
+            .send(Request::put(self.url()).json(&body)?)
+            .await
+    }
+
+    /// Creates a remote user, who logs in at the identity provider `provider_id` of type
+    /// `provider_type` (`ldap`, `oidc` or `saml`). A cluster without that provider answers
+    /// 400.
+    pub async fn create_remote_user(
+        &self,
+        description: &str,
+        provider_type: &str,
+        provider_id: &str,
+    ) -> Result<(), Error> {
+        let body = CreateBody {
+            description,
+            password: None,
+            public_key: None,
+            provider_type: Some(provider_type),
+            provider_id: Some(provider_id),
         };
         self.client
             .send(Request::put(self.url()).json(&body)?)

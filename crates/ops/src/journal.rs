@@ -47,8 +47,12 @@ pub(crate) enum Change {
         principal: Principal,
         action: Action,
     },
-    /// A service account this run created.
+    /// A user or service account this run created.
     Account { uid: Uid },
+    /// A group this run created.
+    Group { gid: Gid },
+    /// A membership this run added.
+    Joined { gid: Gid, uid: Uid },
     /// A file this run wrote.
     File { path: PathBuf },
     /// An action this run revoked, which the principal held.
@@ -185,6 +189,16 @@ impl Change {
                     Err(e) => Err(e.into()),
                 }
             }
+            Change::Group { gid } => match clients.iam.group(gid).delete().await {
+                Ok(()) => Ok(Some(format!("deleted the group {gid}"))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Change::Joined { gid, uid } => match clients.iam.group(gid).remove_member(uid).await {
+                Ok(()) => Ok(Some(format!("took {uid} out of {gid}"))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e.into()),
+            },
             Change::Account { uid } => match clients.iam.user(uid).delete().await {
                 Ok(()) => Ok(Some(format!("deleted the account {uid}"))),
                 Err(e) if e.is_not_found() => Ok(None),
@@ -405,6 +419,8 @@ impl Change {
                 action,
             } => format!("{action} on {rid} revoked from {principal}"),
             Change::Account { uid } => format!("the account {uid}"),
+            Change::Group { gid } => format!("the group {gid}"),
+            Change::Joined { gid, uid } => format!("{uid}'s membership of {gid}"),
             Change::AccountDeleted { uid, .. } => format!("the deleted account {uid}"),
             Change::File { path } => path.display().to_string(),
             Change::SecretDeleted { path, .. } => format!("the deleted secret {path}"),

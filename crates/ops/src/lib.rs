@@ -44,6 +44,7 @@ pub mod accounts;
 pub mod apply;
 pub mod audit;
 pub mod aws;
+pub mod backup;
 pub mod cluster;
 pub mod consumers;
 pub mod doctor;

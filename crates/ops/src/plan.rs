@@ -7,7 +7,7 @@
 
 use dcos_iam_client::{Action, CreateOutcome, Gid, GrantState, Principal, Rid, Uid};
 use dcos_secrets_client::{SecretPath, SecretValue};
-use futures::future::join_all;
+use futures::StreamExt;
 
 use crate::Clients;
 use crate::dse::PreparedOptions;
@@ -74,6 +74,26 @@ pub(crate) enum Write {
         description: String,
         public_key_pem: String,
     },
+    /// Create a user with `password` (which no report shows); one that exists meanwhile is
+    /// taken as it is.
+    User {
+        uid: Uid,
+        description: String,
+        password: std::sync::Arc<secrecy::SecretString>,
+    },
+    /// Create a remote user of the identity provider `provider_id` of type `provider_type`.
+    RemoteUser {
+        uid: Uid,
+        description: String,
+        provider_type: String,
+        provider_id: String,
+    },
+    /// Create a group; one that exists meanwhile is taken as it is.
+    Group { gid: Gid, description: String },
+    /// Create an ACL with `description`; one that exists meanwhile is taken as it is.
+    Acl { rid: Rid, description: String },
+    /// Add a user to a group.
+    Join { gid: Gid, uid: Uid },
 }
 
 /// One step of a plan: its line in the report, when it runs, and what it sends.
@@ -215,23 +235,87 @@ impl Task {
                 description,
                 public_key_pem,
             } => {
-                self.journal.push(Change::Account { uid: uid.clone() });
+                // Created meanwhile (another run of the same manifest): it exists, which is
+                // what was asked; an existing account's key is never compared.
                 let user = clients.iam.user(uid);
-                match user
-                    .create_service_account(description, public_key_pem)
-                    .await
-                {
-                    Ok(()) => Ok(Outcome::Created),
-                    // Created meanwhile (another run of the same manifest): it exists, which is
-                    // what was asked; an existing account's key is never compared.
-                    Err(e) if e.is_conflict() => {
-                        self.journal.pop();
-                        Ok(Outcome::Unchanged)
-                    }
-                    Err(e) => Err(e.into()),
+                let sent = user.create_service_account(description, public_key_pem);
+                created(
+                    &mut self.journal,
+                    Change::Account { uid: uid.clone() },
+                    sent,
+                )
+                .await
+            }
+            Write::User {
+                uid,
+                description,
+                password,
+            } => {
+                let user = clients.iam.user(uid);
+                let sent = user.create_user(description, password);
+                created(
+                    &mut self.journal,
+                    Change::Account { uid: uid.clone() },
+                    sent,
+                )
+                .await
+            }
+            Write::RemoteUser {
+                uid,
+                description,
+                provider_type,
+                provider_id,
+            } => {
+                let user = clients.iam.user(uid);
+                let sent = user.create_remote_user(description, provider_type, provider_id);
+                created(
+                    &mut self.journal,
+                    Change::Account { uid: uid.clone() },
+                    sent,
+                )
+                .await
+            }
+            Write::Group { gid, description } => {
+                let group = clients.iam.group(gid);
+                let sent = group.create(description);
+                created(&mut self.journal, Change::Group { gid: gid.clone() }, sent).await
+            }
+            Write::Acl { rid, description } => {
+                self.journal.push(Change::Acl { rid: rid.clone() });
+                if clients.iam.acl(rid).create(description).await? == CreateOutcome::AlreadyExists {
+                    self.journal.pop();
+                    return Ok(Outcome::Unchanged);
                 }
+                Ok(Outcome::Created)
+            }
+            Write::Join { gid, uid } => {
+                let group = clients.iam.group(gid);
+                let sent = group.add_member(uid);
+                let change = Change::Joined {
+                    gid: gid.clone(),
+                    uid: uid.clone(),
+                };
+                created(&mut self.journal, change, sent).await
             }
         }
+    }
+}
+
+/// Journals `change`, then sends the creation; one answered 409 existed already (created
+/// meanwhile, or a retry of ours that had landed) and is not this run's to take back.
+async fn created(
+    journal: &mut Vec<Change>,
+    change: Change,
+    sent: impl std::future::Future<Output = Result<(), dcos_transport::Error>>,
+) -> Result<Outcome> {
+    journal.push(change);
+    match sent.await {
+        Ok(()) => Ok(Outcome::Created),
+        Err(e) if e.is_conflict() => {
+            journal.pop();
+            Ok(Outcome::Unchanged)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -382,6 +466,16 @@ pub(crate) async fn run(
     tasks: &mut [Task],
     reporter: &dyn Reporter,
 ) -> Result<()> {
+    run_bounded(clients, tasks, reporter, usize::MAX).await
+}
+
+/// [`run`], with at most `limit` writes of a phase in flight at once.
+pub(crate) async fn run_bounded(
+    clients: &Clients,
+    tasks: &mut [Task],
+    reporter: &dyn Reporter,
+    limit: usize,
+) -> Result<()> {
     let last = tasks.iter().map(|t| t.phase).max().unwrap_or(0);
     let name_steps = tasks.len() > 1;
     for phase in 0..=last {
@@ -389,16 +483,10 @@ pub(crate) async fn run(
         if writes && reporter.stop_requested() {
             return Err(Error::interrupted());
         }
-        let results = join_all(
-            tasks
-                .iter_mut()
-                .filter(|t| t.phase == phase && t.write.is_some())
-                .map(|task| async move {
-                    let result = task.send(clients).await;
-                    (task, result)
-                }),
-        )
-        .await;
+        let batch: Vec<&mut Task> = (tasks.iter_mut())
+            .filter(|t| t.phase == phase && t.write.is_some())
+            .collect();
+        let results = bounded(batch, limit, |task| send_one(task, clients)).await;
         let mut first = None;
         for (task, result) in results {
             match result {
@@ -424,6 +512,42 @@ pub(crate) async fn run(
     Ok(())
 }
 
+async fn send_one<'a>(task: &'a mut Task, clients: &Clients) -> (&'a mut Task, Result<Outcome>) {
+    let result = task.send(clients).await;
+    (task, result)
+}
+
+async fn undo_one(i: usize, task: &Task, clients: &Clients) -> (usize, Result<Option<String>>) {
+    (i, undo_all(clients, &task.journal).await)
+}
+
+/// The futures `start` makes of `items`, at most `limit` at once; their outputs in the order
+/// they finish.
+async fn bounded<I, F: std::future::Future>(
+    items: Vec<I>,
+    limit: usize,
+    start: impl Fn(I) -> F,
+) -> Vec<F::Output> {
+    let mut pending = items.into_iter();
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut done = Vec::new();
+    loop {
+        while running.len() < limit.max(1) {
+            match pending.next() {
+                Some(item) => running.push(start(item)),
+                None => break,
+            }
+        }
+        match running.next().await {
+            Some(output) => done.push(output),
+            None => return done,
+        }
+    }
+}
+
+/// Undos in flight at once: enough for any plan's phase, few enough for a restore's thousands.
+const UNDO_CONCURRENCY: usize = 64;
+
 /// Takes back the tasks' journals, the last phase first and each phase's at once (an account
 /// is deleted only after the grants it was given are revoked, and made again before they are
 /// given back), marking the steps: undone, not run (nothing had landed), or undo failed with
@@ -434,13 +558,12 @@ pub(crate) async fn undo(clients: &Clients, tasks: &mut [Task]) -> Undo {
     for phase in (0..=last).rev() {
         let of_phase =
             (tasks.iter().enumerate()).filter(|(_, t)| t.phase == phase && !t.journal.is_empty());
-        results.extend(
-            join_all(
-                of_phase
-                    .map(|(i, task)| async move { (i, undo_all(clients, &task.journal).await) }),
-            )
-            .await,
-        );
+        let batch: Vec<(usize, &Task)> = of_phase.collect();
+        let undone = bounded(batch, UNDO_CONCURRENCY, |(i, task)| {
+            undo_one(i, task, clients)
+        })
+        .await;
+        results.extend(undone);
     }
     let mut summary = Undo::default();
     for (i, result) in results {
@@ -476,7 +599,17 @@ pub(crate) async fn run_or_undo(
     tasks: &mut [Task],
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let Err(error) = run(clients, tasks, reporter).await else {
+    run_or_undo_bounded(clients, tasks, reporter, usize::MAX).await
+}
+
+/// [`run_or_undo`], with at most `limit` writes in flight at once.
+pub(crate) async fn run_or_undo_bounded(
+    clients: &Clients,
+    tasks: &mut [Task],
+    reporter: &dyn Reporter,
+    limit: usize,
+) -> Result<()> {
+    let Err(error) = run_bounded(clients, tasks, reporter, limit).await else {
         return Ok(());
     };
     let undone = undo(clients, tasks).await;
@@ -627,7 +760,8 @@ confirmable!(
     crate::accounts::Deletion,
     crate::grants::RevokeAll,
     crate::s3::Offboarding,
-    crate::dse::offboard::Offboard
+    crate::dse::offboard::Offboard,
+    crate::backup::Restore
 );
 
 /// [`Confirmed::check`] when the caller gave a confirmed plan.

@@ -97,6 +97,9 @@ pub enum Outcome {
     Deactivated,
     /// With a dry run: would be set Inactive.
     WouldDeactivate,
+    /// Left out, and why is in the step's notes (a remote user whose identity provider the
+    /// cluster does not have).
+    Skipped,
 }
 
 impl Outcome {
@@ -130,6 +133,7 @@ impl Outcome {
             Outcome::WouldVerify => "would_verify",
             Outcome::Deactivated => "deactivated",
             Outcome::WouldDeactivate => "would_deactivate",
+            Outcome::Skipped => "skipped",
         }
     }
 
@@ -143,6 +147,7 @@ impl Outcome {
                 | Outcome::Absent
                 | Outcome::Kept
                 | Outcome::NotRun
+                | Outcome::Skipped
         )
     }
 
@@ -193,6 +198,12 @@ pub enum StepKind {
     Pod,
     /// An AWS access key (the target is its id).
     AwsKey,
+    /// A user account, local or remote (a service account is an [`StepKind::Account`]).
+    User,
+    /// A group.
+    Group,
+    /// An access control list (the target is its resource id).
+    Acl,
 }
 
 impl StepKind {
@@ -208,6 +219,9 @@ impl StepKind {
             StepKind::App => "app",
             StepKind::Pod => "pod",
             StepKind::AwsKey => "aws_key",
+            StepKind::User => "user",
+            StepKind::Group => "group",
+            StepKind::Acl => "acl",
         }
     }
 }
@@ -626,6 +640,7 @@ macro_rules! stepped {
 
 stepped!(
     crate::S3Report,
+    crate::backup::RestoreReport,
     crate::accounts::DeletionReport,
     crate::rotate_key::KeyRotationReport,
     crate::grants::RevokeAllReport,

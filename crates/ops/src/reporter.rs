@@ -159,6 +159,12 @@ pub trait Reporter: Send + Sync {
         let _ = total;
     }
 
+    /// `done` more of the `total` that [`Reporter::begin`] announced are done (the secrets a
+    /// backup saved).
+    fn advanced(&self, done: usize) {
+        let _ = done;
+    }
+
     /// One item of an `apply` finished.
     fn item_done(&self, item: &ItemReport) {
         let _ = item;

@@ -123,8 +123,8 @@ pub(super) async fn logout() -> Response {
 }
 
 /// The login providers, as the `dcos` CLI reads them before it logs in.
-pub(super) async fn providers() -> Response {
-    json_ok(&json!({
+pub(super) async fn providers(AxState(app): AxState<Shared>) -> Response {
+    let mut all = json!({
         "dcos-users": {
             "authentication-type": "dcos-uid-password",
             "client-method": "dcos-usercredential-post-receive-authtoken",
@@ -137,7 +137,28 @@ pub(super) async fn providers() -> Response {
             "config": {"start_flow_url": "/acs/api/v1/auth/login"},
             "description": "Default DC/OS login provider",
         },
-    }))
+    });
+    // The external providers, with the authentication types the `dcos` CLI knows them by.
+    for (id, kind) in &app.read().providers {
+        let (method, flow) = match kind.as_str() {
+            "ldap" => (
+                "dcos-uid-password-ldap",
+                "dcos-usercredential-post-receive-authtoken",
+            ),
+            "oidc" => (
+                "oidc-authorization-code-flow",
+                "browser-prompt-oidcidtoken-get-authtoken",
+            ),
+            _ => ("saml-sp-initiated", "browser-prompt-authtoken"),
+        };
+        all[id] = json!({
+            "authentication-type": method,
+            "client-method": flow,
+            "config": {"start_flow_url": format!("/acs/api/v1/auth/{kind}/providers/{id}")},
+            "description": format!("{kind} provider {id}"),
+        });
+    }
+    json_ok(&all)
 }
 
 pub(super) async fn jwks(AxState(app): AxState<Shared>) -> Response {

@@ -138,14 +138,18 @@ fn check_action(action: &str) -> Result<(), Response> {
 // ----- documents -----------------------------------------------------------------------------
 
 fn user_json(uid: &str, account: &Account) -> Value {
+    let (kind, id) = match &account.provider {
+        Some((kind, id)) => (kind.as_str(), id.as_str()),
+        None => ("internal", ""),
+    };
     let mut doc = json!({
         "uid": uid,
         "description": account.description,
         "url": format!("{BASE}/users/{uid}"),
-        "is_remote": false,
+        "is_remote": account.provider.is_some(),
         "is_service": account.is_service(),
-        "provider_type": "internal",
-        "provider_id": "",
+        "provider_type": kind,
+        "provider_id": id,
     });
     if let Some(key) = &account.public_key {
         doc["public_key"] = json!(key);

@@ -53,6 +53,10 @@ struct UserBody {
     password: Option<String>,
     #[serde(default)]
     public_key: Option<String>,
+    #[serde(default)]
+    provider_type: Option<String>,
+    #[serde(default)]
+    provider_id: Option<String>,
 }
 
 pub(super) async fn put_user(
@@ -69,6 +73,9 @@ pub(super) async fn put_user(
         ));
     }
     let body: UserBody = json_body(&headers, &body)?;
+    if let Some(kind) = body.provider_type.as_deref().filter(|k| *k != "internal") {
+        return put_remote_user(&app, uid, kind, &body);
+    }
     let account = match (&body.password, &body.public_key) {
         (Some(password), None) => {
             if password.chars().count() < 5 {
@@ -81,6 +88,7 @@ pub(super) async fn put_user(
                 description: body.description.unwrap_or_default(),
                 password_sha256: Some(password_hash(&uid, password)),
                 public_key: None,
+                provider: None,
             }
         }
         (None, Some(key)) => {
@@ -94,6 +102,7 @@ pub(super) async fn put_user(
                 description: body.description.unwrap_or_default(),
                 password_sha256: None,
                 public_key: Some(key.clone()),
+                provider: None,
             }
         }
         _ => {
@@ -103,6 +112,10 @@ pub(super) async fn put_user(
             ));
         }
     };
+    insert_user(&app, uid, account)
+}
+
+fn insert_user(app: &Shared, uid: String, account: Account) -> Answer {
     let mut state = app.write();
     if state.accounts.contains_key(&uid) {
         return Err(json_error(
@@ -113,6 +126,31 @@ pub(super) async fn put_user(
     }
     state.accounts.insert(uid, account);
     Ok(empty(StatusCode::CREATED))
+}
+
+/// A remote user: no password and no key, and a provider of its kind that this cluster has.
+fn put_remote_user(app: &Shared, uid: String, kind: &str, body: &UserBody) -> Answer {
+    if body.password.is_some() || body.public_key.is_some() {
+        return Err(bad_request(
+            "ERR_INVALID_DATA",
+            "A remote user has neither `password` nor `public_key`",
+        ));
+    }
+    let id = body.provider_id.clone().unwrap_or_default();
+    let known = app.read().providers.get(&id).is_some_and(|k| k == kind);
+    if !known {
+        return Err(bad_request(
+            "ERR_INVALID_DATA",
+            &format!("Unknown identity provider `{id}` of type `{kind}`"),
+        ));
+    }
+    let account = Account {
+        description: body.description.clone().unwrap_or_default(),
+        password_sha256: None,
+        public_key: None,
+        provider: Some((kind.to_owned(), id)),
+    };
+    insert_user(app, uid, account)
 }
 
 pub(super) async fn patch_user(
