@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod admin;
+mod backup;
 mod dse;
 mod workflows;
 
 pub use admin::*;
+pub use backup::*;
 pub use dse::*;
 pub use workflows::*;
 
@@ -209,6 +211,26 @@ pub enum Command {
         after_help = include_str!("../help/apply.examples.txt").trim_end()
     )]
     Apply(ApplyArgs),
+    /// Save every secret, user, group and grant to one encrypted file
+    #[command(
+        long_about = include_str!("../help/backup.about.txt").trim_end(),
+        after_help = include_str!("../help/backup.examples.txt").trim_end()
+    )]
+    Backup(BackupArgs),
+    /// Put a backup (or a dcos-migrate secrets file) back, as one plan, all or nothing
+    #[command(
+        long_about = include_str!("../help/restore.about.txt").trim_end(),
+        after_help = include_str!("../help/restore.examples.txt").trim_end()
+    )]
+    Restore(RestoreArgs),
+    /// What differs between a backup and the cluster; exit 8 when something does
+    #[command(
+        after_help = include_str!("../help/diff.examples.txt").trim_end()
+    )]
+    Diff(DiffArgs),
+    /// Take the secrets off DC/OS: Kubernetes Secrets
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Run the engine's whole set-up against an emulated cluster on this machine
     #[cfg(feature = "demo")]
     #[command(

@@ -279,6 +279,10 @@ impl Reporter for Progress {
         }
     }
 
+    fn advanced(&self, done: usize) {
+        self.with_bar(|bar| bar.inc(done as u64));
+    }
+
     fn end(&self) {
         self.with_bar(ProgressBar::finish_and_clear);
     }

@@ -587,6 +587,11 @@ impl fmt::Display for Step {
                 step.target,
                 step.principal.as_deref().unwrap_or_default()
             ),
+            StepKind::Membership if step.principal.is_some() => format!(
+                "membership of {} in {}",
+                step.principal.as_deref().unwrap_or_default(),
+                step.target
+            ),
             kind => format!("{} {}", kind.as_str(), step.target),
         };
         let mut line = format!("{:<16} {what}", step.outcome.as_str().replace('_', " "));

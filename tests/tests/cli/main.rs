@@ -9,6 +9,7 @@ mod access;
 mod apply;
 mod audit;
 mod auth;
+mod backup;
 mod commands;
 mod consumers;
 mod dcos_cli;

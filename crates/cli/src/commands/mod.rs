@@ -3,6 +3,7 @@
 pub mod access;
 pub mod apply;
 pub mod audit;
+pub mod backup;
 pub mod ca;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -19,7 +20,7 @@ use clap::CommandFactory;
 
 use crate::args::Global;
 use crate::args::{
-    CaCommand, Cli, ClusterCommand, Command, DseCommand, HdfsCommand, S3Command,
+    CaCommand, Cli, ClusterCommand, Command, DseCommand, ExportCommand, HdfsCommand, S3Command,
     ServiceAccountCommand, UserCommand,
 };
 use crate::connect::{self, Session};
@@ -91,6 +92,12 @@ pub async fn run(cli: Cli, ui: Ui) -> exit::Result<()> {
         Command::Dse(DseCommand::Status(args)) => dse::status(global, &ui, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(&ui).await,
+        Command::Backup(args) => backup::backup(global, &ui, args).await,
+        Command::Restore(args) => backup::restore(global, &ui, args).await,
+        Command::Diff(args) => backup::diff(global, &ui, args).await,
+        Command::Export(ExportCommand::Kubernetes(args)) => {
+            backup::kubernetes(global, &ui, args).await
+        }
         Command::Apply(args) => apply::run(connect::resolve(global, &ui).await?, &ui, args).await,
         Command::ServiceAccount(ServiceAccountCommand::Create(args)) => {
             service_account::create(&session(global, &ui).await?, &ui, args).await

@@ -36,7 +36,90 @@ pub enum Unlock {
     Identity(PathBuf),
 }
 
+/// The passphrase in `path`: its first line, without the line break. Empty is refused.
+pub fn passphrase_file(path: &Path) -> Result<SecretString> {
+    let what = format!("the passphrase file {}", path.display());
+    let read = std::fs::File::open(path)
+        .and_then(|f| crate::files::read_at_most(f, crate::files::KEY_LIMIT))
+        .map_err(|e| Error::io(ErrorKind::Invalid, format!("cannot read {what}"), e))?;
+    let bytes = read.ok_or_else(|| crate::files::too_large(&what, crate::files::KEY_LIMIT))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::invalid(format!("{what} is not UTF-8")))?;
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    Ok(SecretString::from(line.to_owned()))
+}
+
+/// Where a restore, diff or export reads what to put back.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A backup, and how to open it.
+    Backup { file: PathBuf, unlock: Unlock },
+    /// A `dcos-migrate` secrets file (plaintext).
+    DcosMigrate(PathBuf),
+}
+
+impl Source {
+    /// The source the options name: a backup `file` with exactly one of `passphrase_file` and
+    /// `identity`, or a `dcos_migrate` file with neither; `None` when neither file is given.
+    pub fn of(
+        file: Option<&Path>,
+        dcos_migrate: Option<&Path>,
+        passphrase_file: Option<&Path>,
+        identity: Option<&Path>,
+    ) -> Result<Option<Self>> {
+        match (file, dcos_migrate, passphrase_file, identity) {
+            (Some(_), Some(_), ..) => Err(Error::invalid(
+                "give a backup FILE or --from-dcos-migrate FILE, not both",
+            )),
+            (None, Some(f), None, None) => Ok(Some(Source::DcosMigrate(f.to_owned()))),
+            (None, Some(_), ..) => Err(Error::invalid(
+                "a dcos-migrate file is not encrypted: drop --passphrase-file and --identity",
+            )),
+            (Some(f), None, Some(p), None) => Ok(Some(Source::Backup {
+                file: f.to_owned(),
+                unlock: Unlock::Passphrase(self::passphrase_file(p)?),
+            })),
+            (Some(f), None, None, Some(i)) => Ok(Some(Source::Backup {
+                file: f.to_owned(),
+                unlock: Unlock::Identity(i.to_owned()),
+            })),
+            (Some(_), None, None, None) => Err(Error::invalid(
+                "a backup opens with --passphrase-file F or --identity F",
+            )),
+            (Some(_), None, Some(_), Some(_)) => Err(Error::invalid(
+                "give --passphrase-file or --identity, not both",
+            )),
+            (None, None, ..) => Ok(None),
+        }
+    }
+
+    /// Reads and checks all of it.
+    pub fn read(&self) -> Result<Contents> {
+        match self {
+            Source::Backup { file, unlock } => read(file, unlock),
+            Source::DcosMigrate(file) => super::from_dcos_migrate(file),
+        }
+    }
+}
+
 impl Key {
+    /// The key the options name: the passphrase in `passphrase_file`, or `recipients`.
+    pub fn of(passphrase_file: Option<&Path>, recipients: &[String]) -> Result<Self> {
+        match (passphrase_file, recipients.is_empty()) {
+            (Some(path), true) => Ok(Key::Passphrase(self::passphrase_file(path)?)),
+            (None, false) => Key::recipients(recipients),
+            (Some(_), false) => Err(Error::invalid(
+                "age encrypts to a passphrase or to recipients, not both",
+            )),
+            (None, true) => Err(Error::invalid(
+                "a backup is encrypted: give --passphrase-file F or --recipient R",
+            )),
+        }
+    }
+
     /// The recipients, each checked: an error names the one that is not a recipient.
     pub fn recipients(given: &[String]) -> Result<Self> {
         if given.is_empty() {

@@ -156,14 +156,16 @@ impl std::fmt::Display for ExportReport {
         for e in self.secrets.iter().filter(|e| e.renamed) {
             writeln!(f, "renamed: {} is {} (its name was taken)", e.path, e.name)?;
         }
-        for (kind, ids) in &self.not_exported {
-            if !ids.is_empty() {
-                writeln!(
-                    f,
-                    "no Kubernetes equivalent, not exported: {} {kind}",
-                    ids.len()
-                )?;
-            }
+        let left: Vec<String> = (self.not_exported.iter())
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(kind, ids)| count(ids.len(), kind.trim_end_matches('s'), kind))
+            .collect();
+        if !left.is_empty() {
+            writeln!(
+                f,
+                "no Kubernetes equivalent, not exported: {}",
+                left.join(", ")
+            )?;
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{Diff, DiffState, Difference, diff};
-pub use file::{Key, Unlock, read};
+pub use file::{Key, Source, Unlock, passphrase_file, read};
 pub use migrate::from_dcos_migrate;
 pub use restore::{OnConflict, Restore, RestoreReport, restore};
 
@@ -367,6 +367,24 @@ pub struct Backup {
     pub key: Key,
     /// The cluster's URL, kept in the file's header.
     pub cluster: String,
+}
+
+impl Backup {
+    /// A backup of the cluster at `cluster` to `out`, which must not exist yet.
+    pub fn new(out: PathBuf, under: Option<SecretPath>, key: Key, cluster: &str) -> Result<Self> {
+        if out.symlink_metadata().is_ok() {
+            return Err(Error::conflict(format!(
+                "{} exists; a backup never overwrites a file",
+                out.display()
+            )));
+        }
+        Ok(Self {
+            out,
+            under,
+            key,
+            cluster: cluster.to_owned(),
+        })
+    }
 }
 
 /// What a backup saved: counts, and the paths and ids (never a value).
