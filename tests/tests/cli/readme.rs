@@ -430,3 +430,35 @@ async fn the_readme_quick_start_runs_as_written() {
         "data-science-engine/aws_access_key_id"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backup_walkthrough_runs_as_written() {
+    let old = Cluster::start().await;
+    for (path, value) in [("team/db", &b"walkthrough-canary"[..]), ("apps/cert", &[0, 255, 1][..])] {
+        let binary = if value.is_ascii() { vec![] } else { vec!["--binary"] };
+        let mut args = vec!["secret", "create", path, "--value-file", "-"];
+        args.extend(binary);
+        old.admin_stdin(&args, value).expect(0);
+    }
+    old.service_account("reporter").await;
+    old.admin(&["grant", "--user", "reporter", "dcos:secrets:default:team/db", "read"])
+        .expect(0);
+    let new = Cluster::start().await;
+    let script = walkthrough("backup-walkthrough");
+    assert!(script.contains("restore creds.age"), "{script}");
+    let mut bash = bash_with_binary(&old, &script);
+    bash.env("DCOS_ACS_TOKEN", &old.admin_token)
+        .env("BACKUP_PASSPHRASE", "a passphrase for the walkthrough")
+        .env("NEW_CLUSTER_URL", new.url())
+        .env("NEW_CLUSTER_CA", &new.ca_file)
+        .env("NEW_CLUSTER_TOKEN", &new.admin_token);
+    let out = run_ok(bash);
+    assert!(out.stdout().contains("no difference"), "{}", out.stdout());
+    assert!(!out.stderr.contains("walkthrough-canary"), "{}", out.stderr);
+    let (a, b) = (old.emulator.state(), new.emulator.state());
+    assert_eq!(a.secrets, b.secrets);
+    assert_eq!(a.acls, b.acls);
+    assert!(b.accounts["reporter"].is_service());
+    let exported = std::fs::read_dir(old.path("k8s")).unwrap().count();
+    assert_eq!(exported, 2);
+}

@@ -1,10 +1,11 @@
-//! The command line stays a thin layer over the libraries: its sources are at most 4,500
-//! lines, and no file is over 600. Workflows, reports and their renderings belong in
+//! The command line stays a thin layer over the libraries: its sources are at most 4,800
+//! lines (arguments with their help, connection, input, rendering, exit codes for some forty
+//! commands), and no file is over 600. Workflows, reports and their renderings belong in
 //! `dcos-ops` and `dcos-connect`, where other programs can call them.
 
 use std::path::{Path, PathBuf};
 
-const TOTAL_LIMIT: usize = 4_500;
+const TOTAL_LIMIT: usize = 4_800;
 const FILE_LIMIT: usize = 600;
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
