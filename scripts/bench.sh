@@ -26,6 +26,8 @@
 #     CPU time, requests and peak memory, as JSON and as an HTML page
 # 10. `dse setup` of a fresh strict-mode engine with S3, Kerberos and TLS, 50 ms latency, against
 #     its round-trip floor and the documented procedure as curl (scripts/bench-dse.sh)
+# 11. `backup` of BENCH_BACKUP ("SECRETS:PRINCIPALS", default 10000:1000) and its `restore` into
+#     a fresh cluster, 20 ms latency, against requests x latency / 16 (scripts/bench-backup.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -311,3 +313,6 @@ stop_emulator
 # 10. One engine's whole set-up, 50 ms per request, against its floor and the documented
 # procedure as curl.
 BENCH_BUILT=1 scripts/bench-dse.sh
+
+# 11. Backup of a large cluster and its restore into a fresh one, 20 ms per request.
+BENCH_BUILT=1 scripts/bench-backup.sh

@@ -172,6 +172,9 @@ pub fn last_words(document: Option<String>) {
     std::mem::forget(printed);
 }
 
+/// Steps beyond which a report's text leaves out the steps that change nothing.
+const LONG_PLAN: usize = 100;
+
 /// A workflow's report and its failure, if it failed; for people, its steps are printed on
 /// standard error (JSON carries them in the report).
 pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option<Failure>) {
@@ -180,8 +183,16 @@ pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option
         Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
     };
     if !ui.json() {
-        for step in report.steps() {
+        // A long plan (a restore of thousands of secrets) shows what changes, and counts the
+        // rest.
+        let quiet = |s: &&dcos_ops::Step| !s.changes() && s.error.is_none();
+        let long = report.steps().len() > LONG_PLAN;
+        for step in report.steps().iter().filter(|s| !(long && quiet(s))) {
             ui.info(step.to_string());
+        }
+        let hidden = report.steps().iter().filter(quiet).count();
+        if long && hidden > 0 {
+            ui.info(format!("... and {hidden} steps with nothing to change (-o json lists them)"));
         }
     }
     (report, failure)

@@ -613,3 +613,110 @@ print(json.dumps(seen))
         .collect();
     assert_eq!(seen, expected);
 }
+
+/// Requirement: a restore killed by SIGKILL at a random (seeded) moment, then run again,
+/// converges to exactly the state a whole restore gives (passwords aside), and the second run
+/// reports as unchanged what the killed one had written. `RELIABILITY_KILLS` trials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_killed_at_any_point_is_finished_by_the_next() {
+    let trials = crate::harness::scale("RELIABILITY_KILLS", 4);
+    let seed = crate::harness::scale("RELIABILITY_KILL_SEED", 7);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let from = source().await;
+    let (file, _) = backup(&from, "creds.age");
+    let expected = without_passwords(from.emulator.state());
+    let mut partial = 0;
+    for trial in 0..trials {
+        // Every request takes 15 to 25 ms, so a restore spans a few hundred milliseconds.
+        let slow = dcos_emulator::Emulator::builder().tls(true).faults(
+            dcos_emulator::FaultConfig {
+                latency_ms: 15,
+                jitter_ms: 10,
+                ..dcos_emulator::FaultConfig::default()
+            },
+        );
+        let into = Cluster::with(slow).await;
+        let mut fresh = into.emulator.state();
+        fresh.providers.insert("google-idp".into(), "oidc".into());
+        into.emulator.load_state(fresh.clone());
+        let pass = write_passphrase(&into, "pass.txt", PASSPHRASE);
+        let args = ["-o", "json", "restore", file.as_str(), "--passphrase-file", pass.as_str(), "--yes"];
+
+        // The kill lands among the writes: after the time a dry run takes (opening the
+        // backup, reading the cluster), before the whole restore's.
+        let started = std::time::Instant::now();
+        let mut dry = args.to_vec();
+        dry.push("--dry-run");
+        into.admin(&dry).expect(0);
+        let reads = started.elapsed();
+        let started = std::time::Instant::now();
+        into.admin(&args).expect(0);
+        let span = started.elapsed();
+        into.emulator.load_state(fresh.clone());
+        let delay = reads + span.saturating_sub(reads).mul_f64(rng.f64());
+        let mut command = into.command();
+        command
+            .args(args)
+            .env("DCOS_ACS_TOKEN", &into.admin_token)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = command.spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        // What the killed run had sent still lands, after the emulator's latency.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let after_kill = into.emulator.state();
+        let landed = after_kill != fresh && without_passwords(after_kill.clone()) != expected;
+        partial += u64::from(landed);
+
+        let label = format!("trial {trial} (seed {seed}, killed after {delay:?} of {span:?}, {status})");
+        let rerun = into.admin(&args);
+        assert_eq!(rerun.code, 0, "{label}: {}", rerun.stderr);
+        assert_eq!(without_passwords(into.emulator.state()), expected, "{label}: did not converge");
+        let again = into.admin(&args).expect(0).json();
+        assert_eq!(again["result"], "unchanged", "{label}");
+        eprintln!("{label}: converged");
+    }
+    crate::harness::record(
+        &format!("restore: SIGKILL mid-run, then a rerun ({partial} kills left a partial restore)"),
+        trials,
+        trials,
+        trials,
+        0,
+    );
+}
+
+/// An unencrypted OpenSSH key pair of `kind` made by `ssh-keygen` in the cluster's folder:
+/// (private key file, public key line).
+fn ssh_key(cluster: &Cluster, kind: &str, name: &str) -> (String, String) {
+    let file = cluster.path(name);
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", "backup-test", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("ssh-keygen (OpenSSH's client tools) is needed here: {e}"));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let public = std::fs::read_to_string(file.with_extension("pub")).unwrap();
+    (file.display().to_string(), public.trim().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_for_ssh_recipients_opens_with_each_of_their_keys_only() {
+    let from = source().await;
+    let (ed25519, ed25519_pub) = ssh_key(&from, "ed25519", "id_ed25519");
+    let (rsa, rsa_pub) = ssh_key(&from, "rsa", "id_rsa");
+    let (stranger, _) = ssh_key(&from, "ed25519", "id_stranger");
+    let file = from.path("creds.age").display().to_string();
+    from.admin(&["backup", "--out", &file, "--recipient", &ed25519_pub, "--recipient", &rsa_pub])
+        .expect(0);
+    for identity in [&ed25519, &rsa] {
+        from.admin(&["diff", &file, "--identity", identity]).expect(0);
+    }
+    let refused = from.admin(&["diff", &file, "--identity", &stranger]).expect(4);
+    assert!(refused.stderr.contains("cannot be opened"), "{}", refused.stderr);
+    let bad = from
+        .admin(&["backup", "--out", &from.path("x.age").display().to_string(), "--recipient", "nobody"])
+        .expect(2);
+    assert!(bad.stderr.contains("not a recipient"), "{}", bad.stderr);
+}
