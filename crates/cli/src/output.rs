@@ -192,7 +192,9 @@ pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option
         }
         let hidden = report.steps().iter().filter(quiet).count();
         if long && hidden > 0 {
-            ui.info(format!("... and {hidden} steps with nothing to change (-o json lists them)"));
+            ui.info(format!(
+                "... and {hidden} steps with nothing to change (-o json lists them)"
+            ));
         }
     }
     (report, failure)

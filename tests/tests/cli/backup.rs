@@ -293,6 +293,30 @@ async fn a_backup_holds_no_value_or_key_in_clear_and_never_overwrites() {
     assert_eq!(json["counts"]["grants"], 4);
     assert_eq!(json["users_needing_password"], 3);
     assert!(!listed.stdout().contains("AKIAEXAMPLEVALUE1"));
+    // A backup of one folder holds that folder, and diff compares it with that folder only.
+    let team = from.path("team.age").display().to_string();
+    let saved = from
+        .admin(&[
+            "-o",
+            "json",
+            "backup",
+            "--out",
+            &team,
+            "--under",
+            "team",
+            "--passphrase-file",
+            &pass,
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(
+        saved["secrets"],
+        serde_json::json!(["team/aws_key", "team/aws_key/rotated", "team/sub/deep/cert"])
+    );
+    from.admin(&["diff", &team, "--passphrase-file", &pass])
+        .expect(0);
+    let wider = from.admin(&["diff", &team, "--passphrase-file", &pass, "--under", "top"]);
+    assert_eq!(wider.code, 8, "{}", wider.stdout());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -622,25 +646,59 @@ async fn a_restore_killed_at_any_point_is_finished_by_the_next() {
     let trials = crate::harness::scale("RELIABILITY_KILLS", 4);
     let seed = crate::harness::scale("RELIABILITY_KILL_SEED", 7);
     let mut rng = fastrand::Rng::with_seed(seed);
+    // Enough to write that a kill lands among the writes: 300 more secrets, each with a
+    // grant to one of 30 more users.
     let from = source().await;
+    let mut state = from.emulator.state();
+    for n in 0..300 {
+        let uid = format!("user{:02}", n % 30);
+        state.secrets.insert(
+            format!("bulk/s{n:03}"),
+            Secret::Text(format!("bulk value {n}")),
+        );
+        state
+            .accounts
+            .entry(uid.clone())
+            .or_insert_with(|| Account {
+                description: String::new(),
+                password_sha256: Some("0".repeat(64)),
+                public_key: None,
+                provider: None,
+            });
+        let acl = state
+            .acls
+            .entry(format!("dcos:secrets:default:bulk/s{n:03}"))
+            .or_default();
+        acl.users.insert(uid, actions(&["read"]));
+    }
+    from.emulator.load_state(state);
     let (file, _) = backup(&from, "creds.age");
     let expected = without_passwords(from.emulator.state());
     let mut partial = 0;
     for trial in 0..trials {
         // Every request takes 15 to 25 ms, so a restore spans a few hundred milliseconds.
-        let slow = dcos_emulator::Emulator::builder().tls(true).faults(
-            dcos_emulator::FaultConfig {
-                latency_ms: 15,
-                jitter_ms: 10,
-                ..dcos_emulator::FaultConfig::default()
-            },
-        );
+        let slow =
+            dcos_emulator::Emulator::builder()
+                .tls(true)
+                .faults(dcos_emulator::FaultConfig {
+                    latency_ms: 15,
+                    jitter_ms: 10,
+                    ..dcos_emulator::FaultConfig::default()
+                });
         let into = Cluster::with(slow).await;
         let mut fresh = into.emulator.state();
         fresh.providers.insert("google-idp".into(), "oidc".into());
         into.emulator.load_state(fresh.clone());
         let pass = write_passphrase(&into, "pass.txt", PASSPHRASE);
-        let args = ["-o", "json", "restore", file.as_str(), "--passphrase-file", pass.as_str(), "--yes"];
+        let args = [
+            "-o",
+            "json",
+            "restore",
+            file.as_str(),
+            "--passphrase-file",
+            pass.as_str(),
+            "--yes",
+        ];
 
         // The kill lands among the writes: after the time a dry run takes (opening the
         // backup, reading the cluster), before the whole restore's.
@@ -670,10 +728,15 @@ async fn a_restore_killed_at_any_point_is_finished_by_the_next() {
         let landed = after_kill != fresh && without_passwords(after_kill.clone()) != expected;
         partial += u64::from(landed);
 
-        let label = format!("trial {trial} (seed {seed}, killed after {delay:?} of {span:?}, {status})");
+        let label =
+            format!("trial {trial} (seed {seed}, killed after {delay:?} of {span:?}, {status})");
         let rerun = into.admin(&args);
         assert_eq!(rerun.code, 0, "{label}: {}", rerun.stderr);
-        assert_eq!(without_passwords(into.emulator.state()), expected, "{label}: did not converge");
+        assert_eq!(
+            without_passwords(into.emulator.state()),
+            expected,
+            "{label}: did not converge"
+        );
         let again = into.admin(&args).expect(0).json();
         assert_eq!(again["result"], "unchanged", "{label}");
         eprintln!("{label}: converged");
@@ -696,7 +759,11 @@ fn ssh_key(cluster: &Cluster, kind: &str, name: &str) -> (String, String) {
         .arg(&file)
         .output()
         .unwrap_or_else(|e| panic!("ssh-keygen (OpenSSH's client tools) is needed here: {e}"));
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let public = std::fs::read_to_string(file.with_extension("pub")).unwrap();
     (file.display().to_string(), public.trim().to_owned())
 }
@@ -708,15 +775,36 @@ async fn a_backup_for_ssh_recipients_opens_with_each_of_their_keys_only() {
     let (rsa, rsa_pub) = ssh_key(&from, "rsa", "id_rsa");
     let (stranger, _) = ssh_key(&from, "ed25519", "id_stranger");
     let file = from.path("creds.age").display().to_string();
-    from.admin(&["backup", "--out", &file, "--recipient", &ed25519_pub, "--recipient", &rsa_pub])
-        .expect(0);
+    from.admin(&[
+        "backup",
+        "--out",
+        &file,
+        "--recipient",
+        &ed25519_pub,
+        "--recipient",
+        &rsa_pub,
+    ])
+    .expect(0);
     for identity in [&ed25519, &rsa] {
-        from.admin(&["diff", &file, "--identity", identity]).expect(0);
+        from.admin(&["diff", &file, "--identity", identity])
+            .expect(0);
     }
-    let refused = from.admin(&["diff", &file, "--identity", &stranger]).expect(4);
-    assert!(refused.stderr.contains("cannot be opened"), "{}", refused.stderr);
+    let refused = from
+        .admin(&["diff", &file, "--identity", &stranger])
+        .expect(4);
+    assert!(
+        refused.stderr.contains("cannot be opened"),
+        "{}",
+        refused.stderr
+    );
     let bad = from
-        .admin(&["backup", "--out", &from.path("x.age").display().to_string(), "--recipient", "nobody"])
+        .admin(&[
+            "backup",
+            "--out",
+            &from.path("x.age").display().to_string(),
+            "--recipient",
+            "nobody",
+        ])
         .expect(2);
     assert!(bad.stderr.contains("not a recipient"), "{}", bad.stderr);
 }

@@ -434,15 +434,28 @@ async fn the_readme_quick_start_runs_as_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backup_walkthrough_runs_as_written() {
     let old = Cluster::start().await;
-    for (path, value) in [("team/db", &b"walkthrough-canary"[..]), ("apps/cert", &[0, 255, 1][..])] {
-        let binary = if value.is_ascii() { vec![] } else { vec!["--binary"] };
+    for (path, value) in [
+        ("team/db", &b"walkthrough-canary"[..]),
+        ("apps/cert", &[0, 255, 1][..]),
+    ] {
+        let binary = if value.is_ascii() {
+            vec![]
+        } else {
+            vec!["--binary"]
+        };
         let mut args = vec!["secret", "create", path, "--value-file", "-"];
         args.extend(binary);
         old.admin_stdin(&args, value).expect(0);
     }
     old.service_account("reporter").await;
-    old.admin(&["grant", "--user", "reporter", "dcos:secrets:default:team/db", "read"])
-        .expect(0);
+    old.admin(&[
+        "grant",
+        "--user",
+        "reporter",
+        "dcos:secrets:default:team/db",
+        "read",
+    ])
+    .expect(0);
     let new = Cluster::start().await;
     let script = walkthrough("backup-walkthrough");
     assert!(script.contains("restore creds.age"), "{script}");

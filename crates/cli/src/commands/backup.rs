@@ -71,8 +71,11 @@ pub async fn restore(global: &Global, ui: &Ui, args: &RestoreArgs) -> exit::Resu
 
 /// `diff`: exit 0 when the backup and the cluster agree, 8 when not.
 pub async fn diff(global: &Global, ui: &Ui, args: &DiffArgs) -> exit::Result<()> {
-    let scope = scope(&args.scope)?;
-    let contents = required(&args.source)?.scoped(&scope);
+    let contents = required(&args.source)?;
+    // A backup of one folder is compared with that folder, unless told otherwise.
+    let mut scope = scope(&args.scope)?;
+    scope.under = scope.under.or_else(|| contents.under.clone());
+    let contents = contents.scoped(&scope);
     let session = session(global, ui).await?;
     let cluster = Contents::of_cluster(&session.clients, &scope).await?;
     let found = backup::diff(&contents, &cluster);

@@ -351,6 +351,10 @@ pub fn read(file: &Path, unlock: &Unlock) -> Result<Contents> {
                         format!("format `{}` version {}", header.format, header.version),
                     ));
                 }
+                contents.under = (header.under.as_deref())
+                    .map(SecretPath::new)
+                    .transpose()
+                    .map_err(|e| damaged(file, e))?;
             }
             _ if first => return Err(damaged(file, "no header")),
             Record::Header(_) => return Err(damaged(file, "a second header")),

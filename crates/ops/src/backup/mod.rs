@@ -155,6 +155,8 @@ pub struct Contents {
     pub users: BTreeMap<String, SavedUser>,
     pub groups: BTreeMap<String, SavedGroup>,
     pub acls: BTreeMap<String, SavedAcl>,
+    /// For a backup taken with `--under`: the folder its secrets were limited to.
+    pub under: Option<SecretPath>,
 }
 
 /// How much a backup holds.
