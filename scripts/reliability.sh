@@ -61,7 +61,8 @@ run() {
 echo "end-to-end trials ..." >&2
 run --workspace --test cli -- soak:: interrupt:: leaks:: hostile:: auth:: \
   apply::bad_manifests signals:: redirects:: input:: s3::offboarding_checks rotate_key:: \
-  s3::rotate_with_restart s3_aws:: exposure:: forgery:: apply::a_saved backup::a_restore_killed \
+  s3::rotate_with_restart s3_aws:: exposure:: forgery:: apply::a_saved backup::a_restore_killed backup::a_damaged \
+  backup::conflicts_are \
   --test-threads 2
 
 echo "the emulator's defences ..." >&2

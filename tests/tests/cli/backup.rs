@@ -355,6 +355,13 @@ async fn a_damaged_file_or_a_wrong_passphrase_is_refused_before_any_request() {
     std::fs::write(&damaged, b"not an age file at all").unwrap();
     check(&damaged, &pass, 2, "not age");
     assert_eq!(requests(&into), before, "no request reached the cluster");
+    crate::harness::record(
+        "a backup opened with a wrong passphrase, a byte flipped at random, cut in half, not age: restore and diff exit 4 or 2, no request sent",
+        4,
+        8,
+        8,
+        0,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,6 +403,13 @@ async fn conflicts_are_refused_kept_or_replaced_and_a_failure_takes_everything_b
     assert_ne!(failed.code, 0);
     into.emulator.clear_faults();
     assert_eq!(into.emulator.state(), before, "{}", failed.stderr);
+    crate::harness::record(
+        "restore: a failure at every membership write takes back the secrets, accounts, groups and ACLs written before it",
+        1,
+        1,
+        1,
+        0,
+    );
 
     let kept = into
         .admin(&[

@@ -326,6 +326,8 @@ async fn no_command_leaks_a_canary_to_output_argv_or_files() {
         .await
         .unwrap();
 
+    let backup_passphrase = "canary-backup-passphrase-5e6f";
+    std::fs::write(inputs.join("pass.txt"), format!("{backup_passphrase}\n")).unwrap();
     let stdin_value = "canary-stdin-value-0a1b";
     let file_value = "canary-file-value-2c3d";
     let put_value = "canary-put-value-4e5f";
@@ -548,6 +550,33 @@ out = "../apply-options.json"
             ]),
             None,
         ),
+        (
+            vec![
+                "backup",
+                "--out",
+                "creds.age",
+                "--passphrase-file",
+                "inputs/pass.txt",
+            ],
+            admin(),
+            None,
+        ),
+        (
+            vec!["diff", "creds.age", "--passphrase-file", "inputs/pass.txt"],
+            admin(),
+            None,
+        ),
+        (
+            vec![
+                "restore",
+                "creds.age",
+                "--passphrase-file",
+                "inputs/pass.txt",
+                "--yes",
+            ],
+            admin(),
+            None,
+        ),
         (vec!["secret", "delete", "c/two", "--yes"], admin(), None),
         (vec!["demo"], vec![], None),
         (vec!["completions", "bash"], admin(), None),
@@ -576,6 +605,7 @@ out = "../apply-options.json"
     let sa_key = key_body(&cluster.path("sa.pem"));
     let mut canaries = vec![
         password,
+        backup_passphrase,
         stdin_value,
         file_value,
         put_value,
