@@ -183,9 +183,9 @@ pub fn settle<R: Stepped>(ui: &Ui, result: dcos_ops::RunResult<R>) -> (R, Option
         Err(dcos_ops::Failed { report, error }) => (report, Some(Failure::from(error))),
     };
     if !ui.json() {
-        // A long plan (a restore of thousands of secrets) shows what changes, and counts the
-        // rest.
-        let quiet = |s: &&dcos_ops::Step| !s.changes() && s.error.is_none();
+        // A long plan (a restore of thousands of secrets) shows what changes or has something
+        // to say, and counts the rest.
+        let quiet = |s: &&dcos_ops::Step| !s.changes() && s.error.is_none() && s.notes.is_empty();
         let long = report.steps().len() > LONG_PLAN;
         for step in report.steps().iter().filter(|s| !(long && quiet(s))) {
             ui.info(step.to_string());

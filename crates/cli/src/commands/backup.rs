@@ -14,9 +14,9 @@ use crate::output::{Progress, Ui};
 pub async fn backup(global: &Global, ui: &Ui, args: &BackupArgs) -> exit::Result<()> {
     let under = optional_path(args.under.as_deref(), "--under")?;
     let key = Key::of(args.passphrase_file.as_deref(), &args.recipient)?;
-    backup::Backup::new(args.out.clone(), None, key.clone(), "")?;
+    let mut job = backup::Backup::new(args.out.clone(), under, key, "")?;
     let session = session(global, ui).await?;
-    let job = backup::Backup::new(args.out.clone(), under, key, &session.url)?;
+    job.cluster.clone_from(&session.url);
     let report = backup::backup(&session.clients, &job, &Progress::new(*ui)).await?;
     ui.emit(&report, || report.to_string())
 }
