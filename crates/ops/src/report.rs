@@ -654,6 +654,42 @@ stepped!(
     crate::dse::offboard::OffboardReport
 );
 
+/// A report whose `result` is settled from its steps once its run ends.
+pub(crate) trait Settled: Stepped {
+    fn result_mut(&mut self) -> &mut Status;
+}
+
+macro_rules! settled {
+    ($($report:ty),*) => {$(
+        impl Settled for $report {
+            fn result_mut(&mut self) -> &mut Status {
+                &mut self.result
+            }
+        }
+    )*};
+}
+
+settled!(
+    crate::backup::RestoreReport,
+    crate::rotate_key::KeyRotationReport,
+    crate::dse::setup::SetupReport,
+    crate::dse::offboard::OffboardReport
+);
+
+/// How a run that filled `report` ended: the report with its result settled from its steps,
+/// or with the failure.
+pub(crate) fn finish<R: Settled>(
+    mut report: R,
+    result: crate::Result<()>,
+    dry_run: bool,
+) -> crate::RunResult<R> {
+    *report.result_mut() = Status::of(report.steps(), result.is_err(), dry_run);
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(crate::Failed { report, error }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::accounts::{find_login_secrets, login_secret, login_secret_value, same_public_key};
-use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
+use crate::error::{Context, Error, Remedy, Result, RunResult};
 use crate::journal::{self, Change, Entry, Record, Rekey, Ties, Workflow};
 use crate::report::{Outcome, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
@@ -114,11 +114,7 @@ pub async fn rotate_key(
         restart: Vec::new(),
     };
     let result = run(clients, job, reporter, &mut report).await;
-    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    crate::report::finish(report, result, job.dry_run)
 }
 
 async fn run(

@@ -12,7 +12,7 @@ pub struct BackupArgs {
     /// Only the secrets at and below this path (users, groups and ACLs are saved whole)
     #[arg(long, value_name = "PATH")]
     pub under: Option<String>,
-    /// Encrypt with the passphrase on the first line of this file
+    /// Encrypt with the passphrase in this file (one trailing newline dropped)
     #[arg(long, value_name = "F", required_unless_present = "recipient")]
     pub passphrase_file: Option<PathBuf>,
     /// Encrypt for an age recipient (age1...) or SSH public key; repeat for several
@@ -29,7 +29,7 @@ pub struct SourceArgs {
     /// Read the plaintext secrets file of D2iQ's dcos-migrate backup instead
     #[arg(long, value_name = "FILE")]
     pub from_dcos_migrate: Option<PathBuf>,
-    /// Open the backup with the passphrase on the first line of this file
+    /// Open the backup with the passphrase in this file (one trailing newline dropped)
     #[arg(long, value_name = "F")]
     pub passphrase_file: Option<PathBuf>,
     /// Open the backup with this age identity file or unencrypted SSH private key
@@ -73,7 +73,7 @@ pub struct RestoreArgs {
     /// What to do with a secret that holds another value than the backup's
     #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
     pub on_conflict: OnConflict,
-    /// Give the users the restore creates the password on the first line of this file
+    /// Give the users the restore creates the password in this file
     /// (else each gets a random one nobody knows)
     #[arg(long, value_name = "F")]
     pub user_password_file: Option<PathBuf>,

@@ -58,7 +58,7 @@ pub async fn restore(global: &Global, ui: &Ui, args: &RestoreArgs) -> exit::Resu
         args::OnConflict::Fail => OnConflict::Fail,
     };
     if let Some(file) = &args.user_password_file {
-        job.user_password = Some(Arc::new(backup::passphrase_file(file)?));
+        job.user_password = Some(Arc::new(dcos_ops::files::read_password(file)?));
     }
     let session = session(global, ui).await?;
     let (clients, progress) = (&session.clients, &Progress::new(*ui));

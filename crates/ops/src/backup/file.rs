@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Contents, Counts, SavedAcl, SavedGroup, SavedUser};
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::Temporary;
 
 /// What the header names the format.
 const FORMAT: &str = "dcos-creds backup";
@@ -34,22 +35,6 @@ pub enum Unlock {
     Passphrase(SecretString),
     /// A file of age identities (`AGE-SECRET-KEY-1...`), or an unencrypted SSH private key.
     Identity(PathBuf),
-}
-
-/// The passphrase in `path`: its first line, without the line break. Empty is refused.
-pub fn passphrase_file(path: &Path) -> Result<SecretString> {
-    let what = format!("the passphrase file {}", path.display());
-    let read = std::fs::File::open(path)
-        .and_then(|f| crate::files::read_at_most(f, crate::files::KEY_LIMIT))
-        .map_err(|e| Error::io(ErrorKind::Invalid, format!("cannot read {what}"), e))?;
-    let bytes = read.ok_or_else(|| crate::files::too_large(&what, crate::files::KEY_LIMIT))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::invalid(format!("{what} is not UTF-8")))?;
-    let line = text.lines().next().unwrap_or_default();
-    if line.is_empty() {
-        return Err(Error::invalid(format!("{what} is empty")));
-    }
-    Ok(SecretString::from(line.to_owned()))
 }
 
 /// Where a restore, diff or export reads what to put back.
@@ -80,7 +65,7 @@ impl Source {
             )),
             (Some(f), None, Some(p), None) => Ok(Some(Source::Backup {
                 file: f.to_owned(),
-                unlock: Unlock::Passphrase(self::passphrase_file(p)?),
+                unlock: Unlock::Passphrase(crate::files::read_password(p)?),
             })),
             (Some(f), None, None, Some(i)) => Ok(Some(Source::Backup {
                 file: f.to_owned(),
@@ -109,7 +94,7 @@ impl Key {
     /// The key the options name: the passphrase in `passphrase_file`, or `recipients`.
     pub fn of(passphrase_file: Option<&Path>, recipients: &[String]) -> Result<Self> {
         match (passphrase_file, recipients.is_empty()) {
-            (Some(path), true) => Ok(Key::Passphrase(self::passphrase_file(path)?)),
+            (Some(path), true) => Ok(Key::Passphrase(crate::files::read_password(path)?)),
             (None, false) => Key::recipients(recipients),
             (Some(_), false) => Err(Error::invalid(
                 "age encrypts to a passphrase or to recipients, not both",
@@ -169,8 +154,12 @@ fn parse_recipient(given: &str) -> Result<Box<dyn age::Recipient + Send>> {
                     .to_owned(),
             )
         };
-    let shown: String = given.chars().take(24).collect();
-    parsed.map_err(|why| Error::invalid(format!("`{shown}...` is not a recipient: {why}")))
+    // What was given is not echoed: a private key given by mistake must not be printed.
+    parsed.map_err(|why| {
+        Error::invalid(format!(
+            "a recipient given is not an age or SSH recipient: {why}"
+        ))
+    })
 }
 
 /// One line of a backup.
@@ -203,42 +192,27 @@ pub(crate) struct SavedSecret {
     value: String,
 }
 
-/// A backup being written: to a temporary file beside its name, mode 0600.
+/// A backup being written: to a temporary file beside its name, mode 0600, which a process
+/// told to stop at once removes ([`crate::files::remove_temporary_files`]).
 pub(crate) struct Sink {
     out: PathBuf,
-    writer: age::stream::StreamWriter<BufWriter<tempfile::NamedTempFile>>,
+    temporary: Temporary,
+    writer: age::stream::StreamWriter<BufWriter<std::fs::File>>,
 }
 
 impl Sink {
     /// Starts the file; `out` must not exist (a backup never overwrites).
     pub fn create(out: &Path, key: &Key) -> Result<Self> {
-        if out.symlink_metadata().is_ok() {
-            return Err(Error::conflict(format!(
-                "{} exists; a backup never overwrites a file",
-                out.display()
-            )));
-        }
-        let dir = match out.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        crate::files::ensure_absent(out)?;
         let encryptor = key.encryptor()?;
-        // Created 0600, and removed again unless it is renamed into place.
-        let temporary = tempfile::Builder::new()
-            .prefix(".dcos-creds-backup-")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                Error::io(
-                    ErrorKind::Failed,
-                    format!("cannot write in {}", dir.display()),
-                    e,
-                )
-            })?;
-        let writer = encryptor
-            .wrap_output(BufWriter::new(temporary))
+        let mut temporary = Temporary::beside(out).map_err(|e| write_error(out, e))?;
+        let handle = temporary.file().as_file().try_clone();
+        let writer = handle
+            .and_then(|file| encryptor.wrap_output(BufWriter::new(file)))
             .map_err(|e| write_error(out, e))?;
         Ok(Self {
             out: out.to_owned(),
+            temporary,
             writer,
         })
     }
@@ -270,27 +244,22 @@ impl Sink {
         }))
     }
 
-    /// Closes the file with its counts, and renames it into place unless something took
-    /// the name meanwhile.
+    /// Closes the file with its counts, and links it into place unless something took the
+    /// name meanwhile.
     pub fn finish(mut self, counts: Counts) -> Result<()> {
         self.record(&Record::End(counts))?;
         let out = self.out;
-        let buffered = self.writer.finish().map_err(|e| write_error(&out, e))?;
-        let temporary = buffered
+        let written = self.writer.finish().map_err(|e| write_error(&out, e))?;
+        let file = written
             .into_inner()
             .map_err(|e| write_error(&out, e.into_error()))?;
-        temporary
-            .as_file()
-            .sync_all()
-            .map_err(|e| write_error(&out, e))?;
-        temporary.persist_noclobber(&out).map_err(|e| {
-            Error::io(
-                ErrorKind::Conflict,
-                format!("cannot move the backup into place at {}", out.display()),
-                e.error,
-            )
-        })?;
-        Ok(())
+        file.sync_all().map_err(|e| write_error(&out, e))?;
+        self.temporary
+            .persist_noclobber(&out)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => crate::files::exists(&out),
+                _ => write_error(&out, e),
+            })
     }
 }
 
@@ -337,12 +306,18 @@ pub fn read(file: &Path, unlock: &Unlock) -> Result<Contents> {
     let mut contents = Contents::default();
     let mut end = None;
     let mut first = true;
-    for line in BufReader::new(plain).lines() {
+    for (n, line) in BufReader::new(plain).lines().enumerate() {
         let line = line.map_err(|e| damaged(file, e))?;
         if end.is_some() {
             return Err(damaged(file, "records after the end"));
         }
-        let record: Record = serde_json::from_str(&line).map_err(|e| damaged(file, e))?;
+        // serde's message may quote the record (a value): only where it broke is said.
+        let record: Record = serde_json::from_str(&line).map_err(|e| {
+            damaged(
+                file,
+                format!("record {} does not parse ({:?})", n + 1, e.classify()),
+            )
+        })?;
         match record {
             Record::Header(header) if first => {
                 if header.format != FORMAT || header.version != VERSION {
@@ -359,9 +334,9 @@ pub fn read(file: &Path, unlock: &Unlock) -> Result<Contents> {
             _ if first => return Err(damaged(file, "no header")),
             Record::Header(_) => return Err(damaged(file, "a second header")),
             Record::Secret(saved) => {
-                let bytes = STANDARD
-                    .decode(&saved.value)
-                    .map_err(|e| damaged(file, e))?;
+                let bytes = (STANDARD.decode(&saved.value)).map_err(|_| {
+                    damaged(file, format!("the value of `{}` is not base64", saved.path))
+                })?;
                 let value =
                     SecretValue::from_bytes(bytes, saved.binary).map_err(|e| damaged(file, e))?;
                 SecretPath::new(&saved.path).map_err(|e| damaged(file, e))?;
@@ -487,6 +462,17 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_that_is_not_finished_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b.age");
+        let mut sink = Sink::create(&out, &passphrase()).unwrap();
+        sink.header("https://cluster", None).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn a_wrong_key_is_denied_and_damage_is_invalid() {
         let dir = tempfile::tempdir().unwrap();
         let out = write(dir.path(), &passphrase());
@@ -520,6 +506,9 @@ mod tests {
         let denied = read(&out, &Unlock::Identity(other)).unwrap_err();
         assert_eq!(denied.kind(), ErrorKind::Denied);
         let bad = Key::recipients(&["nope".to_owned()]).unwrap_err();
-        assert!(bad.to_string().contains("not a recipient"), "{bad}");
+        assert!(
+            bad.to_string().contains("not an age or SSH recipient"),
+            "{bad}"
+        );
     }
 }

@@ -12,7 +12,6 @@
 //!   digit, `-`, `_` or `.` turned into `_`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -218,11 +217,8 @@ pub fn export(contents: &Contents, namespace: &str, dir: &Path) -> Result<Export
             name,
         });
     }
-    if let Some(e) = secrets.iter().find(|e| Path::new(&e.file).exists()) {
-        return Err(Error::conflict(format!(
-            "{} exists; nothing was written (an export never overwrites)",
-            e.file
-        )));
+    for e in &secrets {
+        crate::files::ensure_absent(Path::new(&e.file))?;
     }
     create_dir(dir)?;
     for e in &secrets {
@@ -240,7 +236,7 @@ pub fn export(contents: &Contents, namespace: &str, dir: &Path) -> Result<Export
         };
         let yaml = serde_norway::to_string(&doc)
             .map_err(|e| Error::failed(format!("cannot write a Secret as YAML: {e}")))?;
-        write_private(Path::new(&e.file), yaml.as_bytes())?;
+        crate::files::write_new(Path::new(&e.file), yaml.as_bytes(), true)?;
     }
     let of_kind = |kind| {
         (contents.users.values())
@@ -289,23 +285,6 @@ fn create_dir(dir: &Path) -> Result<()> {
             e,
         )
     })
-}
-
-fn write_private(file: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let failed = |e| {
-        Error::io(
-            ErrorKind::Failed,
-            format!("cannot write {}", file.display()),
-            e,
-        )
-    };
-    let mut opened = options.open(file).map_err(failed)?;
-    opened.write_all(bytes).map_err(failed)?;
-    opened.sync_all().map_err(failed)
 }
 
 #[cfg(test)]

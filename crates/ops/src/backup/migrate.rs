@@ -9,7 +9,10 @@ use dcos_secrets_client::{SecretPath, SecretValue};
 use serde::Deserialize;
 
 use super::Contents;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+
+/// The largest file read whole: 1 GiB.
+const FILE_LIMIT: u64 = 1 << 30;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,16 +41,17 @@ enum Kind {
 /// The secrets of a `dcos-migrate` secrets backup. Each secret's path is its `path` and `key`
 /// joined, empty parts dropped; a text value must be UTF-8.
 pub fn from_dcos_migrate(file: &Path) -> Result<Contents> {
-    let text = std::fs::read(file).map_err(|e| {
-        Error::io(
-            ErrorKind::Invalid,
-            format!("cannot read {}", file.display()),
-            e,
-        )
-    })?;
+    let text = crate::files::read(file, "the dcos-migrate secrets file", FILE_LIMIT)?;
     let bad = |why: String| Error::invalid(format!("{}: {why}", file.display()));
-    let parsed: File = serde_json::from_slice(&text)
-        .map_err(|e| bad(format!("not a dcos-migrate secrets file: {e}")))?;
+    // serde's message may quote a value: only where the file broke is said.
+    let parsed: File = serde_json::from_slice(&text).map_err(|e| {
+        bad(format!(
+            "not a dcos-migrate secrets file ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
     let mut contents = Contents::default();
     for (i, entry) in parsed.secrets.into_iter().enumerate() {
         let joined: Vec<&str> = (entry.path.split('/').chain(entry.key.split('/')))
@@ -57,7 +61,7 @@ pub fn from_dcos_migrate(file: &Path) -> Result<Contents> {
             .map_err(|e| bad(format!("secret {}: {e}", i + 1)))?;
         let bytes = STANDARD
             .decode(entry.value.trim())
-            .map_err(|e| bad(format!("secret `{path}`: the value is not base64: {e}")))?;
+            .map_err(|_| bad(format!("secret `{path}`: the value is not base64")))?;
         let value = SecretValue::from_bytes(bytes, entry.kind == Kind::Binary)
             .map_err(|e| bad(format!("secret `{path}`: {e}")))?;
         if contents.secrets.insert(path.to_string(), value).is_some() {
@@ -70,6 +74,7 @@ pub fn from_dcos_migrate(file: &Path) -> Result<Contents> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn paths_join_without_empty_parts_and_values_decode() {

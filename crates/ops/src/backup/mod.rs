@@ -26,7 +26,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{Diff, DiffState, Difference, diff};
-pub use file::{Key, Source, Unlock, passphrase_file, read};
+pub use file::{Key, Source, Unlock, read};
 pub use migrate::from_dcos_migrate;
 pub use restore::{OnConflict, Restore, RestoreReport, restore};
 
@@ -374,12 +374,7 @@ pub struct Backup {
 impl Backup {
     /// A backup of the cluster at `cluster` to `out`, which must not exist yet.
     pub fn new(out: PathBuf, under: Option<SecretPath>, key: Key, cluster: &str) -> Result<Self> {
-        if out.symlink_metadata().is_ok() {
-            return Err(Error::conflict(format!(
-                "{} exists; a backup never overwrites a file",
-                out.display()
-            )));
-        }
+        crate::files::ensure_absent(&out)?;
         Ok(Self {
             out,
             under,

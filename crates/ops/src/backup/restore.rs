@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::{AccountKind, Contents, SavedUser, Scope, read_iam, read_secrets};
-use crate::error::{Error, Failed, Result, RunResult};
+use crate::error::{Error, Result, RunResult};
 use crate::plan::{self, AclAt, Confirmed, Task, Write};
 use crate::report::{Outcome, Status, Step, StepKind};
 use crate::{Clients, Reporter};
@@ -126,11 +126,7 @@ pub async fn restore(
         steps: Vec::new(),
     };
     let result = run(clients, job, reporter, &mut report).await;
-    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    crate::report::finish(report, result, job.dry_run)
 }
 
 async fn run(

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::ServiceName;
 use super::setup::STORED;
-use crate::error::{Context, Error, Failed, Remedy, Result, RunResult};
+use crate::error::{Context, Error, Remedy, Result, RunResult};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, Status, Step, StepKind};
 use crate::reporter::{Reporter, Warning};
@@ -134,11 +134,7 @@ pub async fn offboard(
         steps: Vec::new(),
     };
     let result = steps(clients, job, reporter, &mut report).await;
-    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    crate::report::finish(report, result, job.dry_run)
 }
 
 async fn steps(

@@ -23,7 +23,7 @@ use super::security::{MesosIdentity, SecurityMode, mesos_permissions, security_m
 use super::{Destination, Layout, PreparedOptions, ServiceName, keytab::Keytab, stores};
 use crate::Clients;
 use crate::accounts::{login_secret, login_secret_value, same_public_key};
-use crate::error::{Context, Error, ErrorKind, Failed, Remedy, Result, RunResult};
+use crate::error::{Context, Error, ErrorKind, Remedy, Result, RunResult};
 use crate::plan::{self, Task, Write};
 use crate::report::{Outcome, Status, Step, StepKind};
 use crate::reporter::Reporter;
@@ -887,11 +887,7 @@ pub async fn setup(
 ) -> RunResult<SetupReport> {
     let mut report = job.report();
     let result = steps(clients, job, reporter, &mut report).await;
-    report.result = Status::of(&report.steps, result.is_err(), job.dry_run);
-    match result {
-        Ok(()) => Ok(report),
-        Err(error) => Err(Failed { report, error }),
-    }
+    crate::report::finish(report, result, job.dry_run)
 }
 
 async fn steps(
